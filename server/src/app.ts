@@ -1,0 +1,115 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import express from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events';
+import type { Config } from './config/config';
+import { healthRoutes } from './http/health';
+import { staticClient } from './http/static-client';
+import { Inspector } from './inspector/inspector';
+import { LockTracker } from './inspector/lock-tracker';
+import { LockBroadcaster } from './realtime/lock-broadcaster';
+import { registerLockHandlers } from './realtime/lock-handlers';
+import { sameOrigin } from './realtime/origin-check';
+import { StatusReporter } from './realtime/status-reporter';
+import { ConnectionState } from './redis/connection-state';
+import { dbFromUrl, serverVersion } from './redis/connect';
+
+export interface AppDeps {
+  config: Config;
+  /** Connection for commands. */
+  redis: Redis;
+  /** Connection for keyspace notifications only. */
+  subscriber: Redis;
+  logger: Logger;
+  /** Redis URL of the inspected server (unmasked; only its database number is used). */
+  redisUrl: string;
+  /** What the header shows as the Redis target (password masked). */
+  target: string;
+  /** Whether lockscope may turn on keyspace notifications (its own embedded Redis). */
+  configureNotifications: boolean;
+  /** Built client to serve, or null (API only). */
+  clientDir: string | null;
+  version: string;
+  clock?: () => number;
+}
+
+export interface App {
+  httpServer: HttpServer;
+  io: Server<ClientToServerEvents, ServerToClientEvents>;
+  tracker: LockTracker;
+  inspector: Inspector;
+  /** Starts following Redis (first sync included when it is reachable). */
+  start(): Promise<void>;
+  /** Ordered shutdown: sockets, HTTP, inspector. Redis connections belong to the caller. */
+  close(): Promise<void>;
+}
+
+/** Builds the whole server without touching the network: the caller connects Redis and listens. */
+export function createApp(deps: AppDeps): App {
+  const { config, redis, subscriber, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+
+  const tracker = new LockTracker({ heldTooLongMs: config.heldTooLongMs, clock });
+  const inspector = new Inspector(
+    { redis, subscriber, tracker, logger: logger.child({ part: 'inspector' }) },
+    {
+      patterns: config.lockPatterns,
+      scanCount: config.scanCount,
+      pollMs: config.pollMs,
+      db: dbFromUrl(deps.redisUrl),
+      configureNotifications: deps.configureNotifications,
+    },
+  );
+  const connection = new ConnectionState(redis);
+  let redisVersion: string | null = null;
+  redis.on('ready', () => void serverVersion(redis).then((v) => (redisVersion = v)));
+
+  const web = express();
+  web.disable('x-powered-by');
+  web.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  const httpServer = createServer(web);
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+    allowRequest: (req, callback) => callback(null, sameOrigin(req)),
+    maxHttpBufferSize: 64 * 1024,
+  });
+  const status = new StatusReporter(io, {
+    connection,
+    inspector,
+    target: deps.target,
+    version: deps.version,
+    patterns: config.lockPatterns,
+    redisVersion: () => redisVersion,
+  });
+  const broadcaster = new LockBroadcaster(io, tracker, clock);
+
+  web.use(healthRoutes(status));
+  if (deps.clientDir) web.use(staticClient(deps.clientDir));
+
+  io.on('connection', (socket) => {
+    socket.emit('server:status', status.current());
+    broadcaster.sendSnapshot(socket);
+    registerLockHandlers(socket, { tracker });
+  });
+
+  return {
+    httpServer,
+    io,
+    tracker,
+    inspector,
+    async start() {
+      if (redis.status === 'ready') redisVersion = await serverVersion(redis);
+      await inspector.start();
+    },
+    async close() {
+      broadcaster.dispose();
+      // io.close() also closes the HTTP server; it refuses new connections first, then ends the open ones.
+      await new Promise<void>((resolve) => void io.close(() => resolve()));
+      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await inspector.stop();
+      connection.dispose();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * Catches the keys of the common lock libraries with a single SCAN pass (one pattern = one pass over the
+ * keyspace): `lock:*` (python-redis-lock), `job-lock:*` (ShedLock), `bull:*:lock` (BullMQ), Redisson and
+ * redlock names that contain "lock" in any case.
+ */
+export const DEFAULT_LOCK_PATTERNS = ['*[lL][oO][cC][kK]*'];
+
+interface Setting {
+  env: string;
+  flag: string;
+  help: string;
+  boolean?: boolean;
+}
+
+/** Every setting, once: the environment variable, its CLI flag, and what it does. */
+export const SETTINGS = {
+  port: { env: 'PORT', flag: 'port', help: 'HTTP port of the dashboard (default 7070; 0 = any free port)' },
+  host: { env: 'HOST', flag: 'host', help: 'Interface to listen on (default 127.0.0.1)' },
+  redisUrl: {
+    env: 'REDIS_URL',
+    flag: 'redis-url',
+    help: 'Redis to inspect, e.g. redis://:pass@host:6379/0. Absent: start a private embedded redis-server',
+  },
+  lockPatterns: {
+    env: 'LOCK_PATTERNS',
+    flag: 'lock-patterns',
+    help: `Comma-separated SCAN globs for lock keys (default ${DEFAULT_LOCK_PATTERNS.join(',')})`,
+  },
+  scanCount: { env: 'SCAN_COUNT', flag: 'scan-count', help: 'COUNT hint per SCAN call (default 1000)' },
+  pollMs: {
+    env: 'POLL_MS',
+    flag: 'poll-ms',
+    help: 'Probe interval in ms when keyspace notifications are unavailable (default 1000)',
+  },
+  heldTooLongMs: {
+    env: 'HELD_TOO_LONG_MS',
+    flag: 'held-too-long-ms',
+    help: 'Mark a lock "held too long" after this many ms with one owner (default 300000)',
+  },
+  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'pino log level (default info)' },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+const schema = z.object({
+  port: int(0, 65535).default(7070),
+  host: z.string().min(1).default('127.0.0.1'),
+  redisUrl: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with redis:// or rediss://' })
+    .refine((v) => URL.canParse(v), { message: 'is not a valid URL' })
+    .optional(),
+  lockPatterns: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))])
+    .refine((v) => v.length > 0, { message: 'must list at least one glob pattern' })
+    .default(DEFAULT_LOCK_PATTERNS),
+  scanCount: int(10, 100_000).default(1000),
+  pollMs: int(50, 60_000).default(1000),
+  heldTooLongMs: int(1000, 30 * 24 * 3600 * 1000).default(300_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof schema>;
+
+export type ConfigResult =
+  | { kind: 'ok'; config: Config }
+  | { kind: 'help'; text: string }
+  | { kind: 'error'; problems: string[] };
+
+/**
+ * Resolves the configuration from environment and CLI flags (flags win). Pure: no I/O, reports every problem
+ * at once, each naming the setting the user has to fix.
+ */
+export function resolveConfig(env: Record<string, string | undefined>, argv: string[]): ConfigResult {
+  const options = Object.fromEntries(
+    Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: s.boolean ? 'boolean' : 'string' } as const]),
+  );
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    if (parsed.positionals.length) return { kind: 'error', problems: [`unexpected argument: ${parsed.positionals[0]}`] };
+    flags = parsed.values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    return { kind: 'error', problems: [`${(err as Error).message} (see --help)`] };
+  }
+  if (flags.help) return { kind: 'help', text: helpText() };
+
+  const raw: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
+    const value = flags[s.flag] ?? env[s.env];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { kind: 'ok', config: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path[0] as SettingName | undefined;
+    const s: Setting | undefined = name ? SETTINGS[name] : undefined;
+    const shown = s ? `${s.env} (--${s.flag})` : 'config';
+    const value = name && name !== 'redisUrl' ? ` = ${JSON.stringify(raw[name])}` : '';
+    return `${shown}${value}: ${issue.message}`;
+  });
+  return { kind: 'error', problems };
+}
+
+export function helpText(): string {
+  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(22)} ${s.env.padEnd(18)} ${s.help}`);
+  return [
+    'lockscope — live dashboard for distributed locks in Redis',
+    '',
+    'Usage: npm start -- [flags]    (each flag has an environment variable; the flag wins)',
+    '',
+    `  ${'flag'.padEnd(24)} ${'environment'.padEnd(18)} meaning`,
+    ...rows,
+    `  --${'help'.padEnd(22)} ${''.padEnd(18)} Show this help`,
+  ].join('\n');
+}
+
+/** A Redis URL safe to print: the password (and a user's password) replaced by `***`. */
+export function maskRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid redis url>';
+  }
+}

@@ -1,0 +1,241 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ChangeFeedMode } from '../../../shared/status';
+import type { LockTracker } from './lock-tracker';
+import { detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
+import { probeKeys } from './probe';
+import { scanKeys } from './scan';
+
+export interface InspectorOptions {
+  patterns: string[];
+  scanCount: number;
+  /** Probe interval when polling (ms). */
+  pollMs: number;
+  /** Database number the patterns apply to (for keyspace channel names). */
+  db: number;
+  /** May lockscope change `notify-keyspace-events`? Only on its own embedded Redis or when told to. */
+  configureNotifications: boolean;
+  /** Interval of reconcile scans in notification mode, which catch anything the events missed. */
+  reconcileMs?: number;
+}
+
+export interface InspectorDeps {
+  /** Command connection. */
+  redis: Redis;
+  /** A second connection, used only for (P)SUBSCRIBE. */
+  subscriber: Redis;
+  tracker: LockTracker;
+  logger: Logger;
+}
+
+/** Expiry checks are grouped into slots this wide, so a timer never fires per key. */
+const WHEEL_SLOT_MS = 25;
+/** Probe a lock this long after its deadline: expiry is shown promptly, never waiting for Redis's late `expired` event. */
+const EXPIRY_PROBE_DELAY_MS = 10;
+
+/**
+ * Keeps the tracker true to Redis: discovers lock keys by SCAN, follows changes through keyspace
+ * notifications (or polling where they are unavailable), re-probes each lock at its deadline, and resyncs
+ * after every reconnect because events are lost while disconnected.
+ */
+export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
+  mode: ChangeFeedMode = 'starting';
+  private readonly dirty = new Map<string, Buffer>();
+  private readonly wheel = new Map<number, Map<string, Buffer>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private flushing: Promise<void> | null = null;
+  private syncing: Promise<void> | null = null;
+  private resyncAgain = false;
+  private stopped = false;
+  private wheelCursor = 0;
+  private lastScanMs = 0;
+  private readonly channelPrefix: Buffer;
+  private readonly channels: string[];
+
+  constructor(
+    private readonly deps: InspectorDeps,
+    private readonly options: InspectorOptions,
+  ) {
+    super();
+    const { prefix, channels } = keyspaceChannels(options.db, options.patterns);
+    this.channelPrefix = Buffer.from(prefix);
+    this.channels = channels;
+  }
+
+  /** Begins following Redis. Waits for the first sync when Redis is reachable; otherwise syncs once it is. */
+  async start(): Promise<void> {
+    const { redis, subscriber, tracker } = this.deps;
+    tracker.on('change', (view) => {
+      if (view.deadline !== null && view.endedAt === null) this.scheduleExpiryProbe(view.id, view.deadline);
+    });
+    subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => {
+      this.requestProbe(channel.subarray(this.channelPrefix.length));
+    });
+    // Every (re)connect resyncs: notifications sent while disconnected are lost for good.
+    redis.on('ready', () => void this.onReady());
+    subscriber.on('ready', () => {
+      if (this.mode === 'notifications') void this.resync();
+    });
+    this.wheelCursor = Math.floor(Date.now() / WHEEL_SLOT_MS);
+    this.every(WHEEL_SLOT_MS, () => this.turnWheel());
+    this.every(1000, () => tracker.tick());
+    this.loop(() => this.reconcileDelay(), () => this.resync());
+    this.loop(
+      () => this.options.pollMs,
+      () => (this.mode === 'polling' ? this.probeNow(tracker.heldKeys()) : Promise.resolve()),
+    );
+    if (redis.status === 'ready') await this.onReady();
+  }
+
+  private async onReady(): Promise<void> {
+    if (this.stopped) return;
+    await this.setupFeed();
+    await this.resync();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([this.flushing, this.syncing]);
+  }
+
+  /** Marks a key for probing; bursts of events for the same key collapse into one probe. */
+  requestProbe(key: Buffer): void {
+    this.dirty.set(key.toString('base64'), key);
+    if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flushDirty());
+  }
+
+  /** Full discovery: scan every pattern, probe what it finds, and re-probe tracked keys the scan did not see. */
+  resync(): Promise<void> {
+    if (this.syncing) {
+      this.resyncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.resyncAgain = false;
+        await this.fullScan().catch((err) => this.deps.logger.debug({ err: (err as Error).message }, 'scan failed'));
+      } while (this.resyncAgain && !this.stopped);
+    })().finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  private async fullScan(): Promise<void> {
+    const started = Date.now();
+    const seen = new Set<string>();
+    const probes: Promise<void>[] = [];
+    for (const pattern of this.options.patterns) {
+      for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount)) {
+        const fresh = keys.filter((k) => {
+          const id = k.toString('base64');
+          if (seen.has(id)) return false;
+          seen.add(id);
+          return true;
+        });
+        // Probing overlaps the next SCAN call instead of waiting for it.
+        if (fresh.length) probes.push(this.probeNow(fresh));
+      }
+    }
+    const missing = this.deps.tracker.heldKeys().filter((k) => !seen.has(k.toString('base64')));
+    if (missing.length) probes.push(this.probeNow(missing));
+    await Promise.all(probes);
+    this.lastScanMs = Date.now() - started;
+  }
+
+  private async flushDirty(): Promise<void> {
+    while (this.dirty.size && !this.stopped) {
+      const keys = [...this.dirty.values()];
+      this.dirty.clear();
+      await this.probeNow(keys);
+    }
+    this.flushing = null;
+  }
+
+  private async probeNow(keys: Buffer[]): Promise<void> {
+    if (!keys.length || this.stopped) return;
+    try {
+      for (const probed of await probeKeys(this.deps.redis, keys)) this.deps.tracker.apply(probed);
+    } catch (err) {
+      // Disconnected: the resync after reconnect covers these keys.
+      this.deps.logger.debug({ err: (err as Error).message, keys: keys.length }, 'probe failed');
+    }
+  }
+
+  private async setupFeed(): Promise<void> {
+    const { redis, subscriber, logger } = this.deps;
+    let support = await detectNotifications(redis);
+    if (support.kind === 'missing' && this.options.configureNotifications) {
+      try {
+        await enableNotifications(redis, support.flags);
+        support = await detectNotifications(redis);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'could not enable keyspace notifications');
+      }
+    }
+    let mode: ChangeFeedMode = 'polling';
+    if (support.kind === 'enabled') {
+      try {
+        await subscriber.psubscribe(...this.channels);
+        mode = 'notifications';
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'PSUBSCRIBE failed; polling instead');
+      }
+    } else {
+      const why = support.kind === 'missing' ? `notify-keyspace-events is "${support.flags}"` : support.reason;
+      logger.info({ why }, 'keyspace notifications unavailable: polling every POLL_MS');
+    }
+    if (mode !== this.mode) {
+      this.mode = mode;
+      this.emit('mode', mode);
+    }
+  }
+
+  private reconcileDelay(): number {
+    if (this.mode === 'notifications') return this.options.reconcileMs ?? 30_000;
+    // Polling finds new locks only by scanning: scan as often as the keyspace size allows.
+    return Math.max(this.options.pollMs, this.lastScanMs * 10);
+  }
+
+  private scheduleExpiryProbe(id: string, deadline: number): void {
+    const slot = Math.max(Math.ceil((deadline + EXPIRY_PROBE_DELAY_MS) / WHEEL_SLOT_MS), this.wheelCursor + 1);
+    let bucket = this.wheel.get(slot);
+    if (!bucket) this.wheel.set(slot, (bucket = new Map()));
+    bucket.set(id, Buffer.from(id, 'base64'));
+  }
+
+  private turnWheel(): void {
+    const now = Math.floor(Date.now() / WHEEL_SLOT_MS);
+    for (; this.wheelCursor <= now; this.wheelCursor++) {
+      const bucket = this.wheel.get(this.wheelCursor);
+      if (!bucket) continue;
+      this.wheel.delete(this.wheelCursor);
+      for (const [id, key] of bucket) {
+        const view = this.deps.tracker.get(id);
+        // A renewal moved the deadline (and scheduled another check): this one is stale.
+        if (view && view.endedAt === null && view.deadline !== null && view.deadline <= Date.now()) this.requestProbe(key);
+      }
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  /** Runs `fn` repeatedly with a delay computed after each run, never overlapping itself. */
+  private loop(delay: () => number, fn: () => Promise<void>): void {
+    const schedule = () => {
+      if (this.stopped) return;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void fn().finally(schedule);
+      }, delay());
+      t.unref();
+      this.timers.add(t);
+    };
+    schedule();
+  }
+}

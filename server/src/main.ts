@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createApp } from './app';
+import { maskRedisUrl, resolveConfig } from './config/config';
+import { connectRedis } from './redis/connect';
+import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded-redis';
+
+/** The only place that reads the environment, connects, listens and handles signals. */
+async function main(): Promise<void> {
+  const resolved = resolveConfig(process.env, process.argv.slice(2));
+  if (resolved.kind === 'help') {
+    console.log(resolved.text);
+    return;
+  }
+  if (resolved.kind === 'error') {
+    console.error(`lockscope: invalid configuration:\n${resolved.problems.map((p) => `  - ${p}`).join('\n')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const config = resolved.config;
+  const logger = pino({ level: config.logLevel, base: { app: 'lockscope' } });
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+  let embedded: EmbeddedRedis | null = null;
+  let redisUrl = config.redisUrl;
+  if (!redisUrl) {
+    embedded = await startEmbeddedRedis();
+    redisUrl = embedded.url;
+  }
+  const target = embedded ? `embedded (${embedded.url})` : maskRedisUrl(redisUrl);
+  const redis = connectRedis(redisUrl, 'commands');
+  const subscriber = connectRedis(redisUrl, 'subscriber');
+  await Promise.all([redis.connect(), subscriber.connect()]).catch((err: Error) =>
+    logger.warn({ target, err: err.message }, 'Redis is not reachable yet; retrying in the background'),
+  );
+
+  const app = createApp({
+    config,
+    redis,
+    subscriber,
+    logger,
+    redisUrl,
+    target,
+    configureNotifications: embedded !== null,
+    clientDir: join(root, 'client', 'dist'),
+    version,
+  });
+  await app.start();
+  await new Promise<void>((resolve, reject) => {
+    app.httpServer.once('error', reject);
+    app.httpServer.listen(config.port, config.host, resolve);
+  });
+  const address = app.httpServer.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  console.log(`lockscope ${version} — dashboard: http://${shownHost}:${port}`);
+  console.log(`Redis: ${target}`);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took over 10 s; forcing exit');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    await app.close().catch((err: Error) => logger.error({ err: err.message }, 'closing the app failed'));
+    redis.disconnect();
+    subscriber.disconnect();
+    await embedded?.stop();
+    clearTimeout(force);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  console.error(`lockscope: ${err.message}`);
+  process.exit(1);
+});

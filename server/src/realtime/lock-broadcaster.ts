@@ -1,0 +1,82 @@
+import type { Server, Socket } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
+import type { LockView } from '../../../shared/locks';
+import type { LockTracker } from '../inspector/lock-tracker';
+
+type IO = Server<ClientToServerEvents, ServerToClientEvents>;
+type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/** At most this many change batches a second (issue: ≤ 20 flushes/s). */
+const MIN_FLUSH_GAP_MS = 50;
+/**
+ * A client whose transport still holds this many unsent packets is too slow to follow the stream: it stops
+ * receiving batches and gets one fresh snapshot when it catches up, so the server never buffers without bound.
+ */
+const SLOW_CLIENT_PACKETS = 40;
+const LIVE_ROOM = 'locks:live';
+
+/**
+ * Streams the tracker to browsers: a snapshot on connect, then coalesced change sets (one entry per lock,
+ * however often it changed), immediately when the stream is quiet and at most every 50 ms under load.
+ */
+export class LockBroadcaster {
+  private readonly pending = new Map<string, LockView | null>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
+
+  constructor(
+    private readonly io: IO,
+    private readonly tracker: LockTracker,
+    private readonly clock: () => number = Date.now,
+  ) {
+    tracker.on('change', (view) => this.queue(view.id, view));
+    tracker.on('remove', (id) => this.queue(id, null));
+  }
+
+  /** Sends the full table to one socket and adds it to the live stream. */
+  sendSnapshot(socket: ClientSocket): void {
+    socket.emit('lock:snapshot', { locks: this.tracker.views(), serverTime: this.clock() });
+    void socket.join(LIVE_ROOM);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private queue(id: string, view: LockView | null): void {
+    this.pending.set(id, view);
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastFlush + MIN_FLUSH_GAP_MS - this.clock());
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.timer = null;
+    this.lastFlush = this.clock();
+    const upserts: LockView[] = [];
+    const removed: string[] = [];
+    for (const [id, view] of this.pending) {
+      if (view) upserts.push(view);
+      else removed.push(id);
+    }
+    this.pending.clear();
+    this.parkSlowClients();
+    this.io.to(LIVE_ROOM).emit('lock:changes', { upserts, removed, serverTime: this.lastFlush });
+  }
+
+  private parkSlowClients(): void {
+    for (const socket of this.io.of('/').sockets.values()) {
+      if (!socket.rooms.has(LIVE_ROOM) || pendingPackets(socket) < SLOW_CLIENT_PACKETS) continue;
+      void socket.leave(LIVE_ROOM);
+      socket.conn.once('drain', () => {
+        if (socket.connected) this.sendSnapshot(socket);
+      });
+    }
+  }
+}
+
+/** engine.io keeps unsent packets in `writeBuffer`; it is not in the public typings. */
+function pendingPackets(socket: ClientSocket): number {
+  return (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
+}

@@ -1,0 +1,36 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * A connection that never queues commands while disconnected (the inspector would rather skip a probe than
+ * run a stale one later) and keeps reconnecting with capped backoff for as long as lockscope runs.
+ */
+export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    connectionName: `lockscope:${name}`,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    lazyConnect: true,
+    ...extra,
+  });
+  // Errors surface through ConnectionState and the failing command; an unhandled 'error' would crash.
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Database number from a redis:// URL path (`/2` → 2). */
+export function dbFromUrl(url: string): number {
+  const path = new URL(url).pathname.replace(/^\//, '');
+  return path ? Number.parseInt(path, 10) || 0 : 0;
+}
+
+/** `7.0.15` from INFO server. */
+export async function serverVersion(redis: Redis): Promise<string | null> {
+  try {
+    const info = await redis.info('server');
+    return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,47 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { RedisConnectionState } from '../../../shared/status';
+
+/** After this long without a connection, "reconnecting" becomes "down". */
+const DOWN_AFTER_MS = 3000;
+
+/** Follows an ioredis connection and reduces its many events to the four states the UI shows. */
+export class ConnectionState extends EventEmitter<{ change: [] }> {
+  state: RedisConnectionState = 'connecting';
+  lastError: string | null = null;
+  private downTimer: NodeJS.Timeout | null = null;
+
+  constructor(redis: Redis) {
+    super();
+    if (redis.status === 'ready') this.state = 'ready';
+    redis.on('ready', () => {
+      this.clearDownTimer();
+      this.lastError = null;
+      this.set('ready');
+    });
+    redis.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.emit('change');
+    });
+    redis.on('reconnecting', () => {
+      if (this.state === 'ready') this.set('reconnecting');
+      this.downTimer ??= setTimeout(() => this.set('down'), DOWN_AFTER_MS).unref();
+    });
+    redis.on('end', () => this.set('down'));
+  }
+
+  dispose(): void {
+    this.clearDownTimer();
+  }
+
+  private clearDownTimer(): void {
+    if (this.downTimer) clearTimeout(this.downTimer);
+    this.downTimer = null;
+  }
+
+  private set(state: RedisConnectionState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit('change');
+  }
+}

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface EmbeddedRedis {
+  url: string;
+  port: number;
+  /** Stops the server and waits for the process to exit. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedRedisOptions {
+  /** Extra `redis-server` arguments, e.g. `['--notify-keyspace-events', '']`. */
+  args?: string[];
+  /** Fixed port (tests use it to restart a server on the same port); default: a free loopback port. */
+  port?: number;
+}
+
+export function findRedisServer(): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    const candidate = join(dir, 'redis-server');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/*
+ * redis-server runs under a tiny shell supervisor that kills it when our stdin pipe closes. The pipe closes
+ * when we call stop() *and* when this process dies in any way (even SIGKILL), so no private Redis is ever
+ * left behind as an orphan. Background jobs of a non-interactive sh read /dev/null, hence the pipe on fd 3.
+ */
+const SUPERVISOR = 'exec 3<&0; redis-server "$@" & p=$!; (cat <&3 >/dev/null; kill $p 2>/dev/null) & exec 3<&-; wait $p';
+
+/**
+ * Starts a private redis-server on loopback: no persistence, keyspace notifications on, never port 6379.
+ * Retries on another port if the chosen one was taken in the meantime.
+ */
+export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}): Promise<EmbeddedRedis> {
+  const binary = findRedisServer();
+  if (!binary) {
+    throw new Error('redis-server is not installed: install it (Debian: apt-get install redis-server) or set REDIS_URL.');
+  }
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const port = options.port ?? (await freePort());
+    if (port === 6379) continue;
+    try {
+      return await launch(binary, port, options.args ?? []);
+    } catch (err) {
+      lastError = err as Error;
+      if (options.port) break;
+    }
+  }
+  throw lastError ?? new Error('could not start redis-server');
+}
+
+async function launch(binary: string, port: number, extraArgs: string[]): Promise<EmbeddedRedis> {
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--notify-keyspace-events', 'Kg$xhe',
+    '--protected-mode', 'yes',
+    '--loglevel', 'warning',
+    '--logfile', '',
+    ...extraArgs,
+  ];
+  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'redis-supervisor', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, PATH: `${binary.replace(/\/redis-server$/, '')}${delimiter}${process.env.PATH ?? ''}` },
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = `redis://127.0.0.1:${port}`;
+  try {
+    await waitForReady(url, exited, () => output);
+  } catch (err) {
+    child.stdin?.end();
+    await exited;
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    stop: () => (stopping ??= stopChild(child, exited)),
+  };
+}
+
+async function waitForReady(url: string, exited: Promise<number | null>, output: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let dead = false;
+  void exited.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`redis-server exited during start-up: ${output().trim().split('\n').pop() ?? ''}`);
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      probe.disconnect();
+    }
+  }
+  throw new Error(`redis-server did not become ready within 10 s: ${output().trim().split('\n').pop() ?? ''}`);
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}

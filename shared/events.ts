@@ -1,0 +1,21 @@
+import type { LockChanges, LockHistory, LockSnapshot } from './locks';
+import type { Result } from './result';
+import type { ServerStatus } from './status';
+
+/**
+ * The Socket.IO contract. Every event name exists only here; both sides are typed from these maps.
+ * Names are namespaced by domain: `lock:*`, `server:*`, `sim:*`, `admin:*`.
+ */
+export interface ServerToClientEvents {
+  /** Sent on connect and after a resync: the complete set of tracked locks. Replaces the client's table. */
+  'lock:snapshot': (snapshot: LockSnapshot) => void;
+  /** Coalesced changes since the previous snapshot/changes message (at most 20 per second). */
+  'lock:changes': (changes: LockChanges) => void;
+  /** Connection and change-feed status; sent on connect and whenever it changes. */
+  'server:status': (status: ServerStatus) => void;
+}
+
+export interface ClientToServerEvents {
+  /** History (events and TTL samples) of one lock, by id (base64 key). */
+  'lock:history': (id: string, ack: (result: Result<LockHistory>) => void) => void;
+}

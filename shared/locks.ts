@@ -1,0 +1,155 @@
+/**
+ * Shapes of locks as the browser sees them. Times are epoch milliseconds on the lockscope *server's* clock
+ * unless a field says otherwise; the client corrects for its own clock with `serverTime` from each message.
+ */
+
+/** Redis's own name for a key's type (`TYPE` reply). */
+export type RedisKeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream' | 'other';
+
+/** The lock library whose storage format a key matches (see LOCK-FORMATS.md). `generic` = a plain string lock. */
+export type LibraryId =
+  | 'redisson'
+  | 'redisson-rw'
+  | 'bullmq'
+  | 'redlock'
+  | 'redis-py'
+  | 'python-redis-lock'
+  | 'shedlock'
+  | 'spring'
+  | 'redsync'
+  | 'laravel'
+  | 'sidekiq-unique'
+  | 'lockscope'
+  | 'generic'
+  | 'unknown';
+
+/**
+ * - `held`: has a TTL, not near expiry, renewals (if any are expected) on time.
+ * - `expiring`: less than 20% of its last observed TTL (and under 5 s) remains.
+ * - `renewal-overdue`: the library renews on a cadence and no renewal came within 1.5× of it.
+ * - `no-ttl`: the key has no expiry (PTTL = -1): nothing will ever free it. The classic stuck lock.
+ * - `held-too-long`: held by one owner longer than the configured `HELD_TOO_LONG_MS`.
+ * - `released`: gone before its deadline (someone deleted it). Kept visible briefly, then dropped.
+ * - `expired`: gone at its deadline. Kept visible briefly, then dropped.
+ * - `unexpected-type`: a key matched a lock pattern but has a type no lock library uses (list, set, ...).
+ */
+export type LockState =
+  | 'held'
+  | 'expiring'
+  | 'renewal-overdue'
+  | 'no-ttl'
+  | 'held-too-long'
+  | 'released'
+  | 'expired'
+  | 'unexpected-type';
+
+export const LOCK_STATES: readonly LockState[] = [
+  'held',
+  'expiring',
+  'renewal-overdue',
+  'no-ttl',
+  'held-too-long',
+  'released',
+  'expired',
+  'unexpected-type',
+];
+
+/** Bytes from Redis, rendered safely: keys and values are attacker-controlled and may be binary. */
+export interface BytesView {
+  /** UTF-8 text when the bytes are valid UTF-8 without control characters; otherwise `\xNN`-escaped. Render as text only. */
+  text: string;
+  /** The exact bytes, base64-encoded: use this (not `text`) when sending them back to the server. */
+  base64: string;
+  /** True when `text` is an escaped rendering rather than the literal bytes. */
+  binary: boolean;
+}
+
+export interface OwnerView extends BytesView {
+  /** True when only a bounded prefix of a large value was read (`sizeBytes` is the full size). */
+  truncated: boolean;
+  /** Size of the whole value in bytes (string) or number of fields (hash). */
+  sizeBytes: number;
+  /** Parts decoded from the owner by the recognised library, e.g. `{ clientId, threadId }` for Redisson. */
+  fields: Record<string, string>;
+}
+
+export interface LockView {
+  /** Stable identity of the lock: base64 of the raw key bytes. */
+  id: string;
+  /** The key itself, rendered safely. */
+  key: BytesView;
+  type: RedisKeyType;
+  library: LibraryId;
+  /** Current holder, or null when the key has no readable owner (e.g. a list). */
+  owner: OwnerView | null;
+  /** Re-entry count for libraries that keep one (Redisson hash value); null otherwise. */
+  reentryCount: number | null;
+  /** PTTL at the last probe in ms; -1 = the key has no TTL. */
+  pttlMs: number;
+  /** When the lock expires unless renewed (epoch ms, server clock); null when it has no TTL. */
+  deadline: number | null;
+  /** When this owner took the lock: decoded from the value when the library stores it, else first seen (epoch ms). */
+  acquiredAt: number;
+  /** Times the TTL went up with the owner unchanged. */
+  renewals: number;
+  /** Epoch ms of the last renewal, or null. */
+  lastRenewalAt: number | null;
+  /** Mean of observed intervals between renewals in ms; null before two renewals. */
+  renewalIntervalMs: number | null;
+  /** The cadence the library renews at (ms), or null when it does not renew by itself. */
+  expectedRenewalMs: number | null;
+  state: LockState;
+  /** When the lock ended (epoch ms) for `released` / `expired`; null while held. */
+  endedAt: number | null;
+}
+
+export type LockEventKind =
+  | 'acquired'
+  | 'renewed'
+  | 'released'
+  | 'expired'
+  | 'owner-changed'
+  | 'ttl-removed'
+  | 'ttl-set'
+  | 'force-released';
+
+export interface LockEvent {
+  /** Epoch ms (server clock). */
+  at: number;
+  kind: LockEventKind;
+  /** PTTL in ms observed with the event; -1 = no TTL, -2 = key gone. */
+  pttlMs: number;
+  /** Owner token text at the time (escaped when binary), when known. */
+  owner: string | null;
+}
+
+/** One PTTL observation, for the TTL chart. */
+export interface TtlSample {
+  /** Epoch ms (server clock). */
+  at: number;
+  /** Remaining TTL in ms; -1 = none. */
+  pttlMs: number;
+}
+
+export interface LockHistory {
+  id: string;
+  /** Newest last; bounded (oldest dropped first). */
+  events: LockEvent[];
+  /** Newest last; bounded. */
+  ttl: TtlSample[];
+}
+
+export interface LockSnapshot {
+  locks: LockView[];
+  /** The server's clock when the snapshot was taken (epoch ms). */
+  serverTime: number;
+}
+
+export interface LockChanges {
+  /** Locks that appeared or changed, each complete (a later entry for the same id replaces the earlier). */
+  upserts: LockView[];
+  /** Ids of locks to drop from the table. */
+  removed: string[];
+  /** The server's clock when the batch was sent (epoch ms). */
+  serverTime: number;
+}
