@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -13,6 +14,8 @@ interface Setting {
   flag: string;
   help: string;
   boolean?: boolean;
+  /** Never echoed back in error messages or logs. */
+  secret?: boolean;
 }
 
 /** Every setting, once: the environment variable, its CLI flag, and what it does. */
@@ -41,6 +44,24 @@ export const SETTINGS = {
     help: 'Mark a lock "held too long" after this many ms with one owner (default 300000)',
   },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'pino log level (default info)' },
+  adminToken: {
+    env: 'ADMIN_TOKEN',
+    flag: 'admin-token',
+    help: 'Token that unlocks admin actions (force-release, set TTL); at least 16 characters. Prefer the variable: flags show in ps',
+    secret: true,
+  },
+  adminTokenSha256: {
+    env: 'ADMIN_TOKEN_SHA256',
+    flag: 'admin-token-sha256',
+    help: 'The admin token given as its SHA-256 (64 hex digits) instead of ADMIN_TOKEN',
+    secret: true,
+  },
+  readOnly: {
+    env: 'READ_ONLY',
+    flag: 'read-only',
+    help: 'Refuse every admin action, whatever else is set (READ_ONLY=1/true)',
+    boolean: true,
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -69,6 +90,33 @@ const schema = z.object({
   pollMs: int(50, 60_000).default(1000),
   heldTooLongMs: int(1000, 30 * 24 * 3600 * 1000).default(300_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** SHA-256 (hex) of ADMIN_TOKEN: the token itself is hashed on arrival and never kept in the config. */
+  adminToken: z
+    .string()
+    .min(16, { message: 'must be at least 16 characters' })
+    .transform((v) => createHash('sha256').update(v, 'utf8').digest('hex'))
+    .optional(),
+  /** ADMIN_TOKEN_SHA256, lower-cased hex. */
+  adminTokenSha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, { message: 'must be 64 hex digits (a SHA-256 digest)' })
+    .transform((v) => v.toLowerCase())
+    .optional(),
+  readOnly: z
+    .union([z.boolean(), z.string()])
+    .transform((v, ctx) => {
+      if (typeof v === 'boolean') return v;
+      const s = v.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
+      return z.NEVER;
+    })
+    .default(false),
+}).superRefine((c, ctx) => {
+  if (c.adminToken && c.adminTokenSha256) {
+    ctx.addIssue({ code: 'custom', path: ['adminTokenSha256'], message: 'set either ADMIN_TOKEN or ADMIN_TOKEN_SHA256, not both' });
+  }
 });
 
 export type Config = z.output<typeof schema>;
@@ -107,7 +155,7 @@ export function resolveConfig(env: Record<string, string | undefined>, argv: str
     const name = issue.path[0] as SettingName | undefined;
     const s: Setting | undefined = name ? SETTINGS[name] : undefined;
     const shown = s ? `${s.env} (--${s.flag})` : 'config';
-    const value = name && name !== 'redisUrl' ? ` = ${JSON.stringify(raw[name])}` : '';
+    const value = name && name !== 'redisUrl' && !s?.secret ? ` = ${JSON.stringify(raw[name])}` : '';
     return `${shown}${value}: ${issue.message}`;
   });
   return { kind: 'error', problems };
