@@ -44,7 +44,8 @@ async function main(): Promise<void> {
     logger,
     redisUrl,
     target,
-    configureNotifications: embedded !== null,
+    // Never change an external server's config unless told to (--configure-notifications).
+    configureNotifications: embedded !== null || config.configureNotifications,
     clientDir: join(root, 'client', 'dist'),
     version,
   });

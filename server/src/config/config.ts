@@ -38,6 +38,12 @@ export const SETTINGS = {
     flag: 'poll-ms',
     help: 'Probe interval in ms when keyspace notifications are unavailable (default 1000)',
   },
+  configureNotifications: {
+    env: 'CONFIGURE_NOTIFICATIONS',
+    flag: 'configure-notifications',
+    help: 'Let lockscope add Kg$xh to notify-keyspace-events on an external Redis (never done without this flag)',
+    boolean: true,
+  },
   heldTooLongMs: {
     env: 'HELD_TOO_LONG_MS',
     flag: 'held-too-long-ms',
@@ -88,6 +94,17 @@ const schema = z.object({
     .default(DEFAULT_LOCK_PATTERNS),
   scanCount: int(10, 100_000).default(1000),
   pollMs: int(50, 60_000).default(1000),
+  configureNotifications: z
+    .union([z.boolean(), z.string()])
+    .transform((v, ctx) => {
+      if (typeof v === 'boolean') return v;
+      const s = v.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
+      return z.NEVER;
+    })
+    .default(false),
   heldTooLongMs: int(1000, 30 * 24 * 3600 * 1000).default(300_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** SHA-256 (hex) of ADMIN_TOKEN: the token itself is hashed on arrival and never kept in the config. */
