@@ -1,0 +1,30 @@
+import type { LockView } from '../../../../shared/locks';
+import { useNow } from '../../hooks/useNow';
+import { formatDuration } from '../../lib/format';
+
+/** Remaining TTL counted down locally from the deadline, corrected for the server's clock. */
+export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs: number }) {
+  const now = useNow();
+  if (lock.endedAt !== null) return <span className="text-slate-400">—</span>;
+  if (lock.deadline === null) {
+    return (
+      <span className="rounded bg-red-600 px-1.5 py-0.5 text-xs font-bold text-white uppercase" title="PTTL = -1: this lock never expires by itself">
+        no TTL
+      </span>
+    );
+  }
+  // Between ticks `now` lags by up to 100 ms; the TTL can never be more than Redis last reported.
+  const remaining = Math.min(lock.deadline - (now + clockOffsetMs), lock.pttlMs);
+  return (
+    <span className={`font-mono tabular-nums ${remaining < 3000 ? 'text-amber-600 dark:text-amber-400' : ''}`} data-ttl-ms={Math.max(0, Math.round(remaining))}>
+      {formatDuration(remaining)}
+    </span>
+  );
+}
+
+/** Time since the current owner took the lock. */
+export function HeldForCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs: number }) {
+  const now = useNow();
+  const end = lock.endedAt ?? now + clockOffsetMs;
+  return <span className="font-mono tabular-nums">{formatDuration(end - lock.acquiredAt)}</span>;
+}

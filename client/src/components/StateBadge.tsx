@@ -1,0 +1,17 @@
+import type { LockState } from '../../../shared/locks';
+import { STATE_LABEL } from '../lib/format';
+
+const STYLE: Record<LockState, string> = {
+  held: 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/60 dark:text-emerald-200',
+  expiring: 'bg-amber-100 text-amber-800 dark:bg-amber-900/60 dark:text-amber-200',
+  'renewal-overdue': 'bg-orange-200 text-orange-900 dark:bg-orange-900/70 dark:text-orange-100',
+  'no-ttl': 'bg-red-600 text-white',
+  'held-too-long': 'bg-fuchsia-100 text-fuchsia-800 dark:bg-fuchsia-900/60 dark:text-fuchsia-200',
+  released: 'bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-200',
+  expired: 'bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-200',
+  'unexpected-type': 'bg-sky-100 text-sky-800 dark:bg-sky-900/60 dark:text-sky-200',
+};
+
+export function StateBadge({ state }: { state: LockState }) {
+  return <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium whitespace-nowrap ${STYLE[state]}`}>{STATE_LABEL[state]}</span>;
+}

@@ -1,0 +1,42 @@
+import type { LibraryId, LockState } from '../../../shared/locks';
+
+/** `12.3 s`, `4 m 05 s`, `2 h 10 m`: precise when short, calm when long. */
+export function formatDuration(ms: number): string {
+  if (ms < 0) ms = 0;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} m ${String(s % 60).padStart(2, '0')} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} m`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+export const STATE_LABEL: Record<LockState, string> = {
+  held: 'held',
+  expiring: 'expiring soon',
+  'renewal-overdue': 'renewal overdue',
+  'no-ttl': 'no TTL (stuck)',
+  'held-too-long': 'held too long',
+  released: 'released',
+  expired: 'expired',
+  'unexpected-type': 'unexpected type',
+};
+
+export const LIBRARY_LABEL: Record<LibraryId, string> = {
+  redisson: 'Redisson',
+  'redisson-rw': 'Redisson RW',
+  bullmq: 'BullMQ',
+  redlock: 'redlock',
+  'redis-py': 'redis-py',
+  'python-redis-lock': 'python-redis-lock',
+  shedlock: 'ShedLock',
+  spring: 'Spring',
+  redsync: 'redsync',
+  laravel: 'Laravel',
+  'sidekiq-unique': 'sidekiq-unique-jobs',
+  lockscope: 'lockscope',
+  generic: 'generic',
+  unknown: 'unknown',
+};
