@@ -48,8 +48,8 @@ export async function ensureDeps() {
   if (existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)) return;
   const fresh = !existsSync(join(root, 'node_modules'));
   console.log(`lockscope: ${fresh ? 'installing' : 'updating'} npm dependencies…`);
-  const args = fresh && existsSync(lock) ? ['ci'] : ['install'];
-  const code = await run('npm', [...args, '--no-audit', '--no-fund']);
+  // Not `npm ci`: npm 11 rejects lockfiles that omit other platforms' optional packages; install honours the lock.
+  const code = await run('npm', ['install', '--no-audit', '--no-fund']);
   if (code !== 0) fail('`npm install` failed (see above): check your network access to the npm registry and run the command again.');
 }
 
