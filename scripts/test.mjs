@@ -8,7 +8,8 @@ await ensureDeps();
 ensureSystemPackages(['redis-server', 'chromium']);
 await ensureClientBuild();
 
-const reports = join(root, 'test-results', 'reports');
+// Not under test-results/: Playwright empties that folder when it starts.
+const reports = join(root, '.lockscope', 'reports');
 rmSync(reports, { recursive: true, force: true });
 mkdirSync(reports, { recursive: true });
 const bin = (name) => join(root, 'node_modules', '.bin', name);
