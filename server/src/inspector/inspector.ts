@@ -33,14 +33,27 @@ export interface InspectorDeps {
 const WHEEL_SLOT_MS = 25;
 /** Probe a lock this long after its deadline: expiry is shown promptly, never waiting for Redis's late `expired` event. */
 const EXPIRY_PROBE_DELAY_MS = 10;
+/** Polling may keep Redis busy at most 1/POLL_DUTY of the time: a probe round slower than POLL_MS/4 backs off. */
+const POLL_DUTY = 4;
+/** How long a (re)connect waits for the subscriber connection before settling for polling. */
+const SUBSCRIBER_READY_TIMEOUT_MS = 5000;
+
+export interface InspectorEvents {
+  /** The change feed switched mode. */
+  mode: [mode: ChangeFeedMode];
+  /** A full discovery scan finished: its wall time and the number of distinct keys it found. */
+  scan: [durationMs: number, keys: number];
+}
 
 /**
  * Keeps the tracker true to Redis: discovers lock keys by SCAN, follows changes through keyspace
  * notifications (or polling where they are unavailable), re-probes each lock at its deadline, and resyncs
  * after every reconnect because events are lost while disconnected.
  */
-export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
+export class Inspector extends EventEmitter<InspectorEvents> {
   mode: ChangeFeedMode = 'starting';
+  /** The polling interval in force (ms): POLL_MS, or longer while probe rounds are slow (adaptive back-off). */
+  pollIntervalMs: number;
   private readonly dirty = new Map<string, Buffer>();
   private readonly wheel = new Map<number, Map<string, Buffer>>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -58,6 +71,7 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
     private readonly options: InspectorOptions,
   ) {
     super();
+    this.pollIntervalMs = options.pollMs;
     const { prefix, channels } = keyspaceChannels(options.db, options.patterns);
     this.channelPrefix = Buffer.from(prefix);
     this.channels = channels;
@@ -74,17 +88,16 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
     });
     // Every (re)connect resyncs: notifications sent while disconnected are lost for good.
     redis.on('ready', () => void this.onReady());
+    // The subscriber may come back after the command connection (ioredis re-PSUBSCRIBEs by itself): set the feed
+    // up again and resync, since events published while it was away are lost.
     subscriber.on('ready', () => {
-      if (this.mode === 'notifications') void this.resync();
+      if (redis.status === 'ready') void this.onReady();
     });
     this.wheelCursor = Math.floor(Date.now() / WHEEL_SLOT_MS);
     this.every(WHEEL_SLOT_MS, () => this.turnWheel());
     this.every(1000, () => tracker.tick());
     this.loop(() => this.reconcileDelay(), () => this.resync());
-    this.loop(
-      () => this.options.pollMs,
-      () => (this.mode === 'polling' ? this.probeNow(tracker.heldKeys()) : Promise.resolve()),
-    );
+    this.loop(() => this.pollIntervalMs, () => this.poll());
     if (redis.status === 'ready') await this.onReady();
   }
 
@@ -122,6 +135,23 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
     return this.syncing;
   }
 
+  /** One polling round: re-probe every tracked lock, backing off while rounds take long relative to POLL_MS. */
+  private async poll(): Promise<void> {
+    if (this.mode !== 'polling') return;
+    const keys = this.deps.tracker.heldKeys();
+    const started = Date.now();
+    await this.probeNow(keys);
+    const took = Date.now() - started;
+    const next = Math.max(this.options.pollMs, Math.ceil(took * POLL_DUTY));
+    const { logger } = this.deps;
+    if (next > this.options.pollMs && this.pollIntervalMs === this.options.pollMs) {
+      logger.warn({ keys: keys.length, roundMs: took, pollMs: this.options.pollMs, nowMs: next }, 'probe round is slow: polling less often');
+    } else if (next === this.options.pollMs && this.pollIntervalMs > this.options.pollMs) {
+      logger.info({ keys: keys.length, roundMs: took, pollMs: next }, 'probe rounds are fast again: polling every POLL_MS');
+    }
+    this.pollIntervalMs = next;
+  }
+
   private async fullScan(): Promise<void> {
     const started = Date.now();
     const seen = new Set<string>();
@@ -142,6 +172,7 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
     if (missing.length) probes.push(this.probeNow(missing));
     await Promise.all(probes);
     this.lastScanMs = Date.now() - started;
+    this.emit('scan', this.lastScanMs, seen.size);
   }
 
   private async flushDirty(): Promise<void> {
@@ -156,7 +187,15 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
   private async probeNow(keys: Buffer[]): Promise<void> {
     if (!keys.length || this.stopped) return;
     try {
-      for (const probed of await probeKeys(this.deps.redis, keys)) this.deps.tracker.apply(probed);
+      for (const probed of await probeKeys(this.deps.redis, keys)) {
+        this.deps.tracker.apply(probed);
+        const r = probed.result;
+        // Still there at (our estimate of) its deadline: look again shortly rather than wait for Redis's event.
+        if (r.exists && r.pttlMs >= 0 && r.pttlMs < WHEEL_SLOT_MS) {
+          const id = probed.key.toString('base64');
+          if (this.deps.tracker.get(id)?.endedAt === null) this.scheduleExpiryProbe(id, probed.observedAt + r.pttlMs);
+        }
+      }
     } catch (err) {
       // Disconnected: the resync after reconnect covers these keys.
       this.deps.logger.debug({ err: (err as Error).message, keys: keys.length }, 'probe failed');
@@ -177,6 +216,7 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
     let mode: ChangeFeedMode = 'polling';
     if (support.kind === 'enabled') {
       try {
+        if (subscriber.status !== 'ready') await whenReady(subscriber, SUBSCRIBER_READY_TIMEOUT_MS);
         await subscriber.psubscribe(...this.channels);
         mode = 'notifications';
       } catch (err) {
@@ -190,6 +230,7 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
       this.mode = mode;
       this.emit('mode', mode);
     }
+    if (mode === 'notifications') this.pollIntervalMs = this.options.pollMs;
   }
 
   private reconcileDelay(): number {
@@ -238,4 +279,18 @@ export class Inspector extends EventEmitter<{ mode: [ChangeFeedMode] }> {
     };
     schedule();
   }
+}
+
+function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`subscriber connection not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
 }

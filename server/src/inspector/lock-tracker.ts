@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { LockEvent, LockEventKind, LockHistory, LockState, LockView, TtlSample } from '../../../shared/locks';
+import type { LockEvent, LockEventKind, LockHistory, LockState, LockView, OwnerView, TtlSample } from '../../../shared/locks';
 import { bytesView } from './bytes';
 import type { ProbedKey } from './probe';
-import { recognise, type Recognition } from './recognise';
+import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './recognise';
 
 /** A renewal must push the deadline out by more than this, so probe round-trip jitter is never a "renewal". */
 export const RENEWAL_THRESHOLD_MS = 50;
@@ -10,25 +10,79 @@ export const RENEWAL_THRESHOLD_MS = 50;
 export const EXPIRY_TOLERANCE_MS = 50;
 /** How long a released/expired lock stays visible before it is dropped. */
 export const ENDED_VISIBLE_MS = 10_000;
-const HISTORY_EVENTS = 64;
-const HISTORY_SAMPLES = 240;
+/** Bounds of one lock's history (oldest dropped first). */
+export const HISTORY_EVENTS = 64;
+export const HISTORY_SAMPLES = 240;
+/** A probe that finds a lock gone this soon after lockscope force-released it adds no second "released" event. */
+const FORCE_RELEASE_WINDOW_MS = 5_000;
 
 export interface TrackerOptions {
   heldTooLongMs: number;
   clock?: () => number;
 }
 
+/**
+ * TTL samples in a ring of two typed arrays, grown on demand up to HISTORY_SAMPLES: 16 bytes a sample instead
+ * of a ~40-byte object, and nothing at all for a lock whose history nobody has built up yet.
+ */
+class SampleRing {
+  private at = new Float64Array(8);
+  private ttl = new Float64Array(8);
+  private start = 0;
+  size = 0;
+
+  push(at: number, pttlMs: number): void {
+    if (this.size === this.at.length && this.size < HISTORY_SAMPLES) this.grow();
+    const cap = this.at.length;
+    const i = (this.start + this.size) % cap;
+    this.at[i] = at;
+    this.ttl[i] = pttlMs;
+    if (this.size < cap) this.size++;
+    else this.start = (this.start + 1) % cap;
+  }
+
+  lastAt(): number | null {
+    return this.size ? this.at[(this.start + this.size - 1) % this.at.length]! : null;
+  }
+
+  toArray(): TtlSample[] {
+    const out: TtlSample[] = [];
+    const cap = this.at.length;
+    for (let n = 0; n < this.size; n++) {
+      const i = (this.start + n) % cap;
+      out.push({ at: this.at[i]!, pttlMs: this.ttl[i]! });
+    }
+    return out;
+  }
+
+  private grow(): void {
+    const cap = Math.min(this.at.length * 2, HISTORY_SAMPLES);
+    const at = new Float64Array(cap);
+    const ttl = new Float64Array(cap);
+    for (let n = 0; n < this.size; n++) {
+      const i = (this.start + n) % this.at.length;
+      at[n] = this.at[i]!;
+      ttl[n] = this.ttl[i]!;
+    }
+    this.at = at;
+    this.ttl = ttl;
+    this.start = 0;
+  }
+}
+
 interface Tracked {
   key: Buffer;
   view: LockView;
-  recognition: Recognition | null;
+  /** How the lock's library renews (shared object), or null. */
+  rule: RenewalRule | null;
   /** Largest PTTL seen for the current owner: the lease the holder asked for. */
   maxTtlMs: number;
   /** Sum and count of observed renewal intervals (for the mean). */
   intervalSum: number;
   intervalCount: number;
-  events: LockEvent[];
-  samples: TtlSample[];
+  /** History, allocated on first use and kept across owners of the same key. */
+  events: LockEvent[] | null;
+  samples: SampleRing | null;
 }
 
 export interface TrackerEvents {
@@ -46,6 +100,8 @@ export interface TrackerEvents {
  */
 export class LockTracker extends EventEmitter<TrackerEvents> {
   private readonly locks = new Map<string, Tracked>();
+  /** Waiters per lock id from Redisson fair-lock queues (side keys), applied to the lock's owner fields. */
+  private readonly waiters = new Map<string, number>();
   private readonly clock: () => number;
 
   constructor(private readonly options: TrackerOptions) {
@@ -58,7 +114,9 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   views(): LockView[] {
-    return [...this.locks.values()].map((t) => t.view);
+    const out: LockView[] = [];
+    for (const t of this.locks.values()) out.push(t.view);
+    return out;
   }
 
   get(id: string): LockView | undefined {
@@ -74,7 +132,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
 
   history(id: string): LockHistory | undefined {
     const t = this.locks.get(id);
-    return t && { id, events: [...t.events], ttl: [...t.samples] };
+    return t && { id, events: t.events ? [...t.events] : [], ttl: t.samples?.toArray() ?? [] };
   }
 
   /** Folds one probe result in. */
@@ -83,19 +141,28 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const prev = this.locks.get(id);
     if (!result.exists) {
       if (prev && prev.view.endedAt === null) this.end(id, prev, observedAt);
+      else if (!prev) this.sideKeyGone(key);
       return;
     }
     const recognition = recognise(key, result);
-    if (recognition.role === 'side-key') return;
+    if (recognition.role === 'side-key') {
+      this.sideKeySeen(key, result.size);
+      return;
+    }
     const deadline = result.pttlMs >= 0 ? observedAt + result.pttlMs : null;
     const ownerB64 = recognition.owner?.toString('base64') ?? null;
 
     if (!prev || prev.view.endedAt !== null || prev.view.owner?.base64 !== ownerB64) {
-      const kind: LockEventKind = prev && prev.view.endedAt === null ? 'owner-changed' : 'acquired';
+      let kind: LockEventKind = 'acquired';
+      if (prev && prev.view.endedAt === null) {
+        // Gone at its deadline and taken again before we looked: an expiry and a new lock, not a takeover.
+        if (prev.view.deadline !== null && observedAt >= prev.view.deadline - EXPIRY_TOLERANCE_MS) this.end(id, prev, observedAt);
+        else kind = 'owner-changed';
+      }
       const t = this.fresh(key, id, result, recognition, deadline, observedAt, prev);
       this.locks.set(id, t);
       this.record(id, t, { at: observedAt, kind, pttlMs: result.pttlMs, owner: t.view.owner?.text ?? null });
-      this.sample(t, observedAt, result.pttlMs);
+      this.sample(t, observedAt, result.pttlMs, true);
       this.emit('change', t.view);
       return;
     }
@@ -104,6 +171,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const v = t.view;
     let changed = false;
     let event: LockEventKind | null = null;
+    const before = v.deadline;
     if (v.deadline !== null && deadline === null) event = 'ttl-removed';
     else if (v.deadline === null && deadline !== null) event = 'ttl-set';
     else if (v.deadline !== null && deadline !== null && deadline > v.deadline + RENEWAL_THRESHOLD_MS) {
@@ -122,14 +190,25 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       changed = true;
     }
     v.pttlMs = result.pttlMs;
-    t.maxTtlMs = Math.max(t.maxTtlMs, result.pttlMs);
+    t.maxTtlMs = event === 'ttl-set' ? result.pttlMs : Math.max(t.maxTtlMs, result.pttlMs);
     if (recognition.reentryCount !== v.reentryCount) {
       v.reentryCount = recognition.reentryCount;
       changed = true;
     }
-    t.recognition = recognition;
-    v.expectedRenewalMs = expectedRenewal(t);
-    this.sample(t, observedAt, result.pttlMs);
+    if (v.owner && recognition.fields.holders !== v.owner.fields.holders) {
+      if (recognition.fields.holders === undefined) delete v.owner.fields.holders;
+      else v.owner.fields.holders = recognition.fields.holders;
+      changed = true;
+    }
+    t.rule = recognition.renewal;
+    const expected = expectedRenewal(t);
+    if (expected !== v.expectedRenewalMs) {
+      v.expectedRenewalMs = expected;
+      changed = true;
+    }
+    // The renewal sawtooth: where the TTL had fallen to just before it jumped back up.
+    if (event === 'renewed' && before !== null) this.sample(t, observedAt - 1, Math.max(0, before - observedAt), true);
+    this.sample(t, observedAt, result.pttlMs, event !== null);
     if (event) this.record(id, t, { at: observedAt, kind: event, pttlMs: result.pttlMs, owner: v.owner?.text ?? null });
     if (this.restate(t, observedAt) || changed) this.emit('change', v);
   }
@@ -149,16 +228,40 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     }
   }
 
-  /** Records an event that lockscope itself caused (force-release, TTL set) before the probe sees its effect. */
+  /**
+   * Records an event that lockscope itself caused (force-release, TTL set) before the probe sees its effect.
+   * `force-released` ends the lock at once, so the probe that later finds the key gone adds nothing; if a probe
+   * already recorded the disappearance as `released`, that event is relabelled instead of adding a second one.
+   */
   note(id: string, kind: LockEventKind, pttlMs: number): void {
     const t = this.locks.get(id);
-    if (t) this.record(id, t, { at: this.clock(), kind, pttlMs, owner: t.view.owner?.text ?? null });
+    if (!t) return;
+    const now = this.clock();
+    const v = t.view;
+    if (kind === 'force-released') {
+      if (v.endedAt === null) {
+        v.state = 'released';
+        v.endedAt = now;
+        v.pttlMs = -2;
+        this.record(id, t, { at: now, kind, pttlMs: -2, owner: v.owner?.text ?? null });
+        this.emit('change', v);
+        return;
+      }
+      const last = t.events?.[t.events.length - 1];
+      if (last && last.kind === 'released' && now - v.endedAt < FORCE_RELEASE_WINDOW_MS) {
+        last.kind = 'force-released';
+        this.emit('event', id, last, v);
+        return;
+      }
+    }
+    this.record(id, t, { at: now, kind, pttlMs, owner: v.owner?.text ?? null });
   }
 
   /** Forgets every lock (after a resync the next probes rebuild the table). */
   clear(): void {
     for (const id of this.locks.keys()) this.emit('remove', id);
     this.locks.clear();
+    this.waiters.clear();
   }
 
   private fresh(
@@ -170,26 +273,31 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     observedAt: number,
     prev: Tracked | undefined,
   ): Tracked {
-    const owner = recognition.owner
-      ? {
-          ...bytesView(recognition.owner),
-          truncated: result.type === 'string' && result.size > recognition.owner.length,
-          sizeBytes: result.size,
-          fields: recognition.fields,
-        }
-      : null;
+    let owner: OwnerView | null = null;
+    if (recognition.owner) {
+      owner = {
+        ...bytesView(recognition.owner),
+        truncated: result.type === 'string' && result.size > recognition.owner.length,
+        sizeBytes: result.size,
+        fields: recognition.fields,
+      };
+      const waiting = this.waiters.get(id);
+      if (waiting) owner.fields.waiters = String(waiting);
+    }
     const t: Tracked = {
-      key,
-      recognition,
+      // Redis replies may be slices of a large socket buffer: keep a copy of just the key.
+      key: prev?.key ?? Buffer.from(key),
+      rule: recognition.renewal,
       maxTtlMs: result.pttlMs,
       intervalSum: 0,
       intervalCount: 0,
       // The key's history outlives a change of owner: that is the story an operator wants to read.
-      events: prev?.events ?? [],
-      samples: prev?.samples ?? [],
+      events: prev?.events ?? null,
+      samples: prev?.samples ?? null,
       view: {
         id,
-        key: prev?.view.key ?? bytesView(key),
+        // `id` is the key's base64: share the one string.
+        key: prev?.view.key ?? { ...bytesView(key), base64: id },
         type: result.type,
         library: result.type === 'string' || result.type === 'hash' ? recognition.library : 'unknown',
         owner,
@@ -217,8 +325,29 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     // An expiry happened at the deadline, not when we noticed it.
     v.endedAt = expired ? Math.min(observedAt, v.deadline!) : observedAt;
     v.pttlMs = -2;
-    this.record(id, t, { at: v.endedAt, kind: v.state === 'expired' ? 'expired' : 'released', pttlMs: -2, owner: v.owner?.text ?? null });
+    this.sample(t, v.endedAt, 0, true);
+    this.record(id, t, { at: v.endedAt, kind: expired ? 'expired' : 'released', pttlMs: -2, owner: v.owner?.text ?? null });
     this.emit('change', v);
+  }
+
+  private sideKeySeen(key: Buffer, size: number): void {
+    const side = sideKeyOf(key);
+    if (side?.kind === 'waiters' && side.parent) this.setWaiters(side.parent.toString('base64'), size);
+  }
+
+  private sideKeyGone(key: Buffer): void {
+    const side = sideKeyOf(key);
+    if (side?.kind === 'waiters' && side.parent) this.setWaiters(side.parent.toString('base64'), 0);
+  }
+
+  private setWaiters(parentId: string, n: number): void {
+    if (n > 0) this.waiters.set(parentId, n);
+    else this.waiters.delete(parentId);
+    const owner = this.locks.get(parentId)?.view.owner;
+    if (!owner || owner.fields.waiters === (n > 0 ? String(n) : undefined)) return;
+    if (n > 0) owner.fields.waiters = String(n);
+    else delete owner.fields.waiters;
+    this.emit('change', this.locks.get(parentId)!.view);
   }
 
   private restate(t: Tracked, now: number): boolean {
@@ -229,25 +358,26 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   private record(id: string, t: Tracked, event: LockEvent): void {
-    t.events.push(event);
-    if (t.events.length > HISTORY_EVENTS) t.events.shift();
+    const events = (t.events ??= []);
+    events.push(event);
+    if (events.length > HISTORY_EVENTS) events.shift();
     this.emit('event', id, event, t.view);
   }
 
-  private sample(t: Tracked, at: number, pttlMs: number): void {
-    const last = t.samples[t.samples.length - 1];
+  private sample(t: Tracked, at: number, pttlMs: number, always: boolean): void {
+    const samples = (t.samples ??= new SampleRing());
+    const last = samples.lastAt();
     // Probes of a quiet lock add nothing a straight line between two samples would not show.
-    if (last && at - last.at < 100) return;
-    t.samples.push({ at, pttlMs });
-    if (t.samples.length > HISTORY_SAMPLES) t.samples.shift();
+    if (!always && last !== null && at - last < 100) return;
+    samples.push(at, pttlMs);
   }
 }
 
 function expectedRenewal(t: Tracked): number | null {
-  const r = t.recognition;
-  if (!r?.renewalCadence || t.maxTtlMs <= 0) return null;
-  if (!r.alwaysRenews(t.maxTtlMs) && t.view.renewals === 0) return null;
-  return r.renewalCadence(t.maxTtlMs);
+  const r = t.rule;
+  if (!r || t.maxTtlMs <= 0) return null;
+  if (!r.always(t.maxTtlMs) && t.view.renewals === 0) return null;
+  return r.cadence(t.maxTtlMs);
 }
 
 export function stateOf(t: Pick<Tracked, 'view' | 'maxTtlMs'>, now: number, heldTooLongMs: number): LockState {
@@ -262,4 +392,3 @@ export function stateOf(t: Pick<Tracked, 'view' | 'maxTtlMs'>, now: number, held
   if (remaining < 5000 && remaining < 0.2 * Math.max(t.maxTtlMs, 1)) return 'expiring';
   return 'held';
 }
-

@@ -1,7 +1,19 @@
 import type { LibraryId } from '../../../shared/locks';
+import { isPlainText } from './bytes';
 import type { ProbeResult } from './probe';
 
 type Present = Extract<ProbeResult, { exists: true }>;
+
+/**
+ * How a library renews its locks. One shared object per library (never a closure per key): the tracker keeps a
+ * reference per lock, so this costs nothing per lock.
+ */
+export interface RenewalRule {
+  /** The interval (ms) the library renews at, for a lock whose largest observed TTL is `maxTtlMs`. */
+  cadence(maxTtlMs: number): number;
+  /** True when the library renews every lock it holds, so a missing renewal is news even before the first one. */
+  always(maxTtlMs: number): boolean;
+}
 
 export interface Recognition {
   library: LibraryId;
@@ -14,89 +26,170 @@ export interface Recognition {
   reentryCount: number | null;
   /** Acquire time decoded from the value (epoch ms), when the library stores one. */
   acquiredAt: number | null;
-  /** The library's renewal cadence for a lock whose largest observed TTL is `maxTtlMs`; null if it never renews. */
-  renewalCadence: ((maxTtlMs: number) => number) | null;
-  /** True when the library renews every lock it holds (so a missing renewal is news even before the first one). */
-  alwaysRenews: (maxTtlMs: number) => boolean;
+  /** How the library renews, or null when it never renews by itself. */
+  renewal: RenewalRule | null;
+}
+
+/** A helper key and the lock it belongs to (see LOCK-FORMATS.md, "side keys"). */
+export interface SideKey {
+  library: LibraryId;
+  /** The lock key this helper belongs to, when it can be derived from the helper's name. */
+  parent: Buffer | null;
+  /** `waiters`: the helper is a queue of waiting threads (its length is the number of waiters). */
+  kind: 'waiters' | 'signal' | 'timeout' | 'internal';
 }
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+/** Redisson hash field: `<client UUID>:<threadId>`, `:write` appended for the write side of a read-write lock. */
 const REDISSON_FIELD = new RegExp(`^(${UUID}):(\\d+)(:write)?$`);
 const BULLMQ_VALUE = new RegExp(`^(${UUID}):(\\d+)$`);
 const BULLMQ_KEY = /^(.+):([^:]+):lock$/;
-const SHEDLOCK_VALUE = /^ADDED:([^@]+)@(.*?)(?::(${UUID}))?$/;
-const UUID_ONLY = new RegExp(`^${UUID}$`);
+const SHEDLOCK_VALUE = new RegExp(`^ADDED:([^@]+)@(.*?)(?::(${UUID}))?$`);
+/** Java's `UUID.randomUUID().toString()`: lower-case, version 4, RFC 4122 variant. */
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
+/** go-redsync: base64 of 16 random bytes. */
 const REDSYNC = /^[A-Za-z0-9+/]{22}==$/;
+/** python-redis-lock ≥ 3: base64 of 18 random bytes (no padding). */
+const PRL_B64 = /^[A-Za-z0-9+/]{24}$/;
+/** Laravel `Str::random()`: 16 alphanumerics. */
 const LARAVEL = /^[A-Za-z0-9]{16}$/;
+const LARAVEL_KEY = /cache[_:-]/i;
 /** lockscope's own lock library writes `ls1:<32 hex>` so the inspector can tell its own locks apart. */
 const LOCKSCOPE = /^ls1:[0-9a-f]{32}$/;
+const SIDEKIQ_LOCKED = /^(.*):LOCKED$/;
 
-const SIDE_KEYS = [
-  /^lock-signal:/, // python-redis-lock waiters
-  /^redisson_lock_queue:/,
-  /^redisson_lock_timeout:/,
-  /^redisson_unlock_latch:/,
-  /:rwlock_timeout:/,
-  /^uniquejobs:.*:(QUEUED|PRIMED|INFO)$/,
-];
+/** uuid1 timestamps count 100 ns intervals since 1582-10-15; this is that epoch in Unix ms. */
+const UUID1_EPOCH_MS = -12_219_292_800_000;
+const YEAR_2000_MS = 946_684_800_000;
+const YEAR_2100_MS = 4_102_444_800_000;
 
-const never = () => false;
+/** Shared renewal rules (see LOCK-FORMATS.md, "renewal cadence each library should show"). */
+export const RENEWAL = {
+  /** Watchdog every leaseTime/3 (10 s of the default 30 s lease); an explicit leaseTime disables it. */
+  redisson: {
+    cadence: (maxTtl) => Math.round(maxTtl / 3),
+    always: (maxTtl) => maxTtl > 25_000 && maxTtl <= 30_000,
+  },
+  /**
+   * BullMQ ≥ 5 (`lock-manager.ts`): lockRenewTime defaults to lockDuration/2 and the extender timer runs every
+   * lockRenewTime/2, extending each active job: lockDuration/4 (7.5 s of the default 30 s).
+   */
+  bullmq: { cadence: (maxTtl) => Math.round(maxTtl / 4), always: () => true },
+  /**
+   * node-redlock v5 `using()`: extends `automaticExtensionThreshold` (500 ms) before its own idea of the expiry,
+   * which is the duration less a drift of 1% + 2 ms.
+   */
+  redlock: { cadence: (maxTtl) => Math.max(Math.round(maxTtl - 500 - (0.01 * maxTtl + 2)), 50), always: () => false },
+  /** python-redis-lock's auto-renewal thread: every expire × 2/3 (only with auto_renewal=True). */
+  pythonRedisLock: { cadence: (maxTtl) => Math.round((maxTtl * 2) / 3), always: () => false },
+  /** Spring RedisLockRegistry with a renewal scheduler: every expireAfter/3. */
+  spring: { cadence: (maxTtl) => Math.round(maxTtl / 3), always: () => false },
+} satisfies Record<string, RenewalRule>;
 
 function base(library: LibraryId, owner: Buffer | null): Recognition {
-  return {
-    library,
-    role: 'lock',
-    owner,
-    fields: {},
-    reentryCount: null,
-    acquiredAt: null,
-    renewalCadence: null,
-    alwaysRenews: never,
-  };
+  return { library, role: 'lock', owner, fields: {}, reentryCount: null, acquiredAt: null, renewal: null };
+}
+
+/** Redisson names side keys `prefix:{name}` (or `prefix:name` when the name already has a hash tag). */
+function redissonName(rest: string): string {
+  return rest.startsWith('{') && rest.endsWith('}') && rest.indexOf('}') === rest.length - 1 ? rest.slice(1, -1) : rest;
+}
+
+/**
+ * Recognises helper keys by name alone (so a helper that was just deleted is still known for what it was).
+ * Side keys never show as locks; a waiters queue updates its lock's `waiters` field instead.
+ */
+export function sideKeyOf(key: Buffer): SideKey | null {
+  const k = key.toString('latin1');
+  let m: RegExpExecArray | null;
+  if (k.startsWith('lock-signal:')) {
+    return { library: 'python-redis-lock', parent: Buffer.from(`lock:${k.slice(12)}`, 'latin1'), kind: 'signal' };
+  }
+  if (k.startsWith('redisson_lock_queue:')) {
+    return { library: 'redisson', parent: Buffer.from(redissonName(k.slice(20)), 'latin1'), kind: 'waiters' };
+  }
+  if (k.startsWith('redisson_lock_timeout:')) {
+    return { library: 'redisson', parent: Buffer.from(redissonName(k.slice(22)), 'latin1'), kind: 'timeout' };
+  }
+  if ((m = /^redisson_unlock_latch:(\{.*\}|.*):[^:]+$/.exec(k))) {
+    return { library: 'redisson', parent: Buffer.from(redissonName(m[1]!), 'latin1'), kind: 'signal' };
+  }
+  // Read-write lock reader timeouts: `{name}:<uuid>:<threadId>:rwlock_timeout:<n>`.
+  if ((m = new RegExp(`^(\\{.*\\}|.*):${UUID}:\\d+:rwlock_timeout:\\d+$`).exec(k))) {
+    return { library: 'redisson-rw', parent: Buffer.from(redissonName(m[1]!), 'latin1'), kind: 'timeout' };
+  }
+  if ((m = /^(uniquejobs:.*):(QUEUED|PRIMED|INFO)$/.exec(k))) {
+    return { library: 'sidekiq-unique', parent: Buffer.from(`${m[1]!}:LOCKED`, 'latin1'), kind: 'internal' };
+  }
+  // BullMQ's queue internals (`bull:<queue>:wait`, `:meta`, job hashes...) match `*lock*` when the queue's name
+  // contains "lock"; only `<prefix>:<queue>:<jobId>:lock` is a lock.
+  if (k.startsWith('bull:') && !k.endsWith(':lock')) return { library: 'bullmq', parent: null, kind: 'internal' };
+  return null;
 }
 
 /** Works out which library wrote a key, and who holds it, from the key and a probe. Pure and synchronous. */
 export function recognise(key: Buffer, probe: Present): Recognition {
+  const side = sideKeyOf(key);
+  if (side) return { ...base(side.library, null), role: 'side-key' };
   const keyText = key.toString('latin1');
-  if (SIDE_KEYS.some((re) => re.test(keyText))) return { ...base('unknown', null), role: 'side-key' };
   if (probe.type === 'hash') return recogniseHash(keyText, probe.fields ?? []);
   if (probe.type === 'string' && probe.value) return recogniseString(keyText, probe.value);
   return base('unknown', null);
 }
 
 function recogniseHash(keyText: string, fields: [Buffer, Buffer][]): Recognition {
-  const names = fields.map(([f]) => f.toString('latin1'));
-  const holders = fields.filter(([f]) => REDISSON_FIELD.test(f.toString('latin1')));
+  const holders: { field: Buffer; text: string; m: RegExpExecArray; count: Buffer }[] = [];
+  let mode: string | null = null;
+  for (const [f, v] of fields) {
+    const text = f.toString('latin1');
+    const m = REDISSON_FIELD.exec(text);
+    if (m) holders.push({ field: f, text, m, count: v });
+    else if (text === 'mode') mode = v.toString('latin1');
+  }
   if (holders.length > 0) {
-    const mode = fields.find(([f]) => f.toString() === 'mode')?.[1].toString();
-    const writer = holders.find(([f]) => f.toString().endsWith(':write'));
-    const [field, count] = writer ?? holders[0]!;
-    const m = REDISSON_FIELD.exec(field.toString())!;
-    const r = base(mode ? 'redisson-rw' : 'redisson', field);
-    r.fields = { clientId: m[1]!, threadId: m[2]! };
-    if (mode) r.fields.mode = mode;
+    // The writer holds a read-write lock in write mode (it may hold read entries too); otherwise the first
+    // holder in a stable order, so a lock shared by readers does not flap between them.
+    const writer = holders.find((h) => h.m[3] !== undefined);
+    const holder = writer ?? holders.reduce((a, b) => (b.text < a.text ? b : a));
+    const r = base(mode !== null ? 'redisson-rw' : 'redisson', holder.field);
+    r.fields = { clientId: holder.m[1]!, threadId: holder.m[2]! };
+    if (mode !== null) r.fields.mode = mode;
     if (holders.length > 1) r.fields.holders = String(holders.length);
-    r.reentryCount = Number.parseInt(count.toString(), 10) || null;
-    // Watchdog renews every leaseTime/3 (10 s for the default 30 s lease); an explicit leaseTime disables it.
-    r.renewalCadence = (maxTtl) => Math.round(maxTtl / 3);
-    r.alwaysRenews = (maxTtl) => maxTtl > 25_000 && maxTtl <= 30_000;
+    const count = Number.parseInt(holder.count.toString('latin1'), 10);
+    r.reentryCount = Number.isFinite(count) ? count : null;
+    r.renewal = RENEWAL.redisson;
     return r;
   }
-  if (keyText.startsWith('uniquejobs:') && keyText.endsWith(':LOCKED')) {
-    const r = base('sidekiq-unique', fields[0]?.[0] ?? null);
-    r.fields = { digest: keyText.slice('uniquejobs:'.length, -':LOCKED'.length) };
+  const sidekiq = SIDEKIQ_LOCKED.exec(keyText);
+  if (sidekiq && keyText.startsWith('uniquejobs:') && fields.length > 0) {
+    // sidekiq-unique-jobs v7 `lock.lua`: HSET <digest>:LOCKED <jid> <current_time (s, float)>.
+    const [jid, at] = fields[0]!;
+    const r = base('sidekiq-unique', jid);
+    r.fields = { digest: sidekiq[1]!, jid: jid.toString('latin1') };
+    if (fields.length > 1) r.fields.holders = String(fields.length);
+    const seconds = Number(at.toString('latin1'));
+    if (Number.isFinite(seconds) && seconds * 1000 > YEAR_2000_MS && seconds * 1000 < YEAR_2100_MS) r.acquiredAt = Math.round(seconds * 1000);
     return r;
   }
   const r = base('unknown', fields[0]?.[0] ?? null);
-  r.fields = { fields: names.slice(0, 5).join(', ') };
+  r.fields = { fields: fields.slice(0, 5).map(([f]) => f.toString('latin1')).join(', ') };
   return r;
+}
+
+/** redis-py's default token is `uuid1().hex`: version nibble 1, RFC 4122 variant, and a timestamp from this century. */
+export function isUuid1Hex(text: string): boolean {
+  if (!HEX32.test(text) || text[12] !== '1' || !'89ab'.includes(text[16]!)) return false;
+  const ticks =
+    BigInt(`0x${text.slice(13, 16)}`) * 2n ** 48n + BigInt(`0x${text.slice(8, 12)}`) * 2n ** 32n + BigInt(`0x${text.slice(0, 8)}`);
+  const ms = UUID1_EPOCH_MS + Number(ticks / 10_000n);
+  return ms > YEAR_2000_MS && ms < YEAR_2100_MS;
 }
 
 function recogniseString(keyText: string, value: Buffer): Recognition {
   const text = value.toString('latin1');
   const bull = BULLMQ_KEY.exec(keyText);
-  const bullValue = BULLMQ_VALUE.exec(text);
+  const bullValue = bull && BULLMQ_VALUE.exec(text);
   if (bull && bullValue) {
     const r = base('bullmq', value);
     const prefixAndQueue = bull[1]!;
@@ -107,44 +200,58 @@ function recogniseString(keyText: string, value: Buffer): Recognition {
       worker: bullValue[1]!,
       lockNumber: bullValue[2]!,
     };
-    // The worker extends every lockRenewTime/2 = lockDuration/4 (7.5 s for the default 30 s).
-    r.renewalCadence = (maxTtl) => Math.round(maxTtl / 4);
-    r.alwaysRenews = () => true;
+    if (cut >= 0) r.fields.prefix = prefixAndQueue.slice(0, cut);
+    r.renewal = RENEWAL.bullmq;
     return r;
   }
-  const shed = SHEDLOCK_VALUE.exec(value.toString('utf8'));
-  if (shed) {
-    const r = base('shedlock', value);
-    const at = Date.parse(shed[1]!);
-    r.acquiredAt = Number.isNaN(at) ? null : at;
-    r.fields = { lockedAt: shed[1]!, host: shed[2]! };
-    if (shed[3]) r.fields.instance = shed[3];
-    const name = /^job-lock:([^:]*):(.*)$/.exec(keyText);
-    if (name) Object.assign(r.fields, { env: name[1]!, name: name[2]! });
-    return r;
+  if (text.startsWith('ADDED:')) {
+    const shed = SHEDLOCK_VALUE.exec(value.toString('utf8'));
+    if (shed) {
+      const r = base('shedlock', value);
+      const at = Date.parse(shed[1]!);
+      r.acquiredAt = Number.isNaN(at) ? null : at;
+      r.fields = { lockedAt: shed[1]!, host: shed[2]! };
+      if (shed[3]) r.fields.instance = shed[3];
+      const name = /^([^:]*):([^:]*):(.*)$/.exec(keyText);
+      if (name) Object.assign(r.fields, { env: name[2]!, name: name[3]! });
+      return r;
+    }
   }
   if (LOCKSCOPE.test(text)) return base('lockscope', value);
-  if (keyText.startsWith('lock:') && value.length === 16) {
-    const r = base('python-redis-lock', value);
-    r.fields = { name: keyText.slice('lock:'.length) };
-    r.renewalCadence = (maxTtl) => Math.round((maxTtl * 2) / 3);
-    return r;
+  if (keyText.startsWith('lock:')) {
+    // python-redis-lock: 16 raw random bytes (≤ 2.x) or base64 of 18 random bytes (≥ 3.0), under `lock:<name>`.
+    // Sixteen printable characters are somebody's text token, not urandom(16).
+    const raw16 = value.length === 16 && !isPlainAscii(value);
+    if (raw16 || PRL_B64.test(text)) {
+      const r = base('python-redis-lock', value);
+      r.fields = { name: keyText.slice('lock:'.length), id: raw16 ? 'raw 16 bytes (≤ 2.x)' : 'base64 (≥ 3.0)' };
+      r.renewal = RENEWAL.pythonRedisLock;
+      return r;
+    }
   }
   if (REDSYNC.test(text)) return base('redsync', value);
   if (HEX32.test(text)) {
-    if (text[12] === '1') return { ...base('redis-py', value), fields: { uuid: 'uuid1' } };
+    if (isUuid1Hex(text)) return { ...base('redis-py', value), fields: { token: 'uuid1' } };
     const r = base('redlock', value);
-    // redlock's using() extends the lock 500 ms before it would expire.
-    r.renewalCadence = (maxTtl) => Math.max(maxTtl - 500, 100);
+    r.renewal = RENEWAL.redlock;
     return r;
   }
-  if (UUID_ONLY.test(text)) {
+  if (UUID_V4.test(text) && keyText.includes(':')) {
+    // Spring's value is one UUID per registry (not per lock): the registry tells which JVM holds it.
     const r = base('spring', value);
     const cut = keyText.indexOf(':');
-    if (cut > 0) r.fields = { registry: keyText.slice(0, cut), lockKey: keyText.slice(cut + 1) };
-    r.renewalCadence = (maxTtl) => Math.round(maxTtl / 3);
+    r.fields = { registry: keyText.slice(0, cut), lockKey: keyText.slice(cut + 1), clientId: text };
+    r.renewal = RENEWAL.spring;
     return r;
   }
-  if (LARAVEL.test(text)) return base('laravel', value);
+  // Str::random(16) mixes cases (all one case: p ≈ 2·10⁻⁴); a cache-prefixed key says Laravel by itself.
+  if (LARAVEL.test(text) && ((/[a-z]/.test(text) && /[A-Z]/.test(text)) || LARAVEL_KEY.test(keyText))) {
+    return base('laravel', value);
+  }
   return base('generic', value);
+}
+
+function isPlainAscii(buf: Buffer): boolean {
+  for (const b of buf) if (b < 0x20 || b > 0x7e) return false;
+  return isPlainText(buf);
 }
