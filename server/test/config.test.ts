@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LOCK_PATTERNS, maskRedisUrl, resolveConfig } from '../src/config/config';
+
+describe('resolveConfig', () => {
+  it('uses the documented defaults with an empty environment', () => {
+    const r = resolveConfig({}, []);
+    expect(r.kind).toBe('ok');
+    if (r.kind !== 'ok') return;
+    expect(r.config).toMatchObject({ port: 7070, host: '127.0.0.1', scanCount: 1000, pollMs: 1000, lockPatterns: DEFAULT_LOCK_PATTERNS });
+    expect(r.config.redisUrl).toBeUndefined();
+  });
+
+  it('lets a flag win over its environment variable', () => {
+    const r = resolveConfig({ PORT: '8000' }, ['--port', '9000']);
+    expect(r.kind === 'ok' && r.config.port).toBe(9000);
+  });
+
+  it('splits, trims and de-duplicates lock patterns', () => {
+    const r = resolveConfig({ LOCK_PATTERNS: ' lock:* , bull:*:lock,lock:* ,' }, []);
+    expect(r.kind === 'ok' && r.config.lockPatterns).toEqual(['lock:*', 'bull:*:lock']);
+  });
+
+  it('reports every bad setting at once, each by name', () => {
+    const r = resolveConfig({ PORT: 'abc', POLL_MS: '5', REDIS_URL: 'http://nope' }, []);
+    expect(r.kind).toBe('error');
+    const text = r.kind === 'error' ? r.problems.join('\n') : '';
+    expect(text).toMatch(/PORT \(--port\) = "abc": must be a number/);
+    expect(text).toMatch(/POLL_MS \(--poll-ms\) = "5": must be at least 50/);
+    expect(text).toMatch(/REDIS_URL \(--redis-url\): must start with redis:\/\//);
+  });
+
+  it('never echoes a Redis URL (it may carry a password) in errors', () => {
+    const r = resolveConfig({ REDIS_URL: 'rediss://:s3cr3t@' }, []);
+    expect(r.kind === 'error' && r.problems.join(' ')).not.toContain('s3cr3t');
+  });
+
+  it('rejects unknown flags and stray arguments with a pointer to --help', () => {
+    const r = resolveConfig({}, ['--prot', '1']);
+    expect(r.kind === 'error' && r.problems[0]).toMatch(/--prot/);
+    expect(resolveConfig({}, ['oops']).kind).toBe('error');
+  });
+
+  it('answers --help with every setting', () => {
+    const r = resolveConfig({}, ['--help']);
+    expect(r.kind).toBe('help');
+    const text = r.kind === 'help' ? r.text : '';
+    for (const name of ['PORT', 'HOST', 'REDIS_URL', 'LOCK_PATTERNS', 'SCAN_COUNT', 'POLL_MS']) expect(text).toContain(name);
+  });
+});
+
+describe('maskRedisUrl', () => {
+  it('hides the password and keeps the rest', () => {
+    expect(maskRedisUrl('redis://app:hunter2@cache.internal:6380/3')).toBe('redis://app:***@cache.internal:6380/3');
+    expect(maskRedisUrl('redis://localhost:6379')).toBe('redis://localhost:6379');
+  });
+});
