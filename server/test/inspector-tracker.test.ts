@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { LockEvent, LockView } from '../../shared/locks';
+import { ENDED_VISIBLE_MS, HISTORY_EVENTS, HISTORY_SAMPLES, LockTracker } from '../src/inspector/lock-tracker';
+import type { ProbedKey } from '../src/inspector/probe';
+
+/**
+ * The lock model's rules, driven directly: probe results in, views and events out. Time is the tracker's
+ * injected clock (the model has no timers of its own); Redis's TTLs are exercised by the integration suites.
+ */
+function setup(heldTooLongMs = 300_000) {
+  let now = 1_000_000;
+  const tracker = new LockTracker({ heldTooLongMs, clock: () => now });
+  const events: { id: string; event: LockEvent }[] = [];
+  const changes: LockView[] = [];
+  tracker.on('event', (id, event) => events.push({ id, event: { ...event } }));
+  tracker.on('change', (v) => changes.push({ ...v }));
+  const key = (s: string) => Buffer.from(s);
+  const str = (k: string, value: string | null, pttlMs = 30_000): ProbedKey => ({
+    key: key(k),
+    observedAt: now,
+    result:
+      value === null
+        ? { exists: false }
+        : { exists: true, type: 'string', pttlMs, size: value.length, value: Buffer.from(value), fields: null },
+  });
+  const id = (k: string) => key(k).toString('base64');
+  return {
+    tracker,
+    events,
+    changes,
+    str,
+    id,
+    kinds: (k: string) => events.filter((e) => e.id === id(k)).map((e) => e.event.kind),
+    advance: (ms: number) => (now += ms),
+    get now() {
+      return now;
+    },
+  };
+}
+
+const TOKEN = 'a3f1c2d4e5f60718293a4b5c6d7e8f90';
+
+describe('lock tracker', () => {
+  it('acquired → renewed (only past the 50 ms threshold) → released before the deadline', () => {
+    const s = setup();
+    s.tracker.apply(s.str('r', TOKEN, 10_000));
+    s.advance(1000);
+    s.tracker.apply(s.str('r', TOKEN, 9_030)); // deadline moved 30 ms: probe jitter, not a renewal
+    expect(s.tracker.get(s.id('r'))?.renewals).toBe(0);
+    s.advance(1000);
+    s.tracker.apply(s.str('r', TOKEN, 10_000)); // TTL back up with the same owner
+    s.advance(2000);
+    s.tracker.apply(s.str('r', TOKEN, 10_000));
+    const v = s.tracker.get(s.id('r'))!;
+    expect(v.renewals).toBe(2);
+    expect(v.renewalIntervalMs).toBe(2000);
+    expect(v.library).toBe('redlock');
+    expect(v.expectedRenewalMs).toBe(9_398); // using(): 500 ms + drift before a 10 s lease ends
+    s.advance(100);
+    s.tracker.apply(s.str('r', null));
+    expect(s.kinds('r')).toEqual(['acquired', 'renewed', 'renewed', 'released']);
+    expect(s.tracker.get(s.id('r'))).toMatchObject({ state: 'released', endedAt: s.now, pttlMs: -2 });
+  });
+
+  it('gone at the deadline is expired, and endedAt is the deadline rather than when it was noticed', () => {
+    const s = setup();
+    s.tracker.apply(s.str('e', 'x', 500));
+    const deadline = s.tracker.get(s.id('e'))!.deadline!;
+    s.advance(520);
+    s.tracker.apply(s.str('e', null));
+    expect(s.tracker.get(s.id('e'))).toMatchObject({ state: 'expired', endedAt: deadline });
+    expect(s.kinds('e')).toEqual(['acquired', 'expired']);
+  });
+
+  it('a new owner before the deadline is owner-changed; after it, an expiry followed by a new acquisition', () => {
+    const s = setup();
+    s.tracker.apply(s.str('o', 'first', 5_000));
+    s.advance(1000);
+    s.tracker.apply(s.str('o', 'second', 5_000));
+    expect(s.kinds('o')).toEqual(['acquired', 'owner-changed']);
+    s.advance(6000);
+    s.tracker.apply(s.str('o', 'third', 5_000));
+    expect(s.kinds('o')).toEqual(['acquired', 'owner-changed', 'expired', 'acquired']);
+    expect(s.tracker.get(s.id('o'))?.owner?.text).toBe('third');
+    expect(s.tracker.history(s.id('o'))?.events).toHaveLength(4);
+  });
+
+  it('TTL removed (PERSIST) makes a no-ttl lock; TTL set again is recorded', () => {
+    const s = setup();
+    s.tracker.apply(s.str('t', 'x', 5_000));
+    s.tracker.apply(s.str('t', 'x', -1));
+    expect(s.tracker.get(s.id('t'))).toMatchObject({ state: 'no-ttl', deadline: null });
+    s.tracker.apply(s.str('t', 'x', 4_000));
+    expect(s.kinds('t')).toEqual(['acquired', 'ttl-removed', 'ttl-set']);
+    expect(s.tracker.get(s.id('t'))?.state).toBe('held');
+  });
+
+  it('force-release ends the lock once: the probe that then finds the key gone adds nothing', () => {
+    const s = setup();
+    s.tracker.apply(s.str('f', 'x', 30_000));
+    s.advance(10);
+    s.tracker.note(s.id('f'), 'force-released', -2);
+    s.advance(5);
+    s.tracker.apply(s.str('f', null));
+    expect(s.kinds('f')).toEqual(['acquired', 'force-released']);
+    expect(s.tracker.get(s.id('f'))?.state).toBe('released');
+    // Taken again right after: a fresh acquisition, not an owner change.
+    s.tracker.apply(s.str('f', 'y', 30_000));
+    expect(s.kinds('f')).toEqual(['acquired', 'force-released', 'acquired']);
+  });
+
+  it('force-release noted after a probe already saw the key go relabels that release instead of adding one', () => {
+    const s = setup();
+    s.tracker.apply(s.str('g', 'x', 30_000));
+    s.advance(10);
+    s.tracker.apply(s.str('g', null));
+    s.tracker.note(s.id('g'), 'force-released', -2);
+    expect(s.tracker.history(s.id('g'))?.events.map((e) => e.kind)).toEqual(['acquired', 'force-released']);
+  });
+
+  it('renewal overdue when a library that always renews misses 1.5× its cadence (BullMQ: lockDuration/4)', () => {
+    const s = setup();
+    const token = `${randomUUID()}:1`;
+    s.tracker.apply(s.str('bull:q:1:lock', token, 2_000));
+    expect(s.tracker.get(s.id('bull:q:1:lock'))).toMatchObject({ library: 'bullmq', expectedRenewalMs: 500, state: 'held' });
+    s.advance(500);
+    s.tracker.apply(s.str('bull:q:1:lock', token, 2_000));
+    s.advance(700);
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('bull:q:1:lock'))?.state).toBe('held');
+    s.advance(100);
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('bull:q:1:lock'))?.state).toBe('renewal-overdue');
+  });
+
+  it('expiring (under 20% and 5 s left), held too long, and dropped 10 s after ending', () => {
+    const s = setup(60_000);
+    s.tracker.apply(s.str('x', 'v', 10_000));
+    s.advance(8_500);
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('x'))?.state).toBe('expiring');
+    s.tracker.apply(s.str('long', 'v', 3_600_000));
+    s.advance(61_000);
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('long'))?.state).toBe('held-too-long');
+    s.tracker.apply(s.str('long', null));
+    const removed: string[] = [];
+    s.tracker.on('remove', (id) => removed.push(id));
+    s.advance(ENDED_VISIBLE_MS - 1);
+    s.tracker.tick();
+    expect(removed).not.toContain(s.id('long'));
+    s.advance(1);
+    s.tracker.tick();
+    expect(removed).toContain(s.id('long'));
+    expect(s.tracker.get(s.id('long'))).toBeUndefined();
+  });
+
+  it('history is bounded and the TTL samples show the renewal sawtooth', () => {
+    const s = setup();
+    s.tracker.apply(s.str('saw', TOKEN, 1_000));
+    for (let i = 0; i < 400; i++) {
+      s.advance(500);
+      s.tracker.apply(s.str('saw', TOKEN, 1_000));
+    }
+    const h = s.tracker.history(s.id('saw'))!;
+    expect(h.events).toHaveLength(HISTORY_EVENTS);
+    expect(h.ttl).toHaveLength(HISTORY_SAMPLES);
+    // Pairs: the TTL had fallen to ~500 ms just before each renewal, then jumped back to 1000.
+    const last = h.ttl.slice(-2);
+    expect(last[0]!.pttlMs).toBe(500);
+    expect(last[1]!.pttlMs).toBe(1000);
+    expect(last[1]!.at - last[0]!.at).toBe(1);
+    expect(h.ttl.every((x, i) => i === 0 || x.at >= h.ttl[i - 1]!.at)).toBe(true);
+  });
+
+  it('Redisson fair lock: waiters come from the queue side key, which never shows as a lock', () => {
+    const s = setup();
+    const holder = `${randomUUID()}:1`;
+    s.tracker.apply({
+      key: Buffer.from('fair'),
+      observedAt: s.now,
+      result: { exists: true, type: 'hash', pttlMs: 30_000, size: 1, value: null, fields: [[Buffer.from(holder), Buffer.from('1')]] },
+    });
+    const queue = (n: number): ProbedKey => ({
+      key: Buffer.from('redisson_lock_queue:{fair}'),
+      observedAt: s.now,
+      result: n ? { exists: true, type: 'list', pttlMs: -1, size: n, value: null, fields: null } : { exists: false },
+    });
+    s.tracker.apply(queue(2));
+    expect(s.tracker.get(s.id('fair'))?.owner?.fields.waiters).toBe('2');
+    s.tracker.apply(queue(0));
+    expect(s.tracker.get(s.id('fair'))?.owner?.fields.waiters).toBeUndefined();
+    expect(s.tracker.size).toBe(1);
+  });
+
+  it('re-entry count changes are news; an unchanged probe emits nothing', () => {
+    const s = setup();
+    const holder = `${randomUUID()}:7`;
+    const probe = (count: string): ProbedKey => ({
+      key: Buffer.from('r'),
+      observedAt: s.now,
+      result: { exists: true, type: 'hash', pttlMs: 30_000, size: 1, value: null, fields: [[Buffer.from(holder), Buffer.from(count)]] },
+    });
+    s.tracker.apply(probe('1'));
+    s.tracker.apply(probe('2'));
+    expect(s.tracker.get(s.id('r'))?.reentryCount).toBe(2);
+    const before = s.changes.length;
+    s.advance(10);
+    s.tracker.apply(probe('2'));
+    expect(s.changes.length).toBe(before);
+  });
+});
