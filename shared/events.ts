@@ -1,3 +1,4 @@
+import type { AuditEntry } from './admin';
 import type { LockChanges, LockHistory, LockSnapshot } from './locks';
 import type { Result } from './result';
 import type { ServerStatus } from './status';
@@ -13,6 +14,11 @@ export interface ServerToClientEvents {
   'lock:changes': (changes: LockChanges) => void;
   /** Connection and change-feed status; sent on connect and whenever it changes. */
   'server:status': (status: ServerStatus) => void;
+  /**
+   * A new audit-log entry (every admin action, refused ones too), newest only; sent to admin-capable sockets only
+   * (session cookie or `auth.token` at the handshake). Load older ones with `GET /api/audit`; dedupe by `id`.
+   */
+  'admin:audit': (entry: AuditEntry) => void;
 }
 
 export interface ClientToServerEvents {

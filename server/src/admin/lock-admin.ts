@@ -1,0 +1,239 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ReleaseOutcome, SetTtlOutcome } from '../../../shared/admin';
+import type { BytesView, LibraryId } from '../../../shared/locks';
+import { bytesText, bytesView } from '../inspector/bytes';
+import type { Inspector } from '../inspector/inspector';
+import type { LockTracker } from '../inspector/lock-tracker';
+import { MAX_VALUE_BYTES } from '../inspector/probe';
+import { AdminError } from './errors';
+import { hashHolder, PYTHON_SIGNAL_EXPIRE_MS, wakePlan } from './wake';
+
+/**
+ * Shared head of both scripts: confirms that KEYS[1] still has the owner ARGV[1] (string: the whole value;
+ * hash: a field of that name). Otherwise returns what is there instead, and the script stops.
+ * ARGV[2] = most bytes of a string value returned as the current owner.
+ */
+const CHECK_OWNER = `
+local key = KEYS[1]
+local owner = ARGV[1]
+local t = redis.call('TYPE', key).ok
+if t == 'none' then return {'gone', t} end
+if t == 'string' then
+  if redis.call('STRLEN', key) ~= #owner or redis.call('GET', key) ~= owner then
+    return {'changed', t, redis.call('GETRANGE', key, 0, tonumber(ARGV[2]) - 1)}
+  end
+elseif t == 'hash' then
+  if redis.call('HEXISTS', key, owner) == 0 then
+    local names = {}
+    if redis.call('HLEN', key) <= 32 then
+      names = redis.call('HKEYS', key)
+    else
+      local page = redis.call('HSCAN', key, 0, 'COUNT', 32)[2]
+      for i = 1, #page, 2 do names[#names + 1] = page[i] end
+    end
+    return {'changed', t, names}
+  end
+else
+  return {'wrong-type', t}
+end
+`;
+
+/**
+ * Force-release: compare-and-delete, then wake waiters the library's way, all in one atomic script.
+ * KEYS[2] = python-redis-lock signal list (KEYS[1] again when unused).
+ * ARGV[3] = wake kind ('' | 'redisson' | 'python-redis-lock'), ARGV[4] = signal list expiry (ms),
+ * ARGV[5] = Redisson lock channel, ARGV[6] = Redisson read-write lock channel.
+ */
+const RELEASE_LUA = `${CHECK_OWNER}
+local woke = ''
+if t == 'string' then
+  if ARGV[3] == 'python-redis-lock' then
+    redis.call('DEL', KEYS[2])
+    redis.call('LPUSH', KEYS[2], 1)
+    redis.call('PEXPIRE', KEYS[2], ARGV[4])
+    woke = ARGV[3]
+  end
+  redis.call('DEL', key)
+else
+  local rw = redis.call('HEXISTS', key, 'mode') == 1
+  redis.call('DEL', key)
+  if ARGV[3] == 'redisson' then
+    if rw then redis.call('PUBLISH', ARGV[6], 1) else redis.call('PUBLISH', ARGV[5], 0) end
+    woke = ARGV[3]
+  end
+end
+return {'released', t, woke}
+`;
+
+/** Set TTL: only on a lock that still has the owner and no TTL. ARGV[3] = TTL in ms. */
+const SET_TTL_LUA = `${CHECK_OWNER}
+local pttl = redis.call('PTTL', key)
+if pttl >= 0 then return {'has-ttl', t, pttl} end
+redis.call('PEXPIRE', key, ARGV[3])
+return {'ttl-set', t}
+`;
+
+type ScriptReply = [Buffer, Buffer, (Buffer | Buffer[] | number)?];
+
+interface AdminCommands {
+  lockscopeForceReleaseBuffer(key: Buffer, signalKey: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
+  lockscopeSetTtlBuffer(key: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
+}
+
+export interface LockAdminDeps {
+  redis: Redis;
+  tracker: LockTracker;
+  inspector: Inspector;
+  logger: Logger;
+}
+
+export interface ActionResult<T> {
+  outcome: T;
+  /** Library of the tracked lock when the action ran. */
+  library: LibraryId | null;
+}
+
+/**
+ * The two things lockscope ever writes to a lock: a checked delete and a checked TTL. Each is one atomic step
+ * in Redis (DELEX IFEQ where the server has it, a script otherwise), so a lock that changed hands between the
+ * operator looking and clicking is never touched.
+ */
+export class LockAdmin {
+  private delexSupport: Promise<boolean> | null = null;
+
+  constructor(private readonly deps: LockAdminDeps) {
+    const { redis } = deps;
+    if (!('lockscopeForceRelease' in redis)) redis.defineCommand('lockscopeForceRelease', { numberOfKeys: 2, lua: RELEASE_LUA });
+    if (!('lockscopeSetTtl' in redis)) redis.defineCommand('lockscopeSetTtl', { numberOfKeys: 1, lua: SET_TTL_LUA });
+    // A reconnect may land on another server (failover, upgrade): ask again.
+    redis.on('ready', () => (this.delexSupport = null));
+  }
+
+  async release(key: Buffer, owner: Buffer): Promise<ActionResult<ReleaseOutcome>> {
+    const { id, library, type } = this.tracked(key);
+    const plan = wakePlan(key, owner);
+    if (type === 'string' && plan?.kind !== 'python-redis-lock' && (await this.hasDelex())) {
+      if ((await this.delex(key, owner)) === 1) {
+        this.afterChange(id, key, 'force-released', -2);
+        return { outcome: { result: 'released', woke: null, via: 'delex' }, library };
+      }
+      // 0: gone, another owner, or no longer a string. The script below tells which (and, should the named owner
+      // be back by now, releases it: it is still the lock the operator asked about).
+    }
+    const cmd = this.deps.redis as unknown as AdminCommands;
+    const reply = await cmd.lockscopeForceReleaseBuffer(
+      key,
+      plan?.kind === 'python-redis-lock' ? plan.signalKey : key,
+      owner,
+      MAX_VALUE_BYTES,
+      plan?.kind ?? '',
+      PYTHON_SIGNAL_EXPIRE_MS,
+      plan?.kind === 'redisson' ? plan.channel : '',
+      plan?.kind === 'redisson' ? plan.rwChannel : '',
+    );
+    const [status, typeBuf, extra] = reply;
+    switch (status.toString()) {
+      case 'released': {
+        this.afterChange(id, key, 'force-released', -2);
+        const woke = Buffer.isBuffer(extra) ? extra.toString() : '';
+        return {
+          outcome: {
+            result: 'released',
+            woke: woke === 'redisson' ? 'redisson-channel' : woke === 'python-redis-lock' ? 'python-redis-lock-signal' : null,
+            via: 'lua',
+          },
+          library,
+        };
+      }
+      case 'changed':
+        return { outcome: { result: 'owner-changed', currentOwner: currentOwner(extra) }, library };
+      case 'gone':
+        return { outcome: { result: 'already-gone' }, library };
+      default:
+        throw unsupportedType(key, typeBuf.toString());
+    }
+  }
+
+  async setTtl(key: Buffer, owner: Buffer, ttlMs: number): Promise<ActionResult<SetTtlOutcome>> {
+    const { id, library } = this.tracked(key);
+    const cmd = this.deps.redis as unknown as AdminCommands;
+    const [status, typeBuf, extra] = await cmd.lockscopeSetTtlBuffer(key, owner, MAX_VALUE_BYTES, ttlMs);
+    switch (status.toString()) {
+      case 'ttl-set':
+        this.afterChange(id, key, 'ttl-set', ttlMs);
+        return { outcome: { result: 'ttl-set', ttlMs }, library };
+      case 'has-ttl':
+        return { outcome: { result: 'has-ttl', pttlMs: typeof extra === 'number' ? extra : Number(extra) }, library };
+      case 'changed':
+        return { outcome: { result: 'owner-changed', currentOwner: currentOwner(extra) }, library };
+      case 'gone':
+        return { outcome: { result: 'already-gone' }, library };
+      default:
+        throw unsupportedType(key, typeBuf.toString());
+    }
+  }
+
+  /**
+   * Only keys lockscope tracks as locks (they match LOCK_PATTERNS and are in the table, or ended less than
+   * 10 s ago) can be acted on: the admin API is not a general "delete any key" endpoint.
+   */
+  private tracked(key: Buffer) {
+    const id = key.toString('base64');
+    const view = this.deps.tracker.get(id);
+    if (!view) {
+      throw new AdminError(
+        404,
+        'unknown_key',
+        `lockscope is not tracking "${bytesText(key.subarray(0, 200))}" as a lock (it matches none of the lock patterns, or it has not been seen): nothing was changed.`,
+      );
+    }
+    return { id, library: view.library, type: view.type };
+  }
+
+  private afterChange(id: string, key: Buffer, kind: 'force-released' | 'ttl-set', pttlMs: number): void {
+    this.deps.tracker.note(id, kind, pttlMs);
+    // Show the effect now rather than at the next notification or poll.
+    this.deps.inspector.requestProbe(key);
+  }
+
+  /** Whether the server has `DELEX` (Redis 8.4+, Valkey 9.2+). Asked once per connection. */
+  hasDelex(): Promise<boolean> {
+    this.delexSupport ??= (this.deps.redis.call('COMMAND', 'INFO', 'DELEX') as Promise<unknown[]>).then(
+      (reply) => Array.isArray(reply) && reply[0] !== null && reply[0] !== undefined,
+      (err: Error) => {
+        this.delexSupport = null;
+        this.deps.logger.debug({ err: err.message }, 'COMMAND INFO DELEX failed; using the Lua script');
+        return false;
+      },
+    );
+    return this.delexSupport;
+  }
+
+  /** `DELEX key IFEQ owner`: 1 = deleted; 0 = not (gone, other owner, or not a string). */
+  private async delex(key: Buffer, owner: Buffer): Promise<number> {
+    try {
+      return Number(await this.deps.redis.call('DELEX', key, 'IFEQ', owner));
+    } catch (err) {
+      if (/^WRONGTYPE/.test((err as Error).message)) return 0;
+      throw err;
+    }
+  }
+}
+
+function currentOwner(extra: ScriptReply[2]): BytesView | null {
+  if (Buffer.isBuffer(extra)) return bytesView(extra);
+  if (Array.isArray(extra)) {
+    const holder = hashHolder(extra);
+    return holder ? bytesView(holder) : null;
+  }
+  return null;
+}
+
+function unsupportedType(key: Buffer, type: string): AdminError {
+  return new AdminError(
+    409,
+    'unsupported_type',
+    `"${bytesText(key.subarray(0, 200))}" is a ${type}: lockscope only changes string and hash locks, so nothing was changed.`,
+  );
+}

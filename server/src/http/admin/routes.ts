@@ -1,0 +1,343 @@
+import { randomBytes } from 'node:crypto';
+import { stringifySetCookie } from 'cookie';
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import {
+  SESSION_COOKIE,
+  type AdminErrorCode,
+  type AuditAction,
+  type BulkReleaseItem,
+  type BulkReleaseResponse,
+  type ReleaseResponse,
+  type SetTtlResponse,
+} from '../../../../shared/admin';
+import { fail, ok } from '../../../../shared/result';
+import { AdminError } from '../../admin/errors';
+import type { LockAdmin } from '../../admin/lock-admin';
+import type { AuditLog } from '../../audit/audit-log';
+import { sessionIdFrom, type Access, type Authenticator, type Credentials } from '../../auth/authenticator';
+import { crossOriginProblem } from '../../auth/csrf';
+import { sessionFingerprint } from '../../auth/sessions';
+import { bytesView } from '../../inspector/bytes';
+import {
+  attempted,
+  auditQuerySchema,
+  bulkReleaseSchema,
+  describeIssues,
+  keyBytes,
+  loginSchema,
+  ownerBytes,
+  releaseSchema,
+  setTtlSchema,
+} from './schemas';
+
+export interface AdminRouteDeps {
+  auth: Authenticator;
+  audit: AuditLog;
+  locks: LockAdmin;
+  logger: Logger;
+  limits?: AdminLimits;
+}
+
+export interface AdminLimits {
+  /** Failed logins per IP per 5 minutes (successful ones do not count). */
+  loginFailures?: number;
+  /** Admin actions (release, bulk, TTL) per IP per minute; a bulk release counts once. */
+  actionsPerMinute?: number;
+}
+
+/** Largest JSON body of a single-lock action or a login. */
+export const BODY_LIMIT = '16kb';
+/** Largest JSON body of a bulk release (500 locks with their owners). */
+export const BULK_BODY_LIMIT = '512kb';
+
+interface Who {
+  actor: string;
+  ip: string;
+}
+
+/**
+ * Admin HTTP API, mounted at `/api` (contract: shared/admin.ts). Every state-changing request passes, in order:
+ * rate limit → cross-site check (Sec-Fetch-Site / Origin vs Host) → mode and credentials → body
+ * (JSON, size) → validation → the action. Every refusal from the cross-site check onwards is audited.
+ */
+export function adminRoutes(deps: AdminRouteDeps): Router {
+  const { auth, audit, locks } = deps;
+  const router = Router();
+
+  const refuse = async (
+    req: Request,
+    res: Response,
+    action: AuditAction,
+    who: Who,
+    status: number,
+    code: AdminErrorCode,
+    message: string,
+  ) => {
+    const tried = attempted(req.body);
+    await audit.record({ action, ...who, ...tried, result: 'refused', error: { code, message } });
+    res.status(status).json(fail(code, message));
+  };
+
+  const limiter = (windowMs: number, limit: number, skipSuccessfulRequests: boolean): RequestHandler =>
+    rateLimit({
+      windowMs,
+      limit,
+      skipSuccessfulRequests,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (req, res) => {
+        const info = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;
+        const retry = info.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 60;
+        const message = `Too many admin requests from this address; try again in ${retry} s.`;
+        noStore(res);
+        // Only the first refusal of a window is audited, so a flood cannot push real history out of the capped stream.
+        if (info.used === info.limit + 1) {
+          void refuse(req, res, actionOf(req), whoOf(auth.check(credentials(req)), req), 429, 'rate_limited', message);
+        } else {
+          res.status(429).json(fail('rate_limited', message));
+        }
+      },
+    });
+  const loginLimit = limiter(5 * 60_000, deps.limits?.loginFailures ?? 10, true);
+  const actionLimit = limiter(60_000, deps.limits?.actionsPerMinute ?? 60, false);
+
+  /** Runs `run` if the caller passes every check; audits each refusal. `run` audits the outcome itself. */
+  function adminAction<S extends z.ZodType>(
+    action: AuditAction,
+    schema: S,
+    run: (who: Who, body: z.output<S>) => Promise<unknown>,
+  ): RequestHandler {
+    return async (req, res) => {
+      noStore(res);
+      const access = auth.check(credentials(req));
+      const who = whoOf(access, req);
+      const csrf = crossOriginProblem(originHeaders(req));
+      if (csrf) return refuse(req, res, action, who, 403, 'cross_origin', `Refused: ${csrf}.`);
+      if (!access.allowed) return refuse(req, res, action, who, access.status, access.code, access.message);
+      const bodyProblem = problemWithBody(req, res);
+      if (bodyProblem) return refuse(req, res, action, who, bodyProblem.status, bodyProblem.code, bodyProblem.message);
+      const parsed = schema.safeParse(req.body);
+      if (!parsed.success) return refuse(req, res, action, who, 400, 'bad_request', `Invalid request: ${describeIssues(parsed.error)}.`);
+      try {
+        res.json(ok(await run(who, parsed.data)));
+      } catch (err) {
+        if (err instanceof AdminError) return refuse(req, res, action, who, err.status, err.code, err.message);
+        const message = `Redis did not answer (${(err as Error).message}): nothing was changed, or the change could not be confirmed.`;
+        await audit.record({ action, ...who, ...attempted(req.body), result: 'failed', error: { code: 'redis_unavailable', message } });
+        res.status(503).json(fail('redis_unavailable', message));
+      }
+    };
+  }
+
+  router.get('/session', (req, res) => {
+    noStore(res);
+    res.json(ok(auth.describe(credentials(req))));
+  });
+
+  router.post('/session', loginLimit, jsonBody(BODY_LIMIT), async (req, res) => {
+    noStore(res);
+    const who: Who = { actor: 'anonymous', ip: ipOf(req) };
+    const csrf = crossOriginProblem(originHeaders(req));
+    if (csrf) return refuse(req, res, 'login', who, 403, 'cross_origin', `Refused: ${csrf}.`);
+    const { mode, reason } = auth.mode;
+    if (mode === 'read-only') return refuse(req, res, 'login', who, 403, 'read_only', `Admin actions are disabled: ${reason}.`);
+    if (mode === 'open') {
+      return refuse(req, res, 'login', who, 409, 'login_not_needed', 'No ADMIN_TOKEN is set: admin actions need no login here (loopback only).');
+    }
+    const bodyProblem = problemWithBody(req, res);
+    if (bodyProblem) return refuse(req, res, 'login', who, bodyProblem.status, bodyProblem.code, bodyProblem.message);
+    const parsed = loginSchema.safeParse(req.body);
+    if (!parsed.success) return refuse(req, res, 'login', who, 400, 'bad_request', `Invalid request: ${describeIssues(parsed.error)}.`);
+    if (!auth.matches(parsed.data.token)) return refuse(req, res, 'login', who, 401, 'unauthorized', 'Wrong admin token.');
+    const { id, session } = auth.sessions.create();
+    res.setHeader(
+      'Set-Cookie',
+      stringifySetCookie(SESSION_COOKIE, id, {
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        secure: req.secure,
+        maxAge: Math.floor((session.expiresAt - session.createdAt) / 1000),
+      }),
+    );
+    await audit.record({ action: 'login', actor: sessionFingerprint(session), ip: who.ip, result: 'logged-in' });
+    res.json(ok(auth.describe({ ...credentials(req), cookie: `${SESSION_COOKIE}=${id}` })));
+  });
+
+  router.delete('/session', async (req, res) => {
+    noStore(res);
+    const creds = credentials(req);
+    const access = auth.check(creds);
+    const who = whoOf(access, req);
+    const csrf = crossOriginProblem(originHeaders(req));
+    if (csrf) return refuse(req, res, 'logout', who, 403, 'cross_origin', `Refused: ${csrf}.`);
+    if (auth.sessions.delete(sessionIdFrom(creds.cookie))) {
+      await audit.record({ action: 'logout', ...who, result: 'logged-out' });
+    }
+    res.setHeader('Set-Cookie', stringifySetCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure, maxAge: 0 }));
+    res.json(ok(auth.describe({ ...creds, cookie: undefined })));
+  });
+
+  router.post(
+    '/locks/release',
+    actionLimit,
+    jsonBody(BODY_LIMIT),
+    adminAction('release', releaseSchema, async (who, body): Promise<ReleaseResponse> => {
+      const key = keyBytes(body);
+      const owner = ownerBytes(body);
+      const { outcome, library } = await locks.release(key, owner);
+      const entry = await audit.record({
+        action: 'release',
+        ...who,
+        key,
+        ownerSeen: owner,
+        result: outcome.result,
+        currentOwner: outcome.result === 'owner-changed' ? outcome.currentOwner : null,
+        woke: outcome.result === 'released' ? outcome.woke : null,
+        reason: body.reason,
+      });
+      return { ...outcome, key: bytesView(key), library, auditId: entry.id };
+    }),
+  );
+
+  router.post(
+    '/locks/release-bulk',
+    actionLimit,
+    jsonBody(BULK_BODY_LIMIT),
+    adminAction('release', bulkReleaseSchema, async (who, body): Promise<BulkReleaseResponse> => {
+      const bulkId = `bulk-${randomBytes(6).toString('hex')}`;
+      const results: BulkReleaseItem[] = [];
+      // One at a time, in order: each lock is checked on its own, and the audit log reads in request order.
+      for (const target of body.locks) {
+        const key = keyBytes(target);
+        const owner = ownerBytes(target);
+        const base = { action: 'release' as const, ...who, key, ownerSeen: owner, reason: body.reason, bulkId };
+        try {
+          const { outcome, library } = await locks.release(key, owner);
+          const entry = await audit.record({
+            ...base,
+            result: outcome.result,
+            currentOwner: outcome.result === 'owner-changed' ? outcome.currentOwner : null,
+            woke: outcome.result === 'released' ? outcome.woke : null,
+          });
+          results.push({ ok: true, ...outcome, key: bytesView(key), library, auditId: entry.id });
+        } catch (err) {
+          const known = err instanceof AdminError;
+          const error = known
+            ? { code: err.code, message: err.message }
+            : { code: 'redis_unavailable', message: `Redis did not answer (${(err as Error).message}).` };
+          const entry = await audit.record({ ...base, result: known ? 'refused' : 'failed', error });
+          results.push({ ok: false, key: bytesView(key), error, auditId: entry.id });
+        }
+      }
+      const count = (r: string) => results.filter((x) => x.ok && x.result === r).length;
+      return {
+        results,
+        released: count('released'),
+        ownerChanged: count('owner-changed'),
+        alreadyGone: count('already-gone'),
+        failed: results.filter((x) => !x.ok).length,
+        bulkId,
+      };
+    }),
+  );
+
+  router.post(
+    '/locks/ttl',
+    actionLimit,
+    jsonBody(BODY_LIMIT),
+    adminAction('set-ttl', setTtlSchema, async (who, body): Promise<SetTtlResponse> => {
+      const key = keyBytes(body);
+      const owner = ownerBytes(body);
+      const { outcome, library } = await locks.setTtl(key, owner, body.ttlMs);
+      const entry = await audit.record({
+        action: 'set-ttl',
+        ...who,
+        key,
+        ownerSeen: owner,
+        result: outcome.result,
+        currentOwner: outcome.result === 'owner-changed' ? outcome.currentOwner : null,
+        ttlMs: body.ttlMs,
+        reason: body.reason,
+      });
+      return { ...outcome, key: bytesView(key), library, auditId: entry.id };
+    }),
+  );
+
+  router.get('/audit', async (req, res) => {
+    noStore(res);
+    const access = auth.check(credentials(req));
+    if (!access.allowed) return void res.status(access.status).json(fail(access.code, access.message));
+    const query = auditQuerySchema.safeParse(req.query);
+    if (!query.success) return void res.status(400).json(fail('bad_request', `Invalid query: ${describeIssues(query.error)}.`));
+    try {
+      res.json(ok(await audit.list(query.data.count, query.data.before)));
+    } catch (err) {
+      res.status(503).json(fail('redis_unavailable', `Could not read the audit log: ${(err as Error).message}.`));
+    }
+  });
+
+  // Errors nothing above caught (none expected): answer in the API's shape, never with an HTML page or a stack.
+  router.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    deps.logger.error({ err: err.message }, 'admin route failed');
+    if (!res.headersSent) res.status(500).json(fail('internal', 'The server failed to handle this request; see its log.'));
+  });
+
+  return router;
+}
+
+/**
+ * JSON parsing that never throws into Express: a parse or size error is kept for the handler, which audits it
+ * and answers with a Result (400 bad_json / 413 body_too_large).
+ */
+function jsonBody(limit: string): RequestHandler {
+  const parse = express.json({ limit, strict: false });
+  return (req, res, next) => {
+    parse(req, res, (err?: unknown) => {
+      if (err) res.locals.bodyError = err;
+      next();
+    });
+  };
+}
+
+function problemWithBody(req: Request, res: Response): { status: number; code: AdminErrorCode; message: string } | null {
+  const err = res.locals.bodyError as { type?: string; limit?: number; message?: string } | undefined;
+  if (err?.type === 'entity.too.large') {
+    return { status: 413, code: 'body_too_large', message: `The request body is larger than ${err.limit ?? ''} bytes: nothing was changed.` };
+  }
+  if (err) return { status: 400, code: 'bad_json', message: `The request body is not valid JSON (${err.message ?? 'parse error'}).` };
+  if (!req.is('application/json')) {
+    return { status: 415, code: 'unsupported_media_type', message: 'Send the body as JSON with "Content-Type: application/json".' };
+  }
+  return null;
+}
+
+export function credentials(req: Request): Credentials {
+  return { host: req.headers.host, authorization: req.headers.authorization, cookie: req.headers.cookie };
+}
+
+function originHeaders(req: Request) {
+  const site = req.headers['sec-fetch-site'];
+  return { origin: req.headers.origin, host: req.headers.host, secFetchSite: Array.isArray(site) ? site[0] : site };
+}
+
+function whoOf(access: Access, req: Request): Who {
+  return { actor: access.allowed ? access.actor : 'anonymous', ip: ipOf(req) };
+}
+
+function ipOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? '';
+}
+
+function actionOf(req: Request): AuditAction {
+  if (req.path === '/session') return 'login';
+  if (req.path === '/locks/ttl') return 'set-ttl';
+  return 'release';
+}
+
+function noStore(res: Response): void {
+  res.setHeader('Cache-Control', 'no-store');
+}
