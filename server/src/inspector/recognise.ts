@@ -1,3 +1,4 @@
+import { AUDIT_STREAM } from '../../../shared/admin';
 import type { LibraryId } from '../../../shared/locks';
 import { isPlainText } from './bytes';
 import type { ProbeResult } from './probe';
@@ -103,6 +104,8 @@ function redissonName(rest: string): string {
 export function sideKeyOf(key: Buffer): SideKey | null {
   const k = key.toString('latin1');
   let m: RegExpExecArray | null;
+  // lockscope's own audit log (a stream) matches the default `*lock*` pattern; it is not a lock.
+  if (k === AUDIT_STREAM) return { library: 'lockscope', parent: null, kind: 'internal' };
   if (k.startsWith('lock-signal:')) {
     return { library: 'python-redis-lock', parent: Buffer.from(`lock:${k.slice(12)}`, 'latin1'), kind: 'signal' };
   }
