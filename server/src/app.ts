@@ -10,6 +10,7 @@ import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
 import { Inspector } from './inspector/inspector';
 import { LockTracker } from './inspector/lock-tracker';
+import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';
 import { registerLockHandlers } from './realtime/lock-handlers';
 import { sameOrigin } from './realtime/origin-check';
@@ -41,6 +42,8 @@ export interface App {
   io: Server<ClientToServerEvents, ServerToClientEvents>;
   tracker: LockTracker;
   inspector: Inspector;
+  /** Prometheus metrics of this app (its own registry), served at `GET /metrics`. */
+  metrics: Metrics;
   /** Starts following Redis (first sync included when it is reachable). */
   start(): Promise<void>;
   /** Ordered shutdown: sockets, HTTP, inspector. Redis connections belong to the caller. */
@@ -84,8 +87,10 @@ export function createApp(deps: AppDeps): App {
     redisVersion: () => redisVersion,
   });
   const broadcaster = new LockBroadcaster(io, tracker, clock);
+  const metrics = createMetrics({ tracker, inspector, clock });
 
   web.use(healthRoutes(status));
+  web.use(metrics.routes());
   if (deps.clientDir) web.use(staticClient(deps.clientDir));
 
   io.on('connection', (socket) => {
@@ -99,6 +104,7 @@ export function createApp(deps: AppDeps): App {
     io,
     tracker,
     inspector,
+    metrics,
     async start() {
       if (redis.status === 'ready') redisVersion = await serverVersion(redis);
       await inspector.start();
@@ -109,6 +115,7 @@ export function createApp(deps: AppDeps): App {
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await inspector.stop();
+      metrics.dispose();
       connection.dispose();
     },
   };

@@ -90,8 +90,11 @@ export interface TrackerEvents {
   change: [view: LockView];
   /** A lock left the table for good. */
   remove: [id: string];
-  /** Something happened to a lock (for history, metrics and logs). */
-  event: [id: string, event: LockEvent, view: LockView];
+  /**
+   * Something happened to a lock (for history, metrics and logs). `amends` is true when the event relabels the
+   * previous one (a `released` that turned out to be lockscope's own force-release) instead of adding to it.
+   */
+  event: [id: string, event: LockEvent, view: LockView, amends: boolean];
 }
 
 /**
@@ -250,7 +253,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       const last = t.events?.[t.events.length - 1];
       if (last && last.kind === 'released' && now - v.endedAt < FORCE_RELEASE_WINDOW_MS) {
         last.kind = 'force-released';
-        this.emit('event', id, last, v);
+        this.emit('event', id, last, v, true);
         return;
       }
     }
@@ -361,7 +364,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const events = (t.events ??= []);
     events.push(event);
     if (events.length > HISTORY_EVENTS) events.shift();
-    this.emit('event', id, event, t.view);
+    this.emit('event', id, event, t.view, false);
   }
 
   private sample(t: Tracked, at: number, pttlMs: number, always: boolean): void {

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './support/app';
+import { startTestRedis, waitFor, type TestRedis } from './support/redis';
+
+const TOKEN = 'b7e2c3d4e5f60718293a4b5c6d7e8f91';
+
+async function notifyFlags(redis: TestRedis): Promise<string> {
+  return ((await redis.client.config('GET', 'notify-keyspace-events')) as string[])[1] ?? '';
+}
+
+async function health(app: TestApp): Promise<{ feed: string }> {
+  return (await fetch(`${app.url}/healthz`)).json() as Promise<{ feed: string }>;
+}
+
+describe('change feed: polling when keyspace notifications are off (external Redis, no --configure-notifications)', () => {
+  let redis: TestRedis;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redis = await startTestRedis({ args: ['--notify-keyspace-events', ''] });
+    app = await startTestApp(redis.url, { POLL_MS: '100' }, { configureNotifications: false });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('says polling, and never changes notify-keyspace-events', async () => {
+    expect(app.app.inspector.mode).toBe('polling');
+    expect((await health(app)).feed).toBe('polling');
+    const client = await app.connect();
+    const status = await new Promise((resolve) => {
+      client.socket.once('server:status', resolve);
+      client.socket.disconnect().connect();
+    });
+    expect(status).toMatchObject({ feed: 'polling' });
+    expect(await notifyFlags(redis)).toBe('');
+  });
+
+  it('finds, renews, releases and expires locks by polling alone', async () => {
+    const client = await app.connect();
+    await redis.client.set('lock:poll:renewed', TOKEN, 'PX', 3_000);
+    await redis.client.set('lock:poll:released', 'someone', 'PX', 30_000);
+    await waitFor(() => client.byKey('lock:poll:renewed') && client.byKey('lock:poll:released'), 'polled locks to appear', 3000);
+
+    await redis.client.pexpire('lock:poll:renewed', 3_000); // a redlock-style extend: TTL back up, same owner
+    await new Promise((r) => setTimeout(r, 250));
+    await redis.client.pexpire('lock:poll:renewed', 3_000);
+    await waitFor(() => (client.byKey('lock:poll:renewed')?.renewals ?? 0) >= 2, 'renewals', 3000);
+    expect(client.byKey('lock:poll:renewed')?.library).toBe('redlock');
+
+    await redis.client.del('lock:poll:released');
+    await waitFor(() => client.byKey('lock:poll:released')?.state === 'released', 'release seen by polling', 3000);
+
+    await redis.client.set('lock:poll:short', 'x', 'PX', 300);
+    const deadline = (await waitFor(() => client.byKey('lock:poll:short'), 'short lock', 3000)).deadline!;
+    await waitFor(() => client.byKey('lock:poll:short')?.state === 'expired', 'expiry', 3000);
+    expect(Date.now() - deadline).toBeLessThan(250);
+    expect(await notifyFlags(redis)).toBe('');
+  });
+
+  it('backs off (and logs it) when a probe round is slow compared with POLL_MS', async () => {
+    const pipeline = redis.client.pipeline();
+    for (let i = 0; i < 20_000; i++) pipeline.set(`lock:bulk:${i}`, TOKEN, 'PX', 60_000);
+    await pipeline.exec();
+    await waitFor(() => app.app.tracker.size >= 20_000, 'the bulk locks to be tracked', 10_000);
+    // 20 000 locks cannot be probed in POLL_MS/4 = 25 ms here: the interval stretches instead of saturating Redis.
+    await waitFor(() => app.app.inspector.pollIntervalMs > 100, 'polling to back off', 5000);
+    await redis.client.flushall();
+  });
+});
+
+describe('change feed: notifications', () => {
+  it('turns notifications on with --configure-notifications, keeping flags already set', async () => {
+    const redis = await startTestRedis({ args: ['--notify-keyspace-events', 'El'] });
+    const app = await startTestApp(redis.url, {}, { configureNotifications: true });
+    try {
+      expect(app.app.inspector.mode).toBe('notifications');
+      const flags = await notifyFlags(redis);
+      for (const c of 'g$xhlE') expect(flags).toContain(c);
+      expect(flags).toMatch(/K|A/);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('falls back to polling when CONFIG is refused (managed Redis), even when allowed to configure', async () => {
+    const redis = await startTestRedis({ args: ['--rename-command', 'CONFIG', ''] });
+    const app = await startTestApp(redis.url, { POLL_MS: '100' }, { configureNotifications: true });
+    try {
+      expect(app.app.inspector.mode).toBe('polling');
+      const client = await app.connect();
+      await redis.client.set('lock:managed', 'x', 'PX', 10_000);
+      await waitFor(() => client.byKey('lock:managed'), 'a lock found by polling', 3000);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('after a Redis restart mid-stream: re-subscribes, resyncs, and the table is right', async () => {
+    const first = await startTestRedis();
+    const port = first.port;
+    await first.client.set('lock:old:long', 'old-owner', 'PX', 60_000);
+    await first.client.set('lock:old:short', 'old-short', 'PX', 1_500);
+    const app = await startTestApp(first.url, {}, { configureNotifications: true });
+    let second: TestRedis | null = null;
+    try {
+      const client = await app.connect();
+      await waitFor(() => client.byKey('lock:old:long') && client.byKey('lock:old:short'), 'old locks');
+      await first.stop();
+      await new Promise((r) => setTimeout(r, 1_600)); // lock:old:short's deadline passes while Redis is down
+      second = await startTestRedis({ port });
+      await second.client.set('lock:new:a', 'new-owner', 'PX', 60_000);
+
+      await waitFor(
+        () =>
+          client.byKey('lock:old:long')?.state === 'released' &&
+          client.byKey('lock:old:short')?.state === 'expired' &&
+          client.byKey('lock:new:a')?.state === 'held',
+        'the table to resync after the restart',
+        10_000,
+      );
+      // Notifications work again (ioredis re-PSUBSCRIBEd): a lock taken now appears long before any reconcile scan.
+      expect(app.app.inspector.mode).toBe('notifications');
+      expect(await second.client.pubsub('NUMPAT')).toBeGreaterThanOrEqual(1);
+      const t0 = Date.now();
+      await second.client.set('lock:new:b', 'after-restart', 'PX', 60_000);
+      await waitFor(() => client.byKey('lock:new:b'), 'a lock taken after the restart', 2000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect([...client.locks.values()].filter((l) => l.endedAt === null).map((l) => l.key.text).sort()).toEqual(['lock:new:a', 'lock:new:b']);
+    } finally {
+      await app.close();
+      await second?.stop();
+      await first.stop();
+    }
+  });
+});
