@@ -119,6 +119,20 @@ describe('lock tracker', () => {
     expect(s.tracker.history(s.id('g'))?.events.map((e) => e.kind)).toEqual(['acquired', 'force-released']);
   });
 
+  it("lockscope's own TTL-set is one event, whichever of the note and the probe comes first", () => {
+    const s = setup();
+    s.tracker.apply(s.str('n', 'x', -1));
+    s.tracker.note(s.id('n'), 'ttl-set', 60_000);
+    s.advance(5);
+    s.tracker.apply(s.str('n', 'x', 60_000));
+    expect(s.kinds('n')).toEqual(['acquired', 'ttl-set']);
+    expect(s.tracker.get(s.id('n'))?.state).toBe('held');
+    s.tracker.apply(s.str('m', 'x', -1));
+    s.tracker.apply(s.str('m', 'x', 60_000));
+    s.tracker.note(s.id('m'), 'ttl-set', 60_000);
+    expect(s.kinds('m')).toEqual(['acquired', 'ttl-set']);
+  });
+
   it('renewal overdue when a library that always renews misses 1.5× its cadence (BullMQ: lockDuration/4)', () => {
     const s = setup();
     const token = `${randomUUID()}:1`;

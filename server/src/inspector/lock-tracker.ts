@@ -13,7 +13,7 @@ export const ENDED_VISIBLE_MS = 10_000;
 /** Bounds of one lock's history (oldest dropped first). */
 export const HISTORY_EVENTS = 64;
 export const HISTORY_SAMPLES = 240;
-/** A probe that finds a lock gone this soon after lockscope force-released it adds no second "released" event. */
+/** A probe that sees the effect of lockscope's own action (force-release, TTL set) this soon after it adds no second event. */
 const FORCE_RELEASE_WINDOW_MS = 5_000;
 
 export interface TrackerOptions {
@@ -212,7 +212,10 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     // The renewal sawtooth: where the TTL had fallen to just before it jumped back up.
     if (event === 'renewed' && before !== null) this.sample(t, observedAt - 1, Math.max(0, before - observedAt), true);
     this.sample(t, observedAt, result.pttlMs, event !== null);
-    if (event) this.record(id, t, { at: observedAt, kind: event, pttlMs: result.pttlMs, owner: v.owner?.text ?? null });
+    // lockscope's own TTL-set was noted when it was made: the probe that sees it adds no second event.
+    if (event && !(event === 'ttl-set' && this.lastEventIs(t, 'ttl-set', observedAt))) {
+      this.record(id, t, { at: observedAt, kind: event, pttlMs: result.pttlMs, owner: v.owner?.text ?? null });
+    }
     if (this.restate(t, observedAt) || changed) this.emit('change', v);
   }
 
@@ -257,7 +260,13 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
         return;
       }
     }
+    if (kind === 'ttl-set' && this.lastEventIs(t, 'ttl-set', now)) return;
     this.record(id, t, { at: now, kind, pttlMs, owner: v.owner?.text ?? null });
+  }
+
+  private lastEventIs(t: Tracked, kind: LockEventKind, now: number): boolean {
+    const last = t.events?.[t.events.length - 1];
+    return last !== undefined && last.kind === kind && now - last.at < FORCE_RELEASE_WINDOW_MS;
   }
 
   /** Forgets every lock (after a resync the next probes rebuild the table). */
