@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { LockEvent, LockView } from '../../shared/locks';
-import { ENDED_VISIBLE_MS, HISTORY_EVENTS, HISTORY_SAMPLES, LockTracker } from '../src/inspector/lock-tracker';
+import { ENDED_VISIBLE_MS, HISTORY_EVENTS, HISTORY_SAMPLES, leaseOf, LockTracker } from '../src/inspector/lock-tracker';
 import type { ProbedKey } from '../src/inspector/probe';
 
 /**
@@ -146,6 +146,10 @@ describe('lock tracker', () => {
     s.advance(100);
     s.tracker.tick();
     expect(s.tracker.get(s.id('bull:q:1:lock'))?.state).toBe('renewal-overdue');
+  });
+
+  it('takes the lease as the largest PTTL seen, rounded up to two significant digits', () => {
+    expect([leaseOf(1996), leaseOf(2000), leaseOf(29_993), leaseOf(999), leaseOf(60)]).toEqual([2000, 2000, 30_000, 1000, 60]);
   });
 
   it('expiring (under 20% and 5 s left), held too long, and dropped 10 s after ending', () => {

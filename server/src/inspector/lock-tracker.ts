@@ -385,11 +385,22 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 }
 
+/**
+ * The lease a holder asked for, from the largest PTTL seen: that is read a few ms after the library set it, and
+ * leases are round numbers, so round up to two significant digits (1996 → 2000, 29 993 → 30 000).
+ */
+export function leaseOf(maxTtlMs: number): number {
+  if (maxTtlMs < 100) return maxTtlMs;
+  const step = 10 ** (Math.floor(Math.log10(maxTtlMs)) - 1);
+  return Math.ceil(maxTtlMs / step) * step;
+}
+
 function expectedRenewal(t: Tracked): number | null {
   const r = t.rule;
   if (!r || t.maxTtlMs <= 0) return null;
-  if (!r.always(t.maxTtlMs) && t.view.renewals === 0) return null;
-  return r.cadence(t.maxTtlMs);
+  const lease = leaseOf(t.maxTtlMs);
+  if (!r.always(lease) && t.view.renewals === 0) return null;
+  return r.cadence(lease);
 }
 
 export function stateOf(t: Pick<Tracked, 'view' | 'maxTtlMs'>, now: number, heldTooLongMs: number): LockState {
