@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events';
+import { createAdmin, type Admin } from './admin/index';
 import type { Config } from './config/config';
 import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
@@ -33,6 +34,8 @@ export interface AppDeps {
   configureNotifications: boolean;
   /** Built client to serve, or null (API only). */
   clientDir: string | null;
+  /** lockscope started its own embedded Redis: with no ADMIN_TOKEN, admin then works from loopback (default false). */
+  embedded?: boolean;
   version: string;
   clock?: () => number;
 }
@@ -42,6 +45,8 @@ export interface App {
   io: Server<ClientToServerEvents, ServerToClientEvents>;
   tracker: LockTracker;
   inspector: Inspector;
+  /** Force-release, set TTL, sessions and the audit log (`admin.mode` says whether admin is possible at all). */
+  admin: Admin;
   /** Prometheus metrics of this app (its own registry), served at `GET /metrics`. */
   metrics: Metrics;
   /** Starts following Redis (first sync included when it is reachable). */
@@ -87,8 +92,20 @@ export function createApp(deps: AppDeps): App {
     redisVersion: () => redisVersion,
   });
   const broadcaster = new LockBroadcaster(io, tracker, clock);
+  const admin = createAdmin({
+    config,
+    redis,
+    tracker,
+    inspector,
+    io,
+    logger: logger.child({ part: 'admin' }),
+    embedded: deps.embedded ?? false,
+    clock,
+  });
+  io.use(admin.socketMiddleware);
   const metrics = createMetrics({ tracker, inspector, clock });
 
+  web.use('/api', admin.router);
   web.use(healthRoutes(status));
   web.use(metrics.routes());
   if (deps.clientDir) web.use(staticClient(deps.clientDir));
@@ -97,6 +114,7 @@ export function createApp(deps: AppDeps): App {
     socket.emit('server:status', status.current());
     broadcaster.sendSnapshot(socket);
     registerLockHandlers(socket, { tracker });
+    admin.onConnection(socket);
   });
 
   return {
@@ -104,6 +122,7 @@ export function createApp(deps: AppDeps): App {
     io,
     tracker,
     inspector,
+    admin,
     metrics,
     async start() {
       if (redis.status === 'ready') redisVersion = await serverVersion(redis);
@@ -111,6 +130,7 @@ export function createApp(deps: AppDeps): App {
     },
     async close() {
       broadcaster.dispose();
+      admin.dispose();
       // io.close() also closes the HTTP server; it refuses new connections first, then ends the open ones.
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));

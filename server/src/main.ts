@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     target,
     // Never change an external server's config unless told to (--configure-notifications).
     configureNotifications: embedded !== null || config.configureNotifications,
+    embedded: embedded !== null,
     clientDir: join(root, 'client', 'dist'),
     version,
   });
@@ -59,6 +60,16 @@ async function main(): Promise<void> {
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   console.log(`lockscope ${version} — dashboard: http://${shownHost}:${port}`);
   console.log(`Redis: ${target}`);
+  const { mode: adminMode, reason: adminReason } = app.admin.mode;
+  console.log(
+    `Admin: ${
+      adminMode === 'token'
+        ? 'log in with ADMIN_TOKEN to release locks'
+        : adminMode === 'open'
+          ? 'open on loopback (embedded Redis, no ADMIN_TOKEN)'
+          : `read-only (${adminReason ?? 'no admin actions'})`
+    }`,
+  );
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

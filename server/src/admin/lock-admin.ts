@@ -41,26 +41,26 @@ end
 
 /**
  * Force-release: compare-and-delete, then wake waiters the library's way, all in one atomic script.
- * KEYS[2] = python-redis-lock signal list (KEYS[1] again when unused).
- * ARGV[3] = wake kind ('' | 'redisson' | 'python-redis-lock'), ARGV[4] = signal list expiry (ms),
- * ARGV[5] = Redisson lock channel, ARGV[6] = Redisson read-write lock channel.
+ * KEYS[2] = python-redis-lock signal list, pushed when ARGV[3] = '1' and the lock is a string (else KEYS[1] again).
+ * ARGV[4] = signal list expiry (ms). ARGV[5] / ARGV[6] = Redisson lock / read-write lock channel, published on
+ * when non-empty and the lock is a hash.
  */
 const RELEASE_LUA = `${CHECK_OWNER}
 local woke = ''
 if t == 'string' then
-  if ARGV[3] == 'python-redis-lock' then
+  if ARGV[3] == '1' then
     redis.call('DEL', KEYS[2])
     redis.call('LPUSH', KEYS[2], 1)
     redis.call('PEXPIRE', KEYS[2], ARGV[4])
-    woke = ARGV[3]
+    woke = 'python-redis-lock'
   end
   redis.call('DEL', key)
 else
   local rw = redis.call('HEXISTS', key, 'mode') == 1
   redis.call('DEL', key)
-  if ARGV[3] == 'redisson' then
+  if ARGV[5] ~= '' then
     if rw then redis.call('PUBLISH', ARGV[6], 1) else redis.call('PUBLISH', ARGV[5], 0) end
-    woke = ARGV[3]
+    woke = 'redisson'
   end
 end
 return {'released', t, woke}
@@ -113,7 +113,7 @@ export class LockAdmin {
   async release(key: Buffer, owner: Buffer): Promise<ActionResult<ReleaseOutcome>> {
     const { id, library, type } = this.tracked(key);
     const plan = wakePlan(key, owner);
-    if (type === 'string' && plan?.kind !== 'python-redis-lock' && (await this.hasDelex())) {
+    if (type === 'string' && !plan.pythonSignal && (await this.hasDelex())) {
       if ((await this.delex(key, owner)) === 1) {
         this.afterChange(id, key, 'force-released', -2);
         return { outcome: { result: 'released', woke: null, via: 'delex' }, library };
@@ -124,13 +124,13 @@ export class LockAdmin {
     const cmd = this.deps.redis as unknown as AdminCommands;
     const reply = await cmd.lockscopeForceReleaseBuffer(
       key,
-      plan?.kind === 'python-redis-lock' ? plan.signalKey : key,
+      plan.pythonSignal ?? key,
       owner,
       MAX_VALUE_BYTES,
-      plan?.kind ?? '',
+      plan.pythonSignal ? '1' : '',
       PYTHON_SIGNAL_EXPIRE_MS,
-      plan?.kind === 'redisson' ? plan.channel : '',
-      plan?.kind === 'redisson' ? plan.rwChannel : '',
+      plan.redisson?.channel ?? '',
+      plan.redisson?.rwChannel ?? '',
     );
     const [status, typeBuf, extra] = reply;
     switch (status.toString()) {

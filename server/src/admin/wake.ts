@@ -1,42 +1,41 @@
 /**
  * How to wake a library's waiters after lockscope deleted its lock (LOCK-FORMATS.md, "Waking waiters after a
- * force-release"). Pure: decided from the key and the owner the caller saw, which the delete has just proven
- * to be the current owner, so the plan matches the lock that was actually deleted.
+ * force-release"). Decided by the inspector's own recognition of the key and the owner the caller named, which
+ * the delete has just proven to be the current owner; the script applies the part matching the key's type.
  */
+import { MAX_VALUE_BYTES } from '../inspector/probe';
+import { recognise } from '../inspector/recognise';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 /** Redisson holder field: `<client uuid>:<thread id>`, `:write` for a read-write lock's writer. */
-export const REDISSON_FIELD = new RegExp(`^${UUID}:\\d+(:write)?$`);
+const REDISSON_FIELD = new RegExp(`^${UUID}:\\d+(:write)?$`);
 
-export type WakePlan =
-  | {
-      kind: 'redisson';
-      /** `redisson_lock__channel:{name}`: RLock waiters; message 0 (UNLOCK_MESSAGE) wakes one per client. */
-      channel: Buffer;
-      /** `redisson_rwlock:{name}`: read-write lock waiters; message 1 (READ_UNLOCK_MESSAGE) wakes all. */
-      rwChannel: Buffer;
-    }
-  | {
-      kind: 'python-redis-lock';
-      /** `lock-signal:<name>`: waiters BLPOP it. */
-      signalKey: Buffer;
-    };
+export interface WakePlan {
+  /** Used if the key is a hash held by this field: Redisson's channels. */
+  redisson: {
+    /** `redisson_lock__channel:{name}`: RLock waiters; message 0 (UNLOCK_MESSAGE) wakes one per client. */
+    channel: Buffer;
+    /** `redisson_rwlock:{name}`: read-write lock waiters; message 1 (READ_UNLOCK_MESSAGE) wakes all. */
+    rwChannel: Buffer;
+  } | null;
+  /** Used if the key is a string with this value: python-redis-lock's `lock-signal:<name>` list (waiters BLPOP it). */
+  pythonSignal: Buffer | null;
+}
 
 /** python-redis-lock's default `signal_expire`: the signal list lives this long (ms), so it never piles up. */
 export const PYTHON_SIGNAL_EXPIRE_MS = 1000;
 
-const LOCK_PREFIX = Buffer.from('lock:');
-
-export function wakePlan(key: Buffer, owner: Buffer): WakePlan | null {
-  // Applied only if the key turns out to be a hash (Redisson) / a string (python-redis-lock): the script checks.
-  if (REDISSON_FIELD.test(owner.toString('latin1'))) {
-    return { kind: 'redisson', channel: redissonName('redisson_lock__channel', key), rwChannel: redissonName('redisson_rwlock', key) };
-  }
-  // python-redis-lock: `lock:<name>` holding 16 random bytes (the same rule the inspector recognises it by).
-  if (key.length > LOCK_PREFIX.length && key.subarray(0, LOCK_PREFIX.length).equals(LOCK_PREFIX) && owner.length === 16) {
-    return { kind: 'python-redis-lock', signalKey: Buffer.concat([Buffer.from('lock-signal:'), key.subarray(LOCK_PREFIX.length)]) };
-  }
-  return null;
+export function wakePlan(key: Buffer, owner: Buffer): WakePlan {
+  const asString = recognise(key, { exists: true, type: 'string', pttlMs: -1, size: owner.length, value: owner.subarray(0, MAX_VALUE_BYTES), fields: null });
+  const asHash = recognise(key, { exists: true, type: 'hash', pttlMs: -1, size: 1, value: null, fields: [[owner, Buffer.from('1')]] });
+  const redissonHash = (asHash.library === 'redisson' || asHash.library === 'redisson-rw') && REDISSON_FIELD.test(owner.toString('latin1'));
+  const python = asString.library === 'python-redis-lock' && key.subarray(0, 5).toString('latin1') === 'lock:';
+  return {
+    redisson: redissonHash
+      ? { channel: redissonName('redisson_lock__channel', key), rwChannel: redissonName('redisson_rwlock', key) }
+      : null,
+    pythonSignal: python ? Buffer.concat([Buffer.from('lock-signal:'), key.subarray(5)]) : null,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { LockView } from '../../../shared/locks';
@@ -22,7 +22,13 @@ export interface TestApp {
 export async function startTestApp(
   redisUrl: string,
   env: Record<string, string> = {},
-  extra: { configureNotifications?: boolean } = {},
+  extra: {
+    configureNotifications?: boolean;
+    /** Pretend lockscope started this Redis itself (admin "open" mode without a token). */
+    embedded?: boolean;
+    /** A logger to inspect (default: silent). */
+    logger?: Logger;
+  } = {},
 ): Promise<TestApp> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...env }, []);
   if (resolved.kind !== 'ok') throw new Error(`bad test config: ${JSON.stringify(resolved)}`);
@@ -34,10 +40,11 @@ export async function startTestApp(
     config,
     redis,
     subscriber,
-    logger: pino({ level: 'silent' }),
+    logger: extra.logger ?? pino({ level: 'silent' }),
     redisUrl,
     target: redisUrl,
     configureNotifications: extra.configureNotifications ?? true,
+    embedded: extra.embedded ?? false,
     clientDir: null,
     version: 'test',
   });
