@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import type { SimConfig, SimStats, SimSummary } from '../../../shared/simulator';
 import { Checker, violationsOf } from './checker';
@@ -59,6 +59,8 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
     this.checker = new Checker(config.resources);
     this.perWorker = Array.from({ length: config.workers }, () => 0);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    // Every worker waits on the stop signal (a few listeners each at a time): not a leak.
+    setMaxListeners(config.workers * 8 + 16, this.stopController.signal);
   }
 
   get status(): 'created' | 'running' | 'stopping' | 'ended' {
