@@ -54,7 +54,7 @@ export function createAdmin(deps: AdminDeps): Admin {
     host: config.host,
   });
   const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }));
-  const audit = new AuditLog(redis, logger.child({ part: 'audit' }), { store: mode.mode !== 'read-only', clock: deps.clock });
+  const audit = new AuditLog(redis, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
   const locks = new LockAdmin({ redis, tracker, inspector, logger });
   const sockets = new AdminSockets(io, auth);
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);

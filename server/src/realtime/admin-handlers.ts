@@ -45,8 +45,9 @@ export class AdminSockets {
 
   /** Sends an audit entry to every socket that is still admin-capable (a logout or expiry ends the feed). */
   broadcast(entry: AuditEntry): void {
-    for (const socket of this.io.of('/').adapter.rooms.get(ADMIN_ROOM) ?? []) {
-      const s = this.io.of('/').sockets.get(socket);
+    // A copy: leaving the room while iterating it would skip members.
+    for (const id of [...(this.io.of('/').adapter.rooms.get(ADMIN_ROOM) ?? [])]) {
+      const s = this.io.of('/').sockets.get(id);
       if (!s) continue;
       if (this.allowed(s)) s.emit('admin:audit', entry);
       else void s.leave(ADMIN_ROOM);
