@@ -5,8 +5,8 @@
  * | method + path                 | body                  | `data` on success      | failures (status, error.code)                       |
  * |-------------------------------|-----------------------|------------------------|-----------------------------------------------------|
  * | `GET    /api/session`         | —                     | `SessionInfo`          | —                                                   |
- * | `POST   /api/session`         | `LoginRequest`        | `SessionInfo`          | 401 unauthorized, 403 read_only, 409 login_not_needed |
- * | `DELETE /api/session`         | —                     | `SessionInfo`          | —                                                   |
+ * | `POST   /api/session`         | `LoginRequest`        | `SessionInfo` + cookie | 401 unauthorized, 403 read_only, 409 login_not_needed, 429 |
+ * | `DELETE /api/session`         | —                     | `SessionInfo`          | 403 cross_origin                                    |
  * | `POST   /api/locks/release`   | `ReleaseRequest`      | `ReleaseResponse`      | see `AdminErrorCode`                                |
  * | `POST   /api/locks/release-bulk` | `BulkReleaseRequest` | `BulkReleaseResponse` | as release, for the request as a whole            |
  * | `POST   /api/locks/ttl`       | `SetTtlRequest`       | `SetTtlResponse`       | see `AdminErrorCode`                                |
@@ -266,7 +266,7 @@ export interface AuditPage {
  * 403 `host_not_allowed` (open mode reached through a non-loopback host name), 404 `unknown_key` (lockscope does
  * not track that key as a lock), 409 `unsupported_type` (not a string or hash), 409 `login_not_needed`,
  * 413 `body_too_large`, 415 `unsupported_media_type` (send `Content-Type: application/json`), 429 `rate_limited`,
- * 503 `redis_unavailable`.
+ * 503 `redis_unavailable` (the action was audited as `failed`), 500 `internal` (a bug: see the server log).
  */
 export type AdminErrorCode =
   | 'bad_json'
@@ -281,4 +281,5 @@ export type AdminErrorCode =
   | 'body_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
-  | 'redis_unavailable';
+  | 'redis_unavailable'
+  | 'internal';
