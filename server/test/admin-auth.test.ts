@@ -206,4 +206,12 @@ describe('admin rate limits', () => {
     expect(entries.filter((e) => e.error?.code === 'rate_limited')).toHaveLength(1);
     expect(entries.filter((e) => e.error?.code === 'unauthorized')).toHaveLength(10);
   });
+
+  it('limits admin actions to 60 a minute per address, whatever their outcome', async () => {
+    const attempt = () => api(app.url, '/api/locks/release', { json: { key: 'lock:nope', expectedOwner: 'x', reason: 'flood' }, token: TOKEN });
+    for (let i = 0; i < 60; i++) expect((await attempt()).status).toBe(404);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit-policy')).toContain('60');
+  });
 });
