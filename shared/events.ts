@@ -1,6 +1,7 @@
 import type { AuditEntry } from './admin';
 import type { LockChanges, LockHistory, LockSnapshot } from './locks';
 import type { Result } from './result';
+import type { SimConfigInput, SimState, SimStats, SimSummary } from './simulator';
 import type { ServerStatus } from './status';
 
 /**
@@ -19,9 +20,21 @@ export interface ServerToClientEvents {
    * (session cookie or `auth.token` at the handshake). Load older ones with `GET /api/audit`; dedupe by `id`.
    */
   'admin:audit': (entry: AuditEntry) => void;
+  /** Simulator availability, status, current settings and last summary; sent on connect and on every change. */
+  'sim:state': (state: SimState) => void;
+  /** Live statistics of the running simulation, every `statsIntervalMs` (≥ 1 Hz), plus a final one when it stops. */
+  'sim:stats': (stats: SimStats) => void;
 }
 
 export interface ClientToServerEvents {
   /** History (events and TTL samples) of one lock, by id (base64 key). */
   'lock:history': (id: string, ack: (result: Result<LockHistory>) => void) => void;
+  /**
+   * Starts a simulation with these settings (missing ones take their defaults). Errors: `bad_request` (invalid
+   * settings, each named), `simulator_disabled` (external Redis without --simulator), `sim_running`,
+   * `redis_unavailable`.
+   */
+  'sim:start': (config: SimConfigInput, ack: (result: Result<SimState>) => void) => void;
+  /** Stops the running simulation; answers with its summary once its keys are cleaned up. Error: `not_running`. */
+  'sim:stop': (ack: (result: Result<SimSummary>) => void) => void;
 }

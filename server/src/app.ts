@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events';
+import type { SimAvailability } from '../../shared/simulator';
 import { createAdmin, type Admin } from './admin/index';
 import type { Config } from './config/config';
 import { healthRoutes } from './http/health';
@@ -14,10 +15,12 @@ import { LockTracker } from './inspector/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';
 import { registerLockHandlers } from './realtime/lock-handlers';
+import { broadcastSimEvents, registerSimHandlers } from './realtime/sim-handlers';
 import { sameOrigin } from './realtime/origin-check';
 import { StatusReporter } from './realtime/status-reporter';
 import { ConnectionState } from './redis/connection-state';
 import { dbFromUrl, serverVersion } from './redis/connect';
+import { SimulatorService } from './simulator/service';
 
 export interface AppDeps {
   config: Config;
@@ -36,6 +39,11 @@ export interface AppDeps {
   clientDir: string | null;
   /** lockscope started its own embedded Redis: with no ADMIN_TOKEN, admin then works from loopback (default false). */
   embedded?: boolean;
+  /**
+   * Whether the contention simulator may run (its workers connect to `redisUrl`). Default: on with the embedded
+   * Redis or with `--simulator` (SIMULATOR=1), off otherwise.
+   */
+  simulator?: SimAvailability;
   version: string;
   clock?: () => number;
 }
@@ -49,6 +57,8 @@ export interface App {
   admin: Admin;
   /** Prometheus metrics of this app (its own registry), served at `GET /metrics`. */
   metrics: Metrics;
+  /** The contention simulator (one run at a time). */
+  simulator: SimulatorService;
   /** Starts following Redis (first sync included when it is reachable). */
   start(): Promise<void>;
   /** Ordered shutdown: sockets, HTTP, inspector. Redis connections belong to the caller. */
@@ -104,6 +114,16 @@ export function createApp(deps: AppDeps): App {
   });
   io.use(admin.socketMiddleware);
   const metrics = createMetrics({ tracker, inspector, clock });
+  const simulator = new SimulatorService({
+    redisUrl: deps.redisUrl,
+    availability:
+      deps.simulator ??
+      (config.simulator || deps.embedded
+        ? { enabled: true }
+        : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' }),
+    logger: logger.child({ part: 'simulator' }),
+  });
+  const unbindSim = broadcastSimEvents(io, simulator);
 
   web.use('/api', admin.router);
   web.use(healthRoutes(status));
@@ -115,6 +135,7 @@ export function createApp(deps: AppDeps): App {
     broadcaster.sendSnapshot(socket);
     registerLockHandlers(socket, { tracker });
     admin.onConnection(socket);
+    registerSimHandlers(io, socket, { simulator });
   });
 
   return {
@@ -124,6 +145,7 @@ export function createApp(deps: AppDeps): App {
     inspector,
     admin,
     metrics,
+    simulator,
     async start() {
       if (redis.status === 'ready') redisVersion = await serverVersion(redis);
       await inspector.start();
@@ -134,6 +156,9 @@ export function createApp(deps: AppDeps): App {
       // io.close() also closes the HTTP server; it refuses new connections first, then ends the open ones.
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // A running simulation releases its locks and deletes its keys while Redis is still there.
+      await simulator.close();
+      unbindSim();
       await inspector.stop();
       metrics.dispose();
       connection.dispose();

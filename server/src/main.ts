@@ -47,6 +47,11 @@ async function main(): Promise<void> {
     // Never change an external server's config unless told to (--configure-notifications).
     configureNotifications: embedded !== null || config.configureNotifications,
     embedded: embedded !== null,
+    // The simulator writes load into Redis: always allowed on our own, on an external one only when asked.
+    simulator:
+      embedded !== null || config.simulator
+        ? { enabled: true }
+        : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' },
     clientDir: join(root, 'client', 'dist'),
     version,
   });

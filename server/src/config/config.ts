@@ -62,6 +62,12 @@ export const SETTINGS = {
     help: 'The admin token given as its SHA-256 (64 hex digits) instead of ADMIN_TOKEN',
     secret: true,
   },
+  simulator: {
+    env: 'SIMULATOR',
+    flag: 'simulator',
+    help: 'Allow the contention simulator against an external REDIS_URL (always on with the embedded Redis); it only touches keys under lockscope:sim:',
+    boolean: true,
+  },
   readOnly: {
     env: 'READ_ONLY',
     flag: 'read-only',
@@ -119,6 +125,17 @@ const schema = z.object({
     .regex(/^[0-9a-fA-F]{64}$/, { message: 'must be 64 hex digits (a SHA-256 digest)' })
     .transform((v) => v.toLowerCase())
     .optional(),
+  simulator: z
+    .union([z.boolean(), z.string()])
+    .transform((v, ctx) => {
+      if (typeof v === 'boolean') return v;
+      const s = v.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
+      return z.NEVER;
+    })
+    .default(false),
   readOnly: z
     .union([z.boolean(), z.string()])
     .transform((v, ctx) => {

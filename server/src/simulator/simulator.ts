@@ -47,6 +47,7 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
   private endTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopping: Promise<SimSummary> | null = null;
+  private ended = false;
   private resolveDone!: (s: SimSummary) => void;
   /** Resolves with the summary when the run has ended and cleaned up, however it ended. */
   readonly done: Promise<SimSummary>;
@@ -64,7 +65,8 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
   }
 
   get status(): 'created' | 'running' | 'stopping' | 'ended' {
-    if (this.stopping) return this.checker.isSealed && !this.running ? 'ended' : 'stopping';
+    if (this.ended) return 'ended';
+    if (this.stopping) return 'stopping';
     return this.running ? 'running' : 'created';
   }
 
@@ -153,6 +155,7 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
         await deletePrefix(this.admin, this.config.keyPrefix).catch(() => {});
         this.admin.disconnect();
       }
+      this.ended = true;
       this.resolveDone(summary);
       this.emit('end', summary);
       return summary;
