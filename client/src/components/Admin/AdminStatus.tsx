@@ -1,0 +1,109 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useSocket } from '../../socket/SocketProvider';
+import { adminApi } from './admin-api';
+import { useAdminStore } from './admin-store';
+import { buttonClass, Dialog } from './Dialog';
+
+/**
+ * Keeps the admin session and the live audit feed in step with the socket: the session cookie only travels
+ * with the socket handshake, so logging in or out reconnects the socket.
+ */
+export function useAdminFeed(): void {
+  const socket = useSocket();
+  useEffect(() => {
+    const store = useAdminStore.getState();
+    void store.refreshSession().then(() => useAdminStore.getState().loadAudit());
+    socket.on('admin:audit', store.addAudit);
+    return () => {
+      socket.off('admin:audit', store.addAudit);
+    };
+  }, [socket]);
+}
+
+/** Header part: whether this browser may act on locks, and if not, why — with a login when that helps. */
+export function AdminStatus() {
+  const session = useAdminStore((s) => s.session);
+  const socket = useSocket();
+  const [login, setLogin] = useState(false);
+  if (!session) return null;
+
+  const afterChange = async () => {
+    await useAdminStore.getState().refreshSession();
+    socket.disconnect().connect();
+    await useAdminStore.getState().loadAudit();
+  };
+
+  if (session.admin === 'read-only') {
+    return (
+      <span className="text-xs text-slate-500 dark:text-slate-400" data-testid="admin-status" title={session.reason}>
+        Read-only{session.reason ? `: ${session.reason}` : ''}
+      </span>
+    );
+  }
+  if (session.admin === 'login-required') {
+    return (
+      <>
+        <button type="button" className={buttonClass.small} onClick={() => setLogin(true)} data-testid="admin-status">
+          Log in for admin actions
+        </button>
+        {login && <LoginDialog onClose={() => setLogin(false)} onDone={afterChange} />}
+      </>
+    );
+  }
+  return (
+    <span className="flex items-center gap-2 text-xs" data-testid="admin-status">
+      <span className="rounded bg-slate-200 px-1.5 py-0.5 font-medium dark:bg-slate-700">Admin{session.via === 'open' ? ' (local, no token)' : ''}</span>
+      {session.via === 'session' && (
+        <button type="button" className={buttonClass.small} onClick={() => void adminApi.logout().then(afterChange)}>
+          Log out
+        </button>
+      )}
+    </span>
+  );
+}
+
+function LoginDialog({ onClose, onDone }: { onClose: () => void; onDone: () => Promise<void> }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    const r = await adminApi.login(token);
+    setBusy(false);
+    if (!r.ok) return setError(r.error.message);
+    await onDone();
+    onClose();
+  };
+  return (
+    <Dialog title="Log in as admin" onClose={onClose}>
+      <form onSubmit={submit} className="space-y-3 text-sm">
+        <label className="block">
+          <span className="text-slate-600 dark:text-slate-300">Admin token (ADMIN_TOKEN of this lockscope)</span>
+          <input
+            type="password"
+            autoComplete="current-password"
+            required
+            autoFocus
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+            className="mt-1 block w-full rounded border border-slate-300 bg-white px-2 py-1 font-mono dark:border-slate-600 dark:bg-slate-800"
+          />
+        </label>
+        {error && (
+          <p role="alert" className="rounded bg-red-100 px-3 py-2 text-red-900 dark:bg-red-900/50 dark:text-red-100">
+            {error}
+          </p>
+        )}
+        <div className="flex justify-end gap-2">
+          <button type="button" className={buttonClass.secondary} onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className={buttonClass.primary} disabled={busy || !token}>
+            {busy ? 'Checking…' : 'Log in'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,73 @@
+import type { AuditEntry } from '../../../../shared/admin';
+import { useAdminStore } from './admin-store';
+
+const RESULT_STYLE: Record<string, string> = {
+  released: 'text-emerald-700 dark:text-emerald-300',
+  'ttl-set': 'text-emerald-700 dark:text-emerald-300',
+  'owner-changed': 'text-amber-700 dark:text-amber-300',
+  refused: 'text-red-700 dark:text-red-300',
+  failed: 'text-red-700 dark:text-red-300',
+};
+
+/** Every admin action, refused ones included, newest first; updates live. */
+export function AuditLog() {
+  const session = useAdminStore((s) => s.session);
+  const entries = useAdminStore((s) => s.audit);
+  const error = useAdminStore((s) => s.auditError);
+
+  if (session?.admin !== 'allowed') {
+    return (
+      <p className="p-6 text-sm text-slate-600 dark:text-slate-300">
+        The audit log is visible to admins only.{session?.reason ? ` ${session.reason}.` : ''}
+      </p>
+    );
+  }
+  return (
+    <section aria-labelledby="audit-title" className="min-h-0 flex-1 overflow-auto">
+      <h2 id="audit-title" className="px-4 pt-3 pb-2 text-sm font-semibold">
+        Audit log
+      </h2>
+      {error && <p role="alert" className="px-4 text-sm text-red-700">{error}</p>}
+      <table className="w-full border-collapse text-sm" aria-label="Audit log">
+        <thead className="bg-slate-100 text-left text-xs text-slate-600 uppercase dark:bg-slate-800 dark:text-slate-300">
+          <tr>
+            {['When', 'Who', 'Action', 'Key', 'Owner seen', 'Result', 'Reason'].map((h) => (
+              <th key={h} scope="col" className="px-3 py-2 font-semibold">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <AuditRow key={e.id} entry={e} />
+          ))}
+        </tbody>
+      </table>
+      {entries.length === 0 && <p className="p-6 text-center text-sm text-slate-500">No admin actions yet.</p>}
+    </section>
+  );
+}
+
+function AuditRow({ entry: e }: { entry: AuditEntry }) {
+  return (
+    <tr className="border-b border-slate-200 align-top dark:border-slate-700" data-audit-id={e.id}>
+      <td className="px-3 py-1.5 whitespace-nowrap tabular-nums" title={new Date(e.at).toISOString()}>
+        {new Date(e.at).toLocaleTimeString()}
+      </td>
+      <td className="px-3 py-1.5 font-mono text-xs" title={e.ip}>
+        {e.actor}
+        <div className="text-slate-500">{e.ip}</div>
+      </td>
+      <td className="px-3 py-1.5">{e.action}{e.ttlMs !== null ? ` (${e.ttlMs / 1000} s)` : ''}</td>
+      <td className="max-w-[18rem] truncate px-3 py-1.5 font-mono text-xs" title={e.key?.text}>{e.key?.text ?? '—'}</td>
+      <td className="max-w-[14rem] truncate px-3 py-1.5 font-mono text-xs" title={e.ownerSeen?.text}>{e.ownerSeen?.text ?? '—'}</td>
+      <td className={`px-3 py-1.5 font-medium ${RESULT_STYLE[e.result] ?? ''}`}>
+        {e.result}
+        {e.error && <div className="text-xs font-normal">{e.error.message}</div>}
+        {e.currentOwner && <div className="font-mono text-xs font-normal">now: {e.currentOwner.text}</div>}
+      </td>
+      <td className="px-3 py-1.5 text-xs">{e.reason ?? '—'}</td>
+    </tr>
+  );
+}

@@ -1,0 +1,29 @@
+import { useState } from 'react';
+import type { LockView } from '../../../../shared/locks';
+import { useAdminStore } from './admin-store';
+import { buttonClass } from './Dialog';
+import { LockActionDialog, type LockAction } from './LockActionDialog';
+
+/**
+ * The admin buttons for one lock (table row or detail panel). Rendered only when this browser may act;
+ * otherwise the header says why admin actions are absent.
+ */
+export function LockActions({ lock, compact = false }: { lock: LockView; compact?: boolean }) {
+  const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
+  const [action, setAction] = useState<LockAction | null>(null);
+  if (!allowed || lock.endedAt !== null || !lock.owner) return null;
+  const cls = compact ? buttonClass.small : buttonClass.secondary;
+  return (
+    <span className="inline-flex gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
+      <button type="button" className={`${cls} text-red-700 dark:text-red-300`} onClick={() => setAction('release')} aria-label={`Force release ${lock.key.text}`}>
+        Force release
+      </button>
+      {lock.deadline === null && (
+        <button type="button" className={cls} onClick={() => setAction('set-ttl')} aria-label={`Set TTL on ${lock.key.text}`}>
+          Set TTL
+        </button>
+      )}
+      {action && <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />}
+    </span>
+  );
+}
