@@ -13,7 +13,7 @@ interface Flag {
   path?: [string] | ['faults', string];
 }
 
-const FLAGS: Record<string, Flag> = {
+export const FLAGS: Record<string, Flag> = {
   strategy: { kind: 'text', path: ['strategy'], help: `${SIM_STRATEGIES.join(' | ')} (default safe)` },
   workers: { kind: 'int', path: ['workers'], help: `concurrent workers, each with its own Redis connection (1–${SIM_LIMITS.maxWorkers}, default 20)` },
   resources: { kind: 'int', path: ['resources'], help: 'distinct lock keys the workers contend for (default 5)' },
