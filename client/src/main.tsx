@@ -3,8 +3,11 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './index.css';
 import { SocketProvider } from './socket/SocketProvider';
+import { connectViewState } from './store/view-store';
+import { initTheme } from './theme/theme';
 
-if (window.matchMedia('(prefers-color-scheme: dark)').matches) document.documentElement.classList.add('dark');
+initTheme();
+connectViewState();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -18,42 +18,54 @@ export interface RunningLockscope {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Inspect this Redis instead of starting a private one (e.g. a benchmark's). It is left running by `stop()`;
+   * `stopRedis()` does nothing. Keyspace notifications are switched on (`--configure-notifications`).
+   */
+  redisUrl?: string;
+  /** How long to wait for /healthz (the server answers once its first scan is done). Default 20 s. */
+  healthTimeoutMs?: number;
+}
+
 /**
  * The real thing, as a user runs it: the server entry point as its own process (built client included)
- * against a private redis-server on a free port.
+ * against a private redis-server on a free port, or against `options.redisUrl`.
  */
-export async function startLockscope(env: Record<string, string> = {}): Promise<RunningLockscope> {
-  const embedded: EmbeddedRedis = await startEmbeddedRedis();
+export async function startLockscope(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningLockscope> {
+  const embedded: EmbeddedRedis | null = options.redisUrl ? null : await startEmbeddedRedis();
+  const redisUrl = options.redisUrl ?? embedded!.url;
+  const external = options.redisUrl ? { CONFIGURE_NOTIFICATIONS: 'true' } : {};
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: embedded.url, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redisUrl, LOG_LEVEL: 'warn', ...external, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealthy(url, child, () => output);
-  const redis = new Redis(embedded.url, { maxRetriesPerRequest: 1 });
+  await waitForHealthy(url, child, () => output, options.healthTimeoutMs ?? 20_000);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   const stopServer = () => stopProcess(child);
   return {
     url,
-    redisUrl: embedded.url,
+    redisUrl,
     redis,
     stopServer,
-    stopRedis: () => embedded.stop(),
+    stopRedis: async () => embedded?.stop(),
     async stop() {
       redis.disconnect();
       await stopServer();
-      await embedded.stop();
+      await embedded?.stop();
     },
   };
 }
 
-async function waitForHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+async function waitForHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`lockscope exited during start-up:\n${output()}`);
     try {
@@ -63,7 +75,7 @@ async function waitForHealthy(url: string, child: ChildProcess, output: () => st
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`lockscope did not become healthy within 20 s:\n${output()}`);
+  throw new Error(`lockscope did not become healthy within ${timeoutMs / 1000} s:\n${output()}`);
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {

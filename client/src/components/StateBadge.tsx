@@ -12,6 +12,18 @@ const STYLE: Record<LockState, string> = {
   'unexpected-type': 'bg-sky-100 text-sky-800 dark:bg-sky-900/60 dark:text-sky-200',
 };
 
+/** One colour per state, for dots and chart marks (same hues as the badges). */
+export const STATE_DOT: Record<LockState, string> = {
+  held: 'bg-emerald-500',
+  expiring: 'bg-amber-500',
+  'renewal-overdue': 'bg-orange-500',
+  'no-ttl': 'bg-red-600',
+  'held-too-long': 'bg-fuchsia-500',
+  released: 'bg-slate-400',
+  expired: 'bg-slate-400',
+  'unexpected-type': 'bg-sky-500',
+};
+
 export function StateBadge({ state }: { state: LockState }) {
   return <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium whitespace-nowrap ${STYLE[state]}`}>{STATE_LABEL[state]}</span>;
 }

@@ -1,4 +1,4 @@
-import type { LibraryId, LockState } from '../../../shared/locks';
+import type { LibraryId, LockEventKind, LockState } from '../../../shared/locks';
 
 /** `12.3 s`, `4 m 05 s`, `2 h 10 m`: precise when short, calm when long. */
 export function formatDuration(ms: number): string {
@@ -40,3 +40,39 @@ export const LIBRARY_LABEL: Record<LibraryId, string> = {
   generic: 'generic',
   unknown: 'unknown',
 };
+
+export const EVENT_LABEL: Record<LockEventKind, string> = {
+  acquired: 'Acquired',
+  renewed: 'Renewed',
+  released: 'Released',
+  expired: 'Expired',
+  'owner-changed': 'Taken over by another owner',
+  'ttl-removed': 'TTL removed',
+  'ttl-set': 'TTL set',
+  'force-released': 'Force-released (lockscope)',
+};
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** `14:03:07.412`: a moment within the last day, to the millisecond, local time. */
+export function formatClock(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** `2026-05-02 14:03:07`: an absolute local time, sortable and unambiguous. */
+export function formatDateTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** `12 s ago` / `in 4.1 s`, relative to `now`. */
+export function formatRelative(epochMs: number, now: number): string {
+  const d = epochMs - now;
+  return d >= 0 ? `in ${formatDuration(d)}` : `${formatDuration(-d)} ago`;
+}
+
+/** `redis://:***@host:6379/0`: never show a password, even if the server forgot to mask one. */
+export function maskRedisTarget(target: string): string {
+  return target.replace(/(\/\/[^:/@\s]*:)(?!\*+@)[^@/\s]+@/, '$1***@');
+}

@@ -1,36 +1,103 @@
+import { useSyncExternalStore } from 'react';
 import { create } from 'zustand';
-import type { LockChanges, LockSnapshot, LockView } from '../../../shared/locks';
+import type { LockChanges, LockSnapshot } from '../../../shared/locks';
 import type { ServerStatus } from '../../../shared/status';
+import { LockModel } from './lock-model';
 
 export type SocketState = 'connecting' | 'connected' | 'disconnected';
 
+/**
+ * The page's one lock table. Socket messages are applied to it as they arrive; React hears about them at most
+ * once per animation frame (see `useLocksVersion`), however many batches came in between.
+ */
+export const lockModel = new LockModel();
+
+const listeners = new Set<() => void>();
+/** Bumped when React should re-read `lockModel`. */
+let version = 0;
+let frame: number | null = null;
+
+const nextFrame: (cb: () => void) => number =
+  typeof requestAnimationFrame === 'function' ? (cb) => requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16) as unknown as number;
+const cancelFrame: (id: number) => void = typeof cancelAnimationFrame === 'function' ? cancelAnimationFrame : clearTimeout;
+
+/** Tell subscribers on the next frame (coalesced). */
+function publishSoon(): void {
+  frame ??= nextFrame(publishNow);
+}
+
+/** Tell subscribers now: for user actions (sort, filter), whose result must show in the same render. */
+export function publishNow(): void {
+  if (frame !== null) cancelFrame(frame);
+  frame = null;
+  version++;
+  for (const l of listeners) l();
+}
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Re-renders the caller when the lock table changed; read the data from `lockModel`. */
+export function useLocksVersion(): number {
+  return useSyncExternalStore(subscribe, () => version);
+}
+
+/** How far the browser's clock may drift from the last estimate before countdowns are corrected. */
+const CLOCK_JITTER_MS = 250;
+
 interface LockStore {
-  /** Live table, by lock id. Replaced (not mutated) on every update so selectors see a new reference. */
-  locks: Map<string, LockView>;
-  /** Server clock minus this browser's clock (ms), from the latest message: deadlines are on the server's clock. */
+  /**
+   * Server clock minus this browser's clock (ms): deadlines are on the server's clock. Each message gives a new
+   * estimate that differs by network jitter; it is only replaced when it moves by more than that, so rows are not
+   * re-rendered for nothing.
+   */
   clockOffsetMs: number;
   status: ServerStatus | null;
   socket: SocketState;
+  /** When the data on screen stopped being live (epoch ms, browser clock), or null while live. */
+  staleSince: number | null;
+  /** When the last snapshot arrived (browser clock), and how long applying it took, for diagnostics. */
+  snapshot: { at: number; locks: number; applyMs: number } | null;
   applySnapshot(snapshot: LockSnapshot): void;
   applyChanges(changes: LockChanges): void;
   setStatus(status: ServerStatus): void;
   setSocket(state: SocketState): void;
 }
 
-export const useLockStore = create<LockStore>()((set) => ({
-  locks: new Map(),
-  clockOffsetMs: 0,
-  status: null,
-  socket: 'connecting',
-  applySnapshot: ({ locks, serverTime }) =>
-    set({ locks: new Map(locks.map((l) => [l.id, l])), clockOffsetMs: serverTime - Date.now() }),
-  applyChanges: ({ upserts, removed, serverTime }) =>
-    set((s) => {
-      const locks = new Map(s.locks);
-      for (const l of upserts) locks.set(l.id, l);
-      for (const id of removed) locks.delete(id);
-      return { locks, clockOffsetMs: serverTime - Date.now() };
-    }),
-  setStatus: (status) => set({ status }),
-  setSocket: (socket) => set({ socket }),
-}));
+export const useLockStore = create<LockStore>()((set, get) => {
+  const syncClock = (serverTime: number) => {
+    const estimate = serverTime - Date.now();
+    if (Math.abs(estimate - get().clockOffsetMs) > CLOCK_JITTER_MS) set({ clockOffsetMs: estimate });
+  };
+  return {
+    clockOffsetMs: 0,
+    status: null,
+    socket: 'connecting',
+    staleSince: null,
+    snapshot: null,
+    applySnapshot: ({ locks, serverTime }) => {
+      const started = performance.now();
+      lockModel.replaceAll(locks);
+      set({ snapshot: { at: Date.now(), locks: locks.length, applyMs: performance.now() - started } });
+      syncClock(serverTime);
+      publishNow();
+    },
+    applyChanges: ({ upserts, removed, serverTime }) => {
+      lockModel.apply(upserts, removed);
+      syncClock(serverTime);
+      publishSoon();
+    },
+    setStatus: (status) => {
+      const live = status.redis === 'ready';
+      set((s) => ({ status, staleSince: live ? (s.socket === 'connected' ? null : s.staleSince) : (s.staleSince ?? Date.now()) }));
+    },
+    setSocket: (socket) =>
+      set((s) => ({
+        socket,
+        // Connected again: live once the server says Redis is ready (a fresh snapshot follows).
+        staleSince: socket === 'disconnected' ? (s.staleSince ?? Date.now()) : s.status?.redis === 'ready' ? null : s.staleSince,
+      })),
+  };
+});

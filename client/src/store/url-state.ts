@@ -1,0 +1,60 @@
+/**
+ * What a shared link carries: `?q=&state=no-ttl,renewal-overdue&lib=redisson&sort=ttl&dir=asc&lock=<id>`.
+ * Defaults are left out so a plain link stays plain; unknown values are ignored rather than failing the page.
+ */
+import type { LibraryId, LockState } from '../../../shared/locks';
+import { LOCK_STATES } from '../../../shared/locks';
+import { LIBRARY_LABEL } from '../lib/format';
+import { DEFAULT_SORT, SORT_KEYS, type SortKey, type SortSpec } from './lock-model';
+
+export interface UrlState {
+  q: string;
+  states: ReadonlySet<LockState>;
+  libraries: ReadonlySet<LibraryId>;
+  sort: SortSpec;
+  /** Selected lock id (base64 key). */
+  lock: string | null;
+}
+
+const LIBRARIES = new Set(Object.keys(LIBRARY_LABEL));
+
+function list(value: string | null): string[] {
+  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+export function parseUrlState(search: string): UrlState {
+  const p = new URLSearchParams(search);
+  const sortKey = p.get('sort');
+  const key: SortKey = sortKey && (SORT_KEYS as readonly string[]).includes(sortKey) ? (sortKey as SortKey) : DEFAULT_SORT.key;
+  const dirParam = p.get('dir');
+  const dir = dirParam === 'asc' || dirParam === 'desc' ? dirParam : key === DEFAULT_SORT.key ? DEFAULT_SORT.dir : 'asc';
+  return {
+    q: p.get('q') ?? '',
+    states: new Set(list(p.get('state')).filter((s): s is LockState => (LOCK_STATES as readonly string[]).includes(s))),
+    libraries: new Set(list(p.get('lib')).filter((l): l is LibraryId => LIBRARIES.has(l))),
+    sort: { key, dir },
+    lock: p.get('lock') || null,
+  };
+}
+
+const OURS = ['q', 'state', 'lib', 'sort', 'dir', 'lock'];
+
+/** The query string for a state (with `?`, or empty), keeping parameters that are not ours. Commas stay readable. */
+export function formatUrlState(s: UrlState, existing = ''): string {
+  const isDefault = s.sort.key === DEFAULT_SORT.key && s.sort.dir === DEFAULT_SORT.dir;
+  const ours: [string, string][] = [
+    ['q', s.q],
+    // Fixed order, so the same filter always gives the same link.
+    ['state', LOCK_STATES.filter((x) => s.states.has(x)).join(',')],
+    ['lib', [...s.libraries].sort().join(',')],
+    ['sort', isDefault ? '' : s.sort.key],
+    ['dir', isDefault ? '' : s.sort.dir],
+    ['lock', s.lock ?? ''],
+  ];
+  const parts = ours.filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);
+  const rest = new URLSearchParams(existing);
+  for (const k of OURS) rest.delete(k);
+  const other = rest.toString();
+  if (other) parts.push(other);
+  return parts.length ? `?${parts.join('&')}` : '';
+}

@@ -1,0 +1,80 @@
+import { create } from 'zustand';
+import type { LibraryId, LockState } from '../../../shared/locks';
+import { FIRST_DIR, type LockFilter, type SortKey, type SortSpec } from './lock-model';
+import { lockModel, publishNow } from './lock-store';
+import { formatUrlState, parseUrlState } from './url-state';
+
+/**
+ * What the user is looking at: filter, sort, selected lock, whether its details are open. Each change is applied
+ * to `lockModel` at once (the new rows show in the same render) and written to the URL, so a link reproduces it.
+ */
+export interface ViewState {
+  q: string;
+  states: ReadonlySet<LockState>;
+  libraries: ReadonlySet<LibraryId>;
+  sort: SortSpec;
+  /** The row under the keyboard/mouse cursor (base64 key), kept in the URL as `lock`. */
+  selected: string | null;
+  /** Whether the detail panel shows the selected lock. */
+  detailOpen: boolean;
+  setQuery(q: string): void;
+  toggleState(state: LockState): void;
+  setStates(states: Iterable<LockState>): void;
+  setLibraries(libraries: Iterable<LibraryId>): void;
+  clearFilters(): void;
+  /** Sort by a column: a new column starts in its natural direction, the current one flips. */
+  sortBy(key: SortKey): void;
+  select(id: string | null, open?: boolean): void;
+  openDetail(): void;
+  closeDetail(): void;
+}
+
+function initial() {
+  const u = parseUrlState(typeof location === 'undefined' ? '' : location.search);
+  return { q: u.q, states: u.states, libraries: u.libraries, sort: u.sort, selected: u.lock, detailOpen: u.lock !== null };
+}
+
+export const useViewStore = create<ViewState>()((set, get) => ({
+  ...initial(),
+  setQuery: (q) => set({ q }),
+  toggleState: (state) => {
+    const states = new Set(get().states);
+    if (!states.delete(state)) states.add(state);
+    set({ states });
+  },
+  setStates: (states) => set({ states: new Set(states) }),
+  setLibraries: (libraries) => set({ libraries: new Set(libraries) }),
+  clearFilters: () => set({ q: '', states: new Set(), libraries: new Set() }),
+  sortBy: (key) => {
+    const { sort } = get();
+    set({ sort: sort.key === key ? { key, dir: sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: FIRST_DIR[key] } });
+  },
+  select: (selected, open) => set((s) => ({ selected, detailOpen: selected !== null && (open ?? s.detailOpen) })),
+  openDetail: () => set((s) => ({ detailOpen: s.selected !== null })),
+  closeDetail: () => set({ detailOpen: false }),
+}));
+
+export function filterOf(s: Pick<ViewState, 'q' | 'states' | 'libraries'>): LockFilter {
+  return { text: s.q, states: s.states, libraries: s.libraries };
+}
+
+/** Keeps the model and the address bar in step with the view state. Call once, before the first render. */
+export function connectViewState(): () => void {
+  const s = useViewStore.getState();
+  lockModel.setSort(s.sort);
+  lockModel.setFilter(filterOf(s));
+  return useViewStore.subscribe((next, prev) => {
+    let changed = false;
+    if (next.sort !== prev.sort) {
+      lockModel.setSort(next.sort);
+      changed = true;
+    }
+    if (next.q !== prev.q || next.states !== prev.states || next.libraries !== prev.libraries) {
+      lockModel.setFilter(filterOf(next));
+      changed = true;
+    }
+    if (changed) publishNow();
+    const search = formatUrlState({ q: next.q, states: next.states, libraries: next.libraries, sort: next.sort, lock: next.selected }, location.search);
+    if (search !== location.search) history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
+  });
+}
