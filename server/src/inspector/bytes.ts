@@ -21,11 +21,13 @@ export function isPlainText(buf: Buffer): boolean {
 
 export function bytesText(buf: Buffer): string {
   if (isPlainText(buf)) return buf.toString('utf8');
-  let out = '';
+  // Parts joined once give a flat string; `+=` would keep a rope of one node per byte alive for as long as the
+  // text is (it is kept for every tracked lock with a binary owner).
+  const parts: string[] = [];
   for (const byte of buf) {
-    if (byte === 0x5c) out += '\\\\';
-    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
-    else out += `\\x${byte.toString(16).padStart(2, '0')}`;
+    if (byte === 0x5c) parts.push('\\\\');
+    else if (byte >= 0x20 && byte < 0x7f) parts.push(String.fromCharCode(byte));
+    else parts.push(`\\x${byte.toString(16).padStart(2, '0')}`);
   }
-  return out;
+  return parts.join('');
 }

@@ -1,6 +1,17 @@
 import { EventEmitter } from 'node:events';
-import type { LockEvent, LockEventKind, LockHistory, LockState, LockView, OwnerView, TtlSample } from '../../../shared/locks';
-import { bytesView } from './bytes';
+import type {
+  BytesView,
+  LibraryId,
+  LockEvent,
+  LockEventKind,
+  LockHistory,
+  LockState,
+  LockView,
+  OwnerView,
+  RedisKeyType,
+  TtlSample,
+} from '../../../shared/locks';
+import { bytesText, isPlainText } from './bytes';
 import type { ProbedKey } from './probe';
 import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './recognise';
 
@@ -22,67 +33,156 @@ export interface TrackerOptions {
 }
 
 /**
- * TTL samples in a ring of two typed arrays, grown on demand up to HISTORY_SAMPLES: 16 bytes a sample instead
- * of a ~40-byte object, and nothing at all for a lock whose history nobody has built up yet.
+ * TTL samples in a ring kept in one plain array of doubles (time and TTL interleaved): V8 stores it unboxed at
+ * 8 bytes a number, sized exactly on creation (a lock seen once costs ~60 bytes, where a typed array costs ~240),
+ * grown by push up to HISTORY_SAMPLES.
  */
 class SampleRing {
-  private at = new Float64Array(8);
-  private ttl = new Float64Array(8);
+  private readonly data: number[];
   private start = 0;
-  size = 0;
+  size = 1;
 
-  push(at: number, pttlMs: number): void {
-    if (this.size === this.at.length && this.size < HISTORY_SAMPLES) this.grow();
-    const cap = this.at.length;
-    const i = (this.start + this.size) % cap;
-    this.at[i] = at;
-    this.ttl[i] = pttlMs;
-    if (this.size < cap) this.size++;
-    else this.start = (this.start + 1) % cap;
+  constructor(at: number, pttlMs: number) {
+    this.data = [at, pttlMs];
   }
 
-  lastAt(): number | null {
-    return this.size ? this.at[(this.start + this.size - 1) % this.at.length]! : null;
+  push(at: number, pttlMs: number): void {
+    if (this.size < HISTORY_SAMPLES) {
+      // Still growing: the ring has not wrapped yet, so start is 0.
+      this.data.push(at, pttlMs);
+      this.size++;
+      return;
+    }
+    const i = this.start << 1;
+    this.data[i] = at;
+    this.data[i + 1] = pttlMs;
+    this.start = (this.start + 1) % HISTORY_SAMPLES;
+  }
+
+  lastAt(): number {
+    return this.data[((this.start + this.size - 1) % this.size) << 1]!;
   }
 
   toArray(): TtlSample[] {
     const out: TtlSample[] = [];
-    const cap = this.at.length;
     for (let n = 0; n < this.size; n++) {
-      const i = (this.start + n) % cap;
-      out.push({ at: this.at[i]!, pttlMs: this.ttl[i]! });
+      const i = ((this.start + n) % this.size) << 1;
+      out.push({ at: this.data[i]!, pttlMs: this.data[i + 1]! });
     }
     return out;
   }
-
-  private grow(): void {
-    const cap = Math.min(this.at.length * 2, HISTORY_SAMPLES);
-    const at = new Float64Array(cap);
-    const ttl = new Float64Array(cap);
-    for (let n = 0; n < this.size; n++) {
-      const i = (this.start + n) % this.at.length;
-      at[n] = this.at[i]!;
-      ttl[n] = this.ttl[i]!;
-    }
-    this.at = at;
-    this.ttl = ttl;
-    this.start = 0;
-  }
 }
 
-interface Tracked {
-  key: Buffer;
-  view: LockView;
+const EMPTY_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/**
+ * One tracked lock. It *is* the `LockView` the browser gets: `key` and `owner` are built on access from flat
+ * fields, and `toJSON` leaves the bookkeeping out of the wire, so a lock costs one object plus its strings
+ * (issue 4: ≤ 1 KB a lock besides its bounded history; `bench/inspector-heap.ts` measures it).
+ */
+class Lock implements LockView {
+  type: RedisKeyType;
+  library: LibraryId;
+  ownerText: string | null = null;
+  ownerBase64: string | null = null;
+  ownerBinary = false;
+  ownerTruncated = false;
+  ownerSize = 0;
+  /** Replaced, never mutated (the empty one is shared). */
+  ownerFields: Record<string, string> = EMPTY_FIELDS;
+  reentryCount: number | null;
+  pttlMs: number;
+  deadline: number | null;
+  acquiredAt: number;
+  renewals = 0;
+  lastRenewalAt: number | null = null;
+  renewalIntervalMs: number | null = null;
+  expectedRenewalMs: number | null = null;
+  state: LockState = 'held';
+  endedAt: number | null = null;
   /** How the lock's library renews (shared object), or null. */
   rule: RenewalRule | null;
   /** Largest PTTL seen for the current owner: the lease the holder asked for. */
   maxTtlMs: number;
   /** Sum and count of observed renewal intervals (for the mean). */
-  intervalSum: number;
-  intervalCount: number;
+  intervalSum = 0;
+  intervalCount = 0;
   /** History, allocated on first use and kept across owners of the same key. */
-  events: LockEvent[] | null;
-  samples: SampleRing | null;
+  events: LockEvent[] | null = null;
+  samples: SampleRing | null = null;
+
+  constructor(
+    /** base64 of the raw key: the map key, the wire id, and (decoded) the key to probe. */
+    readonly id: string,
+    readonly keyText: string,
+    readonly keyBinary: boolean,
+    result: Extract<ProbedKey['result'], { exists: true }>,
+    recognition: Recognition,
+    deadline: number | null,
+    observedAt: number,
+  ) {
+    this.type = result.type;
+    this.library = result.type === 'string' || result.type === 'hash' ? recognition.library : 'unknown';
+    if (recognition.owner) {
+      this.ownerText = bytesText(recognition.owner);
+      this.ownerBase64 = recognition.owner.toString('base64');
+      this.ownerBinary = !isPlainText(recognition.owner);
+      this.ownerTruncated = result.type === 'string' && result.size > recognition.owner.length;
+      this.ownerSize = result.size;
+      if (Object.keys(recognition.fields).length) this.ownerFields = recognition.fields;
+    }
+    this.reentryCount = recognition.reentryCount;
+    this.pttlMs = result.pttlMs;
+    this.deadline = deadline;
+    this.acquiredAt = recognition.acquiredAt ?? observedAt;
+    this.rule = recognition.renewal;
+    this.maxTtlMs = result.pttlMs;
+  }
+
+  get key(): BytesView {
+    return { text: this.keyText, base64: this.id, binary: this.keyBinary };
+  }
+
+  get owner(): OwnerView | null {
+    if (this.ownerBase64 === null) return null;
+    return {
+      text: this.ownerText!,
+      base64: this.ownerBase64,
+      binary: this.ownerBinary,
+      truncated: this.ownerTruncated,
+      sizeBytes: this.ownerSize,
+      fields: { ...this.ownerFields },
+    };
+  }
+
+  setField(name: string, value: string | undefined): boolean {
+    if (this.ownerBase64 === null || this.ownerFields[name] === value) return false;
+    const next = { ...this.ownerFields };
+    if (value === undefined) delete next[name];
+    else next[name] = value;
+    this.ownerFields = Object.keys(next).length ? next : EMPTY_FIELDS;
+    return true;
+  }
+
+  toJSON(): LockView {
+    return {
+      id: this.id,
+      key: this.key,
+      type: this.type,
+      library: this.library,
+      owner: this.owner,
+      reentryCount: this.reentryCount,
+      pttlMs: this.pttlMs,
+      deadline: this.deadline,
+      acquiredAt: this.acquiredAt,
+      renewals: this.renewals,
+      lastRenewalAt: this.lastRenewalAt,
+      renewalIntervalMs: this.renewalIntervalMs,
+      expectedRenewalMs: this.expectedRenewalMs,
+      state: this.state,
+      endedAt: this.endedAt,
+    };
+  }
 }
 
 export interface TrackerEvents {
@@ -102,7 +202,7 @@ export interface TrackerEvents {
  * connections or sockets; time comes from the injected clock, so every rule here is testable directly.
  */
 export class LockTracker extends EventEmitter<TrackerEvents> {
-  private readonly locks = new Map<string, Tracked>();
+  private readonly locks = new Map<string, Lock>();
   /** Waiters per lock id from Redisson fair-lock queues (side keys), applied to the lock's owner fields. */
   private readonly waiters = new Map<string, number>();
   private readonly clock: () => number;
@@ -117,25 +217,23 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   views(): LockView[] {
-    const out: LockView[] = [];
-    for (const t of this.locks.values()) out.push(t.view);
-    return out;
+    return [...this.locks.values()];
   }
 
   get(id: string): LockView | undefined {
-    return this.locks.get(id)?.view;
+    return this.locks.get(id);
   }
 
   /** Raw keys of every lock still held (not ended), for re-probing. */
   heldKeys(): Buffer[] {
     const keys: Buffer[] = [];
-    for (const t of this.locks.values()) if (t.view.endedAt === null) keys.push(t.key);
+    for (const t of this.locks.values()) if (t.endedAt === null) keys.push(Buffer.from(t.id, 'base64'));
     return keys;
   }
 
   history(id: string): LockHistory | undefined {
     const t = this.locks.get(id);
-    return t && { id, events: t.events ? [...t.events] : [], ttl: t.samples?.toArray() ?? [] };
+    return t && { id, events: t.events ? t.events.map((e) => ({ ...e })) : [], ttl: t.samples?.toArray() ?? [] };
   }
 
   /** Folds one probe result in. */
@@ -143,7 +241,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const id = key.toString('base64');
     const prev = this.locks.get(id);
     if (!result.exists) {
-      if (prev && prev.view.endedAt === null) this.end(id, prev, observedAt);
+      if (prev && prev.endedAt === null) this.end(id, prev, observedAt);
       else if (!prev) this.sideKeyGone(key);
       return;
     }
@@ -155,58 +253,68 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const deadline = result.pttlMs >= 0 ? observedAt + result.pttlMs : null;
     const ownerB64 = recognition.owner?.toString('base64') ?? null;
 
-    if (!prev || prev.view.endedAt !== null || prev.view.owner?.base64 !== ownerB64) {
+    if (!prev || prev.endedAt !== null || prev.ownerBase64 !== ownerB64) {
       let kind: LockEventKind = 'acquired';
-      if (prev && prev.view.endedAt === null) {
+      if (prev && prev.endedAt === null) {
         // Gone at its deadline and taken again before we looked: an expiry and a new lock, not a takeover.
-        if (prev.view.deadline !== null && observedAt >= prev.view.deadline - EXPIRY_TOLERANCE_MS) this.end(id, prev, observedAt);
+        if (prev.deadline !== null && observedAt >= prev.deadline - EXPIRY_TOLERANCE_MS) this.end(id, prev, observedAt);
         else kind = 'owner-changed';
       }
-      const t = this.fresh(key, id, result, recognition, deadline, observedAt, prev);
+      const t = new Lock(
+        id,
+        prev?.keyText ?? bytesText(key),
+        prev?.keyBinary ?? !isPlainText(key),
+        result,
+        recognition,
+        deadline,
+        observedAt,
+      );
+      // The key's history outlives a change of owner: that is the story an operator wants to read.
+      t.events = prev?.events ?? null;
+      t.samples = prev?.samples ?? null;
+      const waiting = this.waiters.get(id);
+      if (waiting) t.setField('waiters', String(waiting));
+      t.expectedRenewalMs = expectedRenewal(t);
+      t.state = stateOf(t, observedAt, this.options.heldTooLongMs);
       this.locks.set(id, t);
-      this.record(id, t, { at: observedAt, kind, pttlMs: result.pttlMs, owner: t.view.owner?.text ?? null });
+      this.record(id, t, { at: observedAt, kind, pttlMs: result.pttlMs, owner: t.ownerText });
       this.sample(t, observedAt, result.pttlMs, true);
-      this.emit('change', t.view);
+      this.emit('change', t);
       return;
     }
 
     const t = prev;
-    const v = t.view;
     let changed = false;
     let event: LockEventKind | null = null;
-    const before = v.deadline;
-    if (v.deadline !== null && deadline === null) event = 'ttl-removed';
-    else if (v.deadline === null && deadline !== null) event = 'ttl-set';
-    else if (v.deadline !== null && deadline !== null && deadline > v.deadline + RENEWAL_THRESHOLD_MS) {
+    const before = t.deadline;
+    if (t.deadline !== null && deadline === null) event = 'ttl-removed';
+    else if (t.deadline === null && deadline !== null) event = 'ttl-set';
+    else if (t.deadline !== null && deadline !== null && deadline > t.deadline + RENEWAL_THRESHOLD_MS) {
       event = 'renewed';
-      if (v.lastRenewalAt !== null) {
-        t.intervalSum += observedAt - v.lastRenewalAt;
+      if (t.lastRenewalAt !== null) {
+        t.intervalSum += observedAt - t.lastRenewalAt;
         t.intervalCount++;
       }
-      v.renewals++;
-      v.lastRenewalAt = observedAt;
-      v.renewalIntervalMs = t.intervalCount ? Math.round(t.intervalSum / t.intervalCount) : null;
+      t.renewals++;
+      t.lastRenewalAt = observedAt;
+      t.renewalIntervalMs = t.intervalCount ? Math.round(t.intervalSum / t.intervalCount) : null;
     }
     // Deadlines of an unchanged lock wobble by the probe's round trip: only a real move is news.
-    if (event || (deadline !== null && v.deadline !== null && Math.abs(deadline - v.deadline) > RENEWAL_THRESHOLD_MS)) {
-      v.deadline = deadline;
+    if (event || (deadline !== null && t.deadline !== null && Math.abs(deadline - t.deadline) > RENEWAL_THRESHOLD_MS)) {
+      t.deadline = deadline;
       changed = true;
     }
-    v.pttlMs = result.pttlMs;
+    t.pttlMs = result.pttlMs;
     t.maxTtlMs = event === 'ttl-set' ? result.pttlMs : Math.max(t.maxTtlMs, result.pttlMs);
-    if (recognition.reentryCount !== v.reentryCount) {
-      v.reentryCount = recognition.reentryCount;
+    if (recognition.reentryCount !== t.reentryCount) {
+      t.reentryCount = recognition.reentryCount;
       changed = true;
     }
-    if (v.owner && recognition.fields.holders !== v.owner.fields.holders) {
-      if (recognition.fields.holders === undefined) delete v.owner.fields.holders;
-      else v.owner.fields.holders = recognition.fields.holders;
-      changed = true;
-    }
+    if (t.setField('holders', recognition.fields.holders)) changed = true;
     t.rule = recognition.renewal;
     const expected = expectedRenewal(t);
-    if (expected !== v.expectedRenewalMs) {
-      v.expectedRenewalMs = expected;
+    if (expected !== t.expectedRenewalMs) {
+      t.expectedRenewalMs = expected;
       changed = true;
     }
     // The renewal sawtooth: where the TTL had fallen to just before it jumped back up.
@@ -214,22 +322,22 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     this.sample(t, observedAt, result.pttlMs, event !== null);
     // lockscope's own TTL-set was noted when it was made: the probe that sees it adds no second event.
     if (event && !(event === 'ttl-set' && this.lastEventIs(t, 'ttl-set', observedAt))) {
-      this.record(id, t, { at: observedAt, kind: event, pttlMs: result.pttlMs, owner: v.owner?.text ?? null });
+      this.record(id, t, { at: observedAt, kind: event, pttlMs: result.pttlMs, owner: t.ownerText });
     }
-    if (this.restate(t, observedAt) || changed) this.emit('change', v);
+    if (this.restate(t, observedAt) || changed) this.emit('change', t);
   }
 
   /** Time moves states on (expiring, overdue, held too long) and drops ended locks; call about once a second. */
   tick(): void {
     const now = this.clock();
     for (const [id, t] of this.locks) {
-      if (t.view.endedAt !== null) {
-        if (now - t.view.endedAt >= ENDED_VISIBLE_MS) {
+      if (t.endedAt !== null) {
+        if (now - t.endedAt >= ENDED_VISIBLE_MS) {
           this.locks.delete(id);
           this.emit('remove', id);
         }
       } else if (this.restate(t, now)) {
-        this.emit('change', t.view);
+        this.emit('change', t);
       }
     }
   }
@@ -243,30 +351,24 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const t = this.locks.get(id);
     if (!t) return;
     const now = this.clock();
-    const v = t.view;
     if (kind === 'force-released') {
-      if (v.endedAt === null) {
-        v.state = 'released';
-        v.endedAt = now;
-        v.pttlMs = -2;
-        this.record(id, t, { at: now, kind, pttlMs: -2, owner: v.owner?.text ?? null });
-        this.emit('change', v);
+      if (t.endedAt === null) {
+        t.state = 'released';
+        t.endedAt = now;
+        t.pttlMs = -2;
+        this.record(id, t, { at: now, kind, pttlMs: -2, owner: t.ownerText });
+        this.emit('change', t);
         return;
       }
       const last = t.events?.[t.events.length - 1];
-      if (last && last.kind === 'released' && now - v.endedAt < FORCE_RELEASE_WINDOW_MS) {
+      if (last && last.kind === 'released' && now - t.endedAt < FORCE_RELEASE_WINDOW_MS) {
         last.kind = 'force-released';
-        this.emit('event', id, last, v, true);
+        this.emit('event', id, last, t, true);
         return;
       }
     }
     if (kind === 'ttl-set' && this.lastEventIs(t, 'ttl-set', now)) return;
-    this.record(id, t, { at: now, kind, pttlMs, owner: v.owner?.text ?? null });
-  }
-
-  private lastEventIs(t: Tracked, kind: LockEventKind, now: number): boolean {
-    const last = t.events?.[t.events.length - 1];
-    return last !== undefined && last.kind === kind && now - last.at < FORCE_RELEASE_WINDOW_MS;
+    this.record(id, t, { at: now, kind, pttlMs, owner: t.ownerText });
   }
 
   /** Forgets every lock (after a resync the next probes rebuild the table). */
@@ -276,70 +378,20 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     this.waiters.clear();
   }
 
-  private fresh(
-    key: Buffer,
-    id: string,
-    result: Extract<ProbedKey['result'], { exists: true }>,
-    recognition: Recognition,
-    deadline: number | null,
-    observedAt: number,
-    prev: Tracked | undefined,
-  ): Tracked {
-    let owner: OwnerView | null = null;
-    if (recognition.owner) {
-      owner = {
-        ...bytesView(recognition.owner),
-        truncated: result.type === 'string' && result.size > recognition.owner.length,
-        sizeBytes: result.size,
-        fields: recognition.fields,
-      };
-      const waiting = this.waiters.get(id);
-      if (waiting) owner.fields.waiters = String(waiting);
-    }
-    const t: Tracked = {
-      // Redis replies may be slices of a large socket buffer: keep a copy of just the key.
-      key: prev?.key ?? Buffer.from(key),
-      rule: recognition.renewal,
-      maxTtlMs: result.pttlMs,
-      intervalSum: 0,
-      intervalCount: 0,
-      // The key's history outlives a change of owner: that is the story an operator wants to read.
-      events: prev?.events ?? null,
-      samples: prev?.samples ?? null,
-      view: {
-        id,
-        // `id` is the key's base64: share the one string.
-        key: prev?.view.key ?? { ...bytesView(key), base64: id },
-        type: result.type,
-        library: result.type === 'string' || result.type === 'hash' ? recognition.library : 'unknown',
-        owner,
-        reentryCount: recognition.reentryCount,
-        pttlMs: result.pttlMs,
-        deadline,
-        acquiredAt: recognition.acquiredAt ?? observedAt,
-        renewals: 0,
-        lastRenewalAt: null,
-        renewalIntervalMs: null,
-        expectedRenewalMs: null,
-        state: 'held',
-        endedAt: null,
-      },
-    };
-    t.view.expectedRenewalMs = expectedRenewal(t);
-    t.view.state = stateOf(t, observedAt, this.options.heldTooLongMs);
-    return t;
+  private lastEventIs(t: Lock, kind: LockEventKind, now: number): boolean {
+    const last = t.events?.[t.events.length - 1];
+    return last !== undefined && last.kind === kind && now - last.at < FORCE_RELEASE_WINDOW_MS;
   }
 
-  private end(id: string, t: Tracked, observedAt: number): void {
-    const v = t.view;
-    const expired = v.deadline !== null && observedAt >= v.deadline - EXPIRY_TOLERANCE_MS;
-    v.state = expired ? 'expired' : 'released';
+  private end(id: string, t: Lock, observedAt: number): void {
+    const expired = t.deadline !== null && observedAt >= t.deadline - EXPIRY_TOLERANCE_MS;
+    t.state = expired ? 'expired' : 'released';
     // An expiry happened at the deadline, not when we noticed it.
-    v.endedAt = expired ? Math.min(observedAt, v.deadline!) : observedAt;
-    v.pttlMs = -2;
-    this.sample(t, v.endedAt, 0, true);
-    this.record(id, t, { at: v.endedAt, kind: expired ? 'expired' : 'released', pttlMs: -2, owner: v.owner?.text ?? null });
-    this.emit('change', v);
+    t.endedAt = expired ? Math.min(observedAt, t.deadline!) : observedAt;
+    t.pttlMs = -2;
+    this.sample(t, t.endedAt, 0, true);
+    this.record(id, t, { at: t.endedAt, kind: expired ? 'expired' : 'released', pttlMs: -2, owner: t.ownerText });
+    this.emit('change', t);
   }
 
   private sideKeySeen(key: Buffer, size: number): void {
@@ -355,33 +407,35 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   private setWaiters(parentId: string, n: number): void {
     if (n > 0) this.waiters.set(parentId, n);
     else this.waiters.delete(parentId);
-    const owner = this.locks.get(parentId)?.view.owner;
-    if (!owner || owner.fields.waiters === (n > 0 ? String(n) : undefined)) return;
-    if (n > 0) owner.fields.waiters = String(n);
-    else delete owner.fields.waiters;
-    this.emit('change', this.locks.get(parentId)!.view);
+    const t = this.locks.get(parentId);
+    if (t?.setField('waiters', n > 0 ? String(n) : undefined)) this.emit('change', t);
   }
 
-  private restate(t: Tracked, now: number): boolean {
+  private restate(t: Lock, now: number): boolean {
     const next = stateOf(t, now, this.options.heldTooLongMs);
-    if (next === t.view.state) return false;
-    t.view.state = next;
+    if (next === t.state) return false;
+    t.state = next;
     return true;
   }
 
-  private record(id: string, t: Tracked, event: LockEvent): void {
-    const events = (t.events ??= []);
-    events.push(event);
-    if (events.length > HISTORY_EVENTS) events.shift();
-    this.emit('event', id, event, t.view, false);
+  private record(id: string, t: Lock, event: LockEvent): void {
+    // A literal of one, not `[]`: an empty array's first push reserves room for 17.
+    if (!t.events) t.events = [event];
+    else {
+      t.events.push(event);
+      if (t.events.length > HISTORY_EVENTS) t.events.shift();
+    }
+    this.emit('event', id, event, t, false);
   }
 
-  private sample(t: Tracked, at: number, pttlMs: number, always: boolean): void {
-    const samples = (t.samples ??= new SampleRing());
-    const last = samples.lastAt();
+  private sample(t: Lock, at: number, pttlMs: number, always: boolean): void {
+    if (!t.samples) {
+      t.samples = new SampleRing(at, pttlMs);
+      return;
+    }
     // Probes of a quiet lock add nothing a straight line between two samples would not show.
-    if (!always && last !== null && at - last < 100) return;
-    samples.push(at, pttlMs);
+    if (!always && at - t.samples.lastAt() < 100) return;
+    t.samples.push(at, pttlMs);
   }
 }
 
@@ -395,16 +449,15 @@ export function leaseOf(maxTtlMs: number): number {
   return Math.ceil(maxTtlMs / step) * step;
 }
 
-function expectedRenewal(t: Tracked): number | null {
+function expectedRenewal(t: Lock): number | null {
   const r = t.rule;
   if (!r || t.maxTtlMs <= 0) return null;
   const lease = leaseOf(t.maxTtlMs);
-  if (!r.always(lease) && t.view.renewals === 0) return null;
+  if (!r.always(lease) && t.renewals === 0) return null;
   return r.cadence(lease);
 }
 
-export function stateOf(t: Pick<Tracked, 'view' | 'maxTtlMs'>, now: number, heldTooLongMs: number): LockState {
-  const v = t.view;
+export function stateOf(v: LockView & { maxTtlMs: number }, now: number, heldTooLongMs: number): LockState {
   if (v.endedAt !== null) return v.state;
   if (v.type !== 'string' && v.type !== 'hash') return 'unexpected-type';
   if (v.deadline === null) return 'no-ttl';
@@ -412,6 +465,6 @@ export function stateOf(t: Pick<Tracked, 'view' | 'maxTtlMs'>, now: number, held
   if (v.expectedRenewalMs !== null && now - lastActivity > 1.5 * v.expectedRenewalMs) return 'renewal-overdue';
   if (now - v.acquiredAt > heldTooLongMs) return 'held-too-long';
   const remaining = v.deadline - now;
-  if (remaining < 5000 && remaining < 0.2 * Math.max(t.maxTtlMs, 1)) return 'expiring';
+  if (remaining < 5000 && remaining < 0.2 * Math.max(v.maxTtlMs, 1)) return 'expiring';
   return 'held';
 }
