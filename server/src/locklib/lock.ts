@@ -70,8 +70,20 @@ const nodeTimers: Timers = {
 };
 
 /** A fresh owner token: `ls1:` + 16 random bytes as 32 lowercase hex characters. */
+const TOKEN_BYTES = 16;
+const POOL_TOKENS = 256;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** A fresh owner token: `ls1:` + 16 random bytes as 32 lowercase hex characters (CSPRNG, drawn in batches). */
 export function newToken(): string {
-  return TOKEN_PREFIX + randomBytes(16).toString('hex');
+  if (poolOffset >= pool.length) {
+    pool = randomBytes(TOKEN_BYTES * POOL_TOKENS);
+    poolOffset = 0;
+  }
+  const token = TOKEN_PREFIX + pool.toString('hex', poolOffset, poolOffset + TOKEN_BYTES);
+  poolOffset += TOKEN_BYTES;
+  return token;
 }
 
 export function defaultFenceKey(key: string): string {
@@ -129,8 +141,13 @@ export class Lock {
 
 export class LockClient {
   private releaseMode: Promise<ReleaseMode> | null;
+  /** The settled release mode, once known (saves an await per release). */
+  private knownReleaseMode: ReleaseMode | null = null;
   private readonly timers: Timers;
   private readonly commandTimeoutMs: number;
+  /** Calls in flight and their deadlines; one timer sweeps them (no timer per call). */
+  private readonly inFlight = new Set<{ deadline: number; fail: () => void }>();
+  private sweepTimer: unknown = null;
 
   constructor(
     /** Commands go over this connection; the caller owns it (the client never closes it). */
@@ -141,6 +158,7 @@ export class LockClient {
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
     positive('commandTimeoutMs', this.commandTimeoutMs);
     this.releaseMode = options.releaseMode ? Promise.resolve(options.releaseMode) : null;
+    this.knownReleaseMode = options.releaseMode ?? null;
   }
 
   /** @internal */
@@ -296,7 +314,7 @@ export class LockClient {
 
   /** @internal Owner-checked delete; true when our lock was deleted. */
   async releaseToken(key: string, token: string): Promise<boolean> {
-    let mode = await this.detectReleaseMode();
+    let mode = this.knownReleaseMode ?? (await this.detectReleaseMode());
     const run = (m: ReleaseMode) =>
       this.call('release', key, (r) => {
         if (m === 'delex') return r.call('DELEX', key, 'IFEQ', token) as Promise<number>;
@@ -310,6 +328,7 @@ export class LockClient {
       if (mode === 'lua' || !(err instanceof Error) || err.name !== 'ReplyError') throw err;
       mode = 'lua';
       this.releaseMode = Promise.resolve(mode);
+      this.knownReleaseMode = mode;
       return (await run(mode)) === 1;
     }
   }
@@ -320,15 +339,14 @@ export class LockClient {
    * may still run later, so a release of its token is queued behind it.
    */
   async call<T>(operation: string, key: string, run: (redis: Redis) => Promise<T>, tokenToUndo?: string): Promise<T> {
-    let timer: unknown = null;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = this.timers.setTimeout(
-        () => reject(new RedisUnavailableError(key, operation, `no reply within ${this.commandTimeoutMs} ms`)),
-        this.commandTimeoutMs,
-      );
-    });
+    const entry = { deadline: this.now() + this.commandTimeoutMs, fail: () => {} };
     try {
-      return await Promise.race([run(this.redis), timeout]);
+      return await new Promise<T>((resolve, reject) => {
+        entry.fail = () => reject(new RedisUnavailableError(key, operation, `no reply within ${this.commandTimeoutMs} ms`));
+        this.inFlight.add(entry);
+        this.armSweep();
+        run(this.redis).then(resolve, reject);
+      });
     } catch (err) {
       if (err instanceof LockError) {
         if (tokenToUndo) void this.releaseToken(key, tokenToUndo).catch(() => {});
@@ -337,8 +355,29 @@ export class LockClient {
       if (err instanceof Error && err.name === 'ReplyError') throw err;
       throw new RedisUnavailableError(key, operation, err instanceof Error ? err.message : String(err), { cause: err });
     } finally {
-      if (timer !== null) this.timers.clearTimeout(timer);
+      this.inFlight.delete(entry);
     }
+  }
+
+  /** Fails overdue calls. Armed while calls are in flight; at most one timer per client. */
+  private armSweep(): void {
+    if (this.sweepTimer !== null) return;
+    let next = Infinity;
+    for (const e of this.inFlight) next = Math.min(next, e.deadline);
+    if (next === Infinity) return;
+    this.sweepTimer = this.timers.setTimeout(() => {
+      this.sweepTimer = null;
+      const now = this.now();
+      for (const e of [...this.inFlight]) {
+        if (e.deadline <= now) {
+          this.inFlight.delete(e);
+          e.fail();
+        }
+      }
+      this.armSweep();
+    }, Math.max(1, next - this.now()));
+    // Never the reason a process stays up: the calls it watches keep their own connection (and process) busy.
+    (this.sweepTimer as { unref?: () => void }).unref?.();
   }
 
   private detectReleaseMode(): Promise<ReleaseMode> {
@@ -349,6 +388,7 @@ export class LockClient {
     ]).then((mode) => {
       // Undecided (Redis not answering): use Lua this time and ask again next time.
       if (mode === null) this.releaseMode = null;
+      else this.knownReleaseMode = mode;
       return mode ?? 'lua';
     });
     this.releaseMode = detecting;
