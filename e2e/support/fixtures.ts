@@ -1,4 +1,5 @@
 import { test as base, expect, type Locator, type Page } from '@playwright/test';
+import { Dashboard } from './dashboard';
 import { startLockscope, type RunningLockscope } from './lockscope';
 
 /** The lock table as a user sees it. */
@@ -23,6 +24,8 @@ export class LockTablePage {
 
 interface Fixtures {
   locks: LockTablePage;
+  /** Filters, summary bar, sorting and the detail panel (e2e/support/dashboard.ts). */
+  dashboard: Dashboard;
 }
 interface WorkerFixtures {
   lockscope: RunningLockscope;
@@ -41,6 +44,7 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   ],
   baseURL: async ({ lockscope }, use) => use(lockscope.url),
   locks: async ({ page }, use) => use(new LockTablePage(page)),
+  dashboard: async ({ page }, use) => use(new Dashboard(page)),
 });
 
 export { expect };

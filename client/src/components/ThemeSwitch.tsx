@@ -16,7 +16,7 @@ export function ThemeSwitch() {
         <label
           key={o.value}
           title={o.value === 'system' ? 'Follow the system setting' : `${o.label} theme`}
-          className={`flex cursor-pointer items-center gap-1 rounded px-1.5 py-0.5 xl:px-2 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-500 ${
+          className={`relative flex cursor-pointer items-center gap-1 rounded px-1.5 py-0.5 xl:px-2 has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-500 ${
             preference === o.value
               ? 'bg-slate-800 text-white dark:bg-slate-200 dark:text-slate-900'
               : 'text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800'
@@ -28,7 +28,7 @@ export function ThemeSwitch() {
             value={o.value}
             checked={preference === o.value}
             onChange={() => setThemePreference(o.value)}
-            className="sr-only"
+            className="absolute inset-0 cursor-pointer appearance-none rounded opacity-0"
           />
           <span aria-hidden>{o.icon}</span>
           <span className="sr-only xl:not-sr-only">{o.label}</span>
