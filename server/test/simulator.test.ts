@@ -39,7 +39,7 @@ describe('contention simulator (real Redis)', () => {
     holdMs: 15,
     thinkMs: 5,
     retryDelayMs: 5,
-    faults: { pauseProb: 0.1, pauseMs: 400, crashProb: 0.05, respawnDelayMs: 200 },
+    faults: { pauseProb: 0.1, pauseMs: 400, crashProb: 0.08, respawnDelayMs: 200 },
     statsIntervalMs: 500,
   };
 
@@ -52,7 +52,7 @@ describe('contention simulator (real Redis)', () => {
     expect(summary.violations).toBe(0);
     expect(summary.counters).toMatchObject({ overlaps: 0, foreignReleases: 0, foreignRenewals: 0, staleWritesAccepted: 0, lostUpdates: 0 });
     expect(summary.resourceTotal).toBe(summary.writesAccepted);
-    expect(summary.acquisitions).toBeGreaterThan(100);
+    expect(summary.acquisitions).toBeGreaterThan(50);
     expect(summary.endReason).toBe('completed');
     // Live stats at the configured cadence, each with the counters.
     expect(stats.length).toBeGreaterThanOrEqual(4);
