@@ -11,6 +11,16 @@ export function bytesView(buf: Buffer): BytesView {
   return { text: bytesText(buf), base64: buf.toString('base64'), binary: !isPlainText(buf) };
 }
 
+/** The bytes as a string when they are plain text (valid UTF-8, no control characters); null otherwise. */
+export function plainText(buf: Buffer): string | null {
+  try {
+    const text = utf8.decode(buf);
+    return CONTROL.test(text) ? null : text;
+  } catch {
+    return null;
+  }
+}
+
 export function isPlainText(buf: Buffer): boolean {
   try {
     return !CONTROL.test(utf8.decode(buf));

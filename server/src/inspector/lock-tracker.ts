@@ -11,7 +11,7 @@ import type {
   RedisKeyType,
   TtlSample,
 } from '../../../shared/locks';
-import { bytesText, isPlainText } from './bytes';
+import { bytesText, isPlainText, plainText } from './bytes';
 import type { ProbedKey } from './probe';
 import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './recognise';
 
@@ -38,7 +38,8 @@ export interface TrackerOptions {
  * grown by push up to HISTORY_SAMPLES.
  */
 class SampleRing {
-  private readonly data: number[];
+  /** Becomes a Float64Array of exactly HISTORY_SAMPLES pairs once full (a grown array keeps ~50% slack). */
+  private data: number[] | Float64Array;
   private start = 0;
   size = 1;
 
@@ -49,8 +50,9 @@ class SampleRing {
   push(at: number, pttlMs: number): void {
     if (this.size < HISTORY_SAMPLES) {
       // Still growing: the ring has not wrapped yet, so start is 0.
-      this.data.push(at, pttlMs);
+      (this.data as number[]).push(at, pttlMs);
       this.size++;
+      if (this.size === HISTORY_SAMPLES) this.data = Float64Array.from(this.data);
       return;
     }
     const i = this.start << 1;
@@ -83,9 +85,11 @@ const EMPTY_FIELDS: Record<string, string> = Object.freeze({}) as Record<string,
 class Lock implements LockView {
   type: RedisKeyType;
   library: LibraryId;
+  /** The owner as text (escaped when binary); null when the key has no readable owner. */
   ownerText: string | null = null;
-  ownerBase64: string | null = null;
   ownerBinary = false;
+  /** Kept only for a binary owner; a text owner's base64 is derived from its text when asked for. */
+  private ownerRaw64: string | null = null;
   ownerTruncated = false;
   ownerSize = 0;
   /** Replaced, never mutated (the empty one is shared). */
@@ -124,9 +128,10 @@ class Lock implements LockView {
     this.type = result.type;
     this.library = result.type === 'string' || result.type === 'hash' ? recognition.library : 'unknown';
     if (recognition.owner) {
-      this.ownerText = bytesText(recognition.owner);
-      this.ownerBase64 = recognition.owner.toString('base64');
-      this.ownerBinary = !isPlainText(recognition.owner);
+      const plain = plainText(recognition.owner);
+      this.ownerText = plain ?? bytesText(recognition.owner);
+      this.ownerBinary = plain === null;
+      if (plain === null) this.ownerRaw64 = recognition.owner.toString('base64');
       this.ownerTruncated = result.type === 'string' && result.size > recognition.owner.length;
       this.ownerSize = result.size;
       if (Object.keys(recognition.fields).length) this.ownerFields = recognition.fields;
@@ -143,11 +148,23 @@ class Lock implements LockView {
     return { text: this.keyText, base64: this.id, binary: this.keyBinary };
   }
 
+  get ownerBase64(): string | null {
+    if (this.ownerText === null) return null;
+    return this.ownerRaw64 ?? Buffer.from(this.ownerText, 'utf8').toString('base64');
+  }
+
+  /** Whether `owner` (raw bytes from a probe) is this lock's owner. */
+  ownedBy(owner: Buffer | null): boolean {
+    if (owner === null || this.ownerText === null) return owner === null && this.ownerText === null;
+    if (this.ownerBinary) return this.ownerRaw64 === owner.toString('base64');
+    return this.ownerText === plainText(owner);
+  }
+
   get owner(): OwnerView | null {
-    if (this.ownerBase64 === null) return null;
+    if (this.ownerText === null) return null;
     return {
-      text: this.ownerText!,
-      base64: this.ownerBase64,
+      text: this.ownerText,
+      base64: this.ownerBase64!,
       binary: this.ownerBinary,
       truncated: this.ownerTruncated,
       sizeBytes: this.ownerSize,
@@ -156,7 +173,7 @@ class Lock implements LockView {
   }
 
   setField(name: string, value: string | undefined): boolean {
-    if (this.ownerBase64 === null || this.ownerFields[name] === value) return false;
+    if (this.ownerText === null || this.ownerFields[name] === value) return false;
     const next = { ...this.ownerFields };
     if (value === undefined) delete next[name];
     else next[name] = value;
@@ -251,9 +268,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       return;
     }
     const deadline = result.pttlMs >= 0 ? observedAt + result.pttlMs : null;
-    const ownerB64 = recognition.owner?.toString('base64') ?? null;
-
-    if (!prev || prev.endedAt !== null || prev.ownerBase64 !== ownerB64) {
+    if (!prev || prev.endedAt !== null || !prev.ownedBy(recognition.owner)) {
       let kind: LockEventKind = 'acquired';
       if (prev && prev.endedAt === null) {
         // Gone at its deadline and taken again before we looked: an expiry and a new lock, not a takeover.

@@ -88,6 +88,20 @@ export const RENEWAL = {
   spring: { cadence: (maxTtl) => Math.round(maxTtl / 3), always: () => false },
 } satisfies Record<string, RenewalRule>;
 
+/**
+ * A copy of a substring that does not keep its parent alive: V8 represents `slice()`s of 13+ characters as views
+ * into the parent string, and fields are kept for as long as the lock is tracked (see bench/inspector-heap.ts).
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/** Field values as owned strings. */
+function owned(fields: Record<string, string>): Record<string, string> {
+  for (const k of Object.keys(fields)) fields[k] = own(fields[k]!);
+  return fields;
+}
+
 function base(library: LibraryId, owner: Buffer | null): Recognition {
   return { library, role: 'lock', owner, fields: {}, reentryCount: null, acquiredAt: null, renewal: null };
 }
@@ -136,9 +150,12 @@ export function recognise(key: Buffer, probe: Present): Recognition {
   const side = sideKeyOf(key);
   if (side) return { ...base(side.library, null), role: 'side-key' };
   const keyText = key.toString('latin1');
-  if (probe.type === 'hash') return recogniseHash(keyText, probe.fields ?? []);
-  if (probe.type === 'string' && probe.value) return recogniseString(keyText, probe.value);
-  return base('unknown', null);
+  let r: Recognition;
+  if (probe.type === 'hash') r = recogniseHash(keyText, probe.fields ?? []);
+  else if (probe.type === 'string' && probe.value) r = recogniseString(keyText, probe.value);
+  else return base('unknown', null);
+  owned(r.fields);
+  return r;
 }
 
 function recogniseHash(keyText: string, fields: [Buffer, Buffer][]): Recognition {
