@@ -2,6 +2,7 @@ import { ConnectionBanner } from './components/ConnectionBanner';
 import { DetailPanel } from './components/DetailPanel/DetailPanel';
 import { Header } from './components/Header';
 import { LockTable } from './components/LockTable/LockTable';
+import { SimulatorPanel } from './components/SimulatorPanel/SimulatorPanel';
 import { SummaryBar } from './components/SummaryBar';
 import { Toolbar } from './components/Toolbar';
 
@@ -15,6 +16,7 @@ export function App() {
           <SummaryBar />
           <Toolbar />
           <LockTable />
+          <SimulatorPanel />
         </main>
         {/* Admin actions plug in here: <DetailPanel actions={(lock) => <AdminActions lock={lock} />} /> */}
         <DetailPanel />
