@@ -1,7 +1,7 @@
 import { useId, useMemo, useState, type ReactNode } from 'react';
 import type uPlot from 'uplot';
 import type { Result } from '../../../../shared/result';
-import type { HoldDistribution, PauseAt, SimConfigInput, SimCounters, SimStats, SimStrategy, SimSummary } from '../../../../shared/simulator';
+import type { HoldDistribution, PauseAt, SimConfig, SimConfigInput, SimCounters, SimStats, SimStrategy, SimSummary } from '../../../../shared/simulator';
 import { SIM_STRATEGIES, SIM_VIOLATION_COUNTERS } from '../../../../shared/simulator';
 import { useSocket } from '../../socket/SocketProvider';
 import { SimChart, type ChartSeries } from './SimChart';
@@ -70,6 +70,29 @@ const INITIAL: Form = {
   slowMs: '50',
 };
 
+/** The settings of a run as the form shows them (while it runs, whoever started it). */
+function fromConfig(c: SimConfig): Form {
+  const t = String;
+  return {
+    strategy: c.strategy,
+    workers: t(c.workers),
+    resources: t(c.resources),
+    durationS: t(c.durationMs / 1000),
+    ttlMs: t(c.ttlMs),
+    renewIntervalMs: c.renewIntervalMs === null ? '' : t(c.renewIntervalMs),
+    acquireTimeoutMs: t(c.acquireTimeoutMs),
+    holdMs: t(c.holdMs),
+    holdDistribution: c.holdDistribution,
+    crashProb: t(c.faults.crashProb),
+    crashBetweenProb: t(c.faults.crashBetweenProb),
+    pauseProb: t(c.faults.pauseProb),
+    pauseMs: t(c.faults.pauseMs),
+    pauseAt: c.faults.pauseAt,
+    slowProb: t(c.faults.slowProb),
+    slowMs: t(c.faults.slowMs),
+  };
+}
+
 function toInput(f: Form): SimConfigInput {
   const n = (v: string) => Number(v);
   return {
@@ -108,7 +131,7 @@ export function SimulatorPanel() {
   const state = useSimStore((s) => s.state);
   const history = useSimStore((s) => s.history);
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState<Form>(INITIAL);
+  const [draft, setForm] = useState<Form>(INITIAL);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const titleId = useId();
@@ -118,7 +141,9 @@ export function SimulatorPanel() {
   const stopping = state?.status === 'stopping';
   const enabled = state?.availability.enabled ?? false;
   const latest = history.at(-1) ?? null;
-  const live = latest && state?.runId === latest.runId ? latest : null;
+  const live = running && latest && state?.runId === latest.runId ? latest : null;
+  // While a run goes on (perhaps started from another browser) the form shows its settings, read-only.
+  const form = running && state?.config ? fromConfig(state.config) : draft;
 
   const request = async <T,>(send: () => Promise<Result<T>>) => {
     setBusy(true);
