@@ -382,10 +382,12 @@ export class LockClient {
 
   private detectReleaseMode(): Promise<ReleaseMode> {
     if (this.releaseMode) return this.releaseMode;
+    let timer: unknown = null;
     const detecting = Promise.race([
       detectReleaseMode(this.redis),
-      new Promise<null>((resolve) => this.timers.setTimeout(() => resolve(null), this.commandTimeoutMs)),
+      new Promise<null>((resolve) => (timer = this.timers.setTimeout(() => resolve(null), this.commandTimeoutMs))),
     ]).then((mode) => {
+      this.timers.clearTimeout(timer);
       // Undecided (Redis not answering): use Lua this time and ask again next time.
       if (mode === null) this.releaseMode = null;
       else this.knownReleaseMode = mode;
