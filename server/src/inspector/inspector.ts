@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ChangeFeedMode } from '../../../shared/status';
 import type { LockTracker } from './lock-tracker';
 import { detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
-import { probeKeys } from './probe';
+import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
 import { scanKeys } from './scan';
 
 export interface InspectorOptions {
@@ -33,6 +33,8 @@ export interface InspectorDeps {
 const WHEEL_SLOT_MS = 25;
 /** Probe a lock this long after its deadline: expiry is shown promptly, never waiting for Redis's late `expired` event. */
 const EXPIRY_PROBE_DELAY_MS = 10;
+/** Probe results folded into the tracker between two looks at the event loop. */
+const APPLY_SLICE = 50;
 /** Polling may keep Redis busy at most 1/POLL_DUTY of the time: a probe round slower than POLL_MS/4 backs off. */
 const POLL_DUTY = 4;
 /** How long a (re)connect waits for the subscriber connection before settling for polling. */
@@ -156,20 +158,22 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     const started = Date.now();
     const seen = new Set<string>();
     const probes: Promise<void>[] = [];
+    // A SCAN page of a big keyspace holds a few locks: gather them into full probe batches (one script call per
+    // PROBE_BATCH keys, not one per page), each sent at once so it overlaps the next SCAN.
+    const batch: Buffer[] = [];
     for (const pattern of this.options.patterns) {
       for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount)) {
-        const fresh = keys.filter((k) => {
+        for (const k of keys) {
           const id = k.toString('base64');
-          if (seen.has(id)) return false;
+          if (seen.has(id)) continue;
           seen.add(id);
-          return true;
-        });
-        // Probing overlaps the next SCAN call instead of waiting for it.
-        if (fresh.length) probes.push(this.probeNow(fresh));
+          batch.push(k);
+        }
+        while (batch.length >= PROBE_BATCH) probes.push(this.probeNow(batch.splice(0, PROBE_BATCH)));
       }
     }
-    const missing = this.deps.tracker.heldKeys().filter((k) => !seen.has(k.toString('base64')));
-    if (missing.length) probes.push(this.probeNow(missing));
+    for (const id of this.deps.tracker.heldIds()) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
+    if (batch.length) probes.push(this.probeNow(batch));
     await Promise.all(probes);
     this.lastScanMs = Date.now() - started;
     this.emit('scan', this.lastScanMs, seen.size);
@@ -186,19 +190,26 @@ export class Inspector extends EventEmitter<InspectorEvents> {
 
   private async probeNow(keys: Buffer[]): Promise<void> {
     if (!keys.length || this.stopped) return;
+    let probed: ProbedKey[];
     try {
-      for (const probed of await probeKeys(this.deps.redis, keys)) {
-        this.deps.tracker.apply(probed);
-        const r = probed.result;
-        // Still there at (our estimate of) its deadline: look again shortly rather than wait for Redis's event.
-        if (r.exists && r.pttlMs >= 0 && r.pttlMs < WHEEL_SLOT_MS) {
-          const id = probed.key.toString('base64');
-          if (this.deps.tracker.get(id)?.endedAt === null) this.scheduleExpiryProbe(id, probed.observedAt + r.pttlMs);
-        }
-      }
+      probed = await probeKeys(this.deps.redis, keys);
     } catch (err) {
       // Disconnected: the resync after reconnect covers these keys.
       this.deps.logger.debug({ err: (err as Error).message, keys: keys.length }, 'probe failed');
+      return;
+    }
+    // Fold results in small slices, letting I/O in between: a SCAN reply that arrived with this one sends the
+    // next SCAN first, so folding overlaps Redis's work instead of delaying it.
+    for (let i = 0; i < probed.length; i++) {
+      if (i % APPLY_SLICE === 0) await new Promise((r) => setImmediate(r));
+      const p = probed[i]!;
+      this.deps.tracker.apply(p);
+      const r = p.result;
+      // Still there at (our estimate of) its deadline: look again shortly rather than wait for Redis's event.
+      if (r.exists && r.pttlMs >= 0 && r.pttlMs < WHEEL_SLOT_MS) {
+        const id = p.key.toString('base64');
+        if (this.deps.tracker.get(id)?.endedAt === null) this.scheduleExpiryProbe(id, p.observedAt + r.pttlMs);
+      }
     }
   }
 

@@ -241,6 +241,11 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     return this.locks.get(id);
   }
 
+  /** Ids (base64 keys) of every lock still held (not ended). */
+  *heldIds(): IterableIterator<string> {
+    for (const t of this.locks.values()) if (t.endedAt === null) yield t.id;
+  }
+
   /** Raw keys of every lock still held (not ended), for re-probing. */
   heldKeys(): Buffer[] {
     const keys: Buffer[] = [];

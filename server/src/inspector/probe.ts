@@ -5,34 +5,49 @@ import type { RedisKeyType } from '../../../shared/locks';
  * One round trip reads everything lockscope needs about a batch of keys: type, PTTL, size and a bounded
  * prefix of the owner (string prefix, or hash fields). Bounded reads keep every call well under 1 ms even
  * when a key holds megabytes.
+ *
+ * The reply is flat, four entries a key: type code, PTTL, size, payload. A gone key costs one call (PTTL = -2);
+ * a string three (TYPE, PTTL, GETRANGE), with STRLEN only when the prefix filled the whole read. Never a call that
+ * can fail (WRONGTYPE errors would show in the server's error stats).
  */
 const PROBE_LUA = `
 local maxBytes = tonumber(ARGV[1])
 local maxFields = tonumber(ARGV[2])
 local out = {}
-for i, k in ipairs(KEYS) do
-  local t = redis.call('TYPE', k).ok
-  if t == 'none' then
-    out[i] = {t, -2, 0, ''}
+local n = 0
+for _, k in ipairs(KEYS) do
+  local pttl = redis.call('PTTL', k)
+  if pttl == -2 then
+    out[n + 1] = 0; out[n + 2] = -2; out[n + 3] = 0; out[n + 4] = ''
   else
-    local pttl = redis.call('PTTL', k)
+    local t = redis.call('TYPE', k).ok
     if t == 'string' then
-      out[i] = {t, pttl, redis.call('STRLEN', k), redis.call('GETRANGE', k, 0, maxBytes - 1)}
+      local v = redis.call('GETRANGE', k, 0, maxBytes - 1)
+      local size = #v
+      if size >= maxBytes then size = redis.call('STRLEN', k) end
+      out[n + 1] = 1; out[n + 2] = pttl; out[n + 3] = size; out[n + 4] = v
     elseif t == 'hash' then
-      local n = redis.call('HLEN', k)
+      local size = redis.call('HLEN', k)
       local fields
-      if n <= maxFields then fields = redis.call('HGETALL', k)
+      if size <= maxFields then fields = redis.call('HGETALL', k)
       else fields = redis.call('HSCAN', k, 0, 'COUNT', maxFields)[2] end
-      out[i] = {t, pttl, n, fields}
-    elseif t == 'list' then out[i] = {t, pttl, redis.call('LLEN', k), ''}
-    elseif t == 'set' then out[i] = {t, pttl, redis.call('SCARD', k), ''}
-    elseif t == 'zset' then out[i] = {t, pttl, redis.call('ZCARD', k), ''}
-    elseif t == 'stream' then out[i] = {t, pttl, redis.call('XLEN', k), ''}
-    else out[i] = {t, pttl, 0, ''} end
+      out[n + 1] = 2; out[n + 2] = pttl; out[n + 3] = size; out[n + 4] = fields
+    else
+      local code, size = 7, 0
+      if t == 'list' then code, size = 3, redis.call('LLEN', k)
+      elseif t == 'set' then code, size = 4, redis.call('SCARD', k)
+      elseif t == 'zset' then code, size = 5, redis.call('ZCARD', k)
+      elseif t == 'stream' then code, size = 6, redis.call('XLEN', k) end
+      out[n + 1] = code; out[n + 2] = pttl; out[n + 3] = size; out[n + 4] = ''
+    end
   end
+  n = n + 4
 end
 return out
 `;
+
+/** Type codes of the probe reply. */
+const TYPES: readonly (RedisKeyType | null)[] = [null, 'string', 'hash', 'list', 'set', 'zset', 'stream', 'other'];
 
 /** The most bytes of a string value lockscope reads (owner tokens are short; anything longer is shown truncated). */
 export const MAX_VALUE_BYTES = 512;
@@ -62,40 +77,49 @@ export interface ProbedKey {
   observedAt: number;
 }
 
-type RawEntry = [Buffer, number, number, Buffer | Buffer[]];
+type RawReply = (number | Buffer | Buffer[])[];
 
 interface ProbeCommands {
-  lockscopeProbeBuffer(numKeys: number, ...args: (Buffer | string | number)[]): Promise<RawEntry[]>;
+  lockscopeProbeBuffer(numKeys: number, ...args: (Buffer | string | number)[]): Promise<RawReply>;
 }
-
-const KNOWN_TYPES = new Set(['string', 'hash', 'list', 'set', 'zset', 'stream']);
 
 export function installProbe(redis: Redis): void {
   if (!('lockscopeProbe' in redis)) redis.defineCommand('lockscopeProbe', { lua: PROBE_LUA });
 }
 
-/** Probes keys in script batches, all pipelined on the one connection. */
+/**
+ * Probes keys in script batches, all pipelined on the one connection. Each batch's PTTLs were read while Redis
+ * ran it: after the previous batch's reply left and before its own arrived, so the midpoint of that window (not
+ * of the whole pipeline) is when they were read.
+ */
 export async function probeKeys(redis: Redis, keys: Buffer[], now: () => number = Date.now): Promise<ProbedKey[]> {
   installProbe(redis);
   const cmd = redis as unknown as ProbeCommands;
   const batches: Promise<ProbedKey[]>[] = [];
+  let lastReply = 0;
   for (let i = 0; i < keys.length; i += PROBE_BATCH) {
     const batch = keys.slice(i, i + PROBE_BATCH);
     const sentAt = now();
     batches.push(
       cmd.lockscopeProbeBuffer(batch.length, ...batch, MAX_VALUE_BYTES, MAX_HASH_FIELDS).then((raw) => {
-        const observedAt = Math.round((sentAt + now()) / 2);
-        return raw.map((entry, j) => ({ key: batch[j]!, result: decodeEntry(entry), observedAt }));
+        const receivedAt = now();
+        const observedAt = Math.round((Math.max(sentAt, lastReply) + receivedAt) / 2);
+        lastReply = receivedAt;
+        const out: ProbedKey[] = new Array(batch.length);
+        for (let j = 0; j < batch.length; j++) out[j] = { key: batch[j]!, result: decodeEntry(raw, j * 4), observedAt };
+        return out;
       }),
     );
   }
   return (await Promise.all(batches)).flat();
 }
 
-function decodeEntry([typeBuf, pttl, size, payload]: RawEntry): ProbeResult {
-  const t = typeBuf.toString();
-  if (t === 'none' || pttl === -2) return { exists: false };
-  const type = (KNOWN_TYPES.has(t) ? t : 'other') as RedisKeyType;
+function decodeEntry(raw: RawReply, at: number): ProbeResult {
+  const type = TYPES[raw[at] as number] ?? null;
+  const pttl = raw[at + 1] as number;
+  if (type === null || pttl === -2) return { exists: false };
+  const size = raw[at + 2] as number;
+  const payload = raw[at + 3];
   let fields: [Buffer, Buffer][] | null = null;
   if (type === 'hash' && Array.isArray(payload)) {
     fields = [];

@@ -59,6 +59,7 @@ const LARAVEL_KEY = /cache[_:-]/i;
 /** lockscope's own lock library writes `ls1:<32 hex>` so the inspector can tell its own locks apart. */
 const LOCKSCOPE = /^ls1:[0-9a-f]{32}$/;
 const SIDEKIQ_LOCKED = /^(.*):LOCKED$/;
+const RWLOCK_TIMEOUT = new RegExp(`^(\\{.*\\}|.*):${UUID}:\\d+:rwlock_timeout:\\d+$`);
 
 /** uuid1 timestamps count 100 ns intervals since 1582-10-15; this is that epoch in Unix ms. */
 const UUID1_EPOCH_MS = -12_219_292_800_000;
@@ -129,14 +130,14 @@ export function sideKeyOf(key: Buffer): SideKey | null {
   if (k.startsWith('redisson_lock_timeout:')) {
     return { library: 'redisson', parent: Buffer.from(redissonName(k.slice(22)), 'latin1'), kind: 'timeout' };
   }
-  if ((m = /^redisson_unlock_latch:(\{.*\}|.*):[^:]+$/.exec(k))) {
+  if (k.startsWith('redisson_unlock_latch:') && (m = /^redisson_unlock_latch:(\{.*\}|.*):[^:]+$/.exec(k))) {
     return { library: 'redisson', parent: Buffer.from(redissonName(m[1]!), 'latin1'), kind: 'signal' };
   }
   // Read-write lock reader timeouts: `{name}:<uuid>:<threadId>:rwlock_timeout:<n>`.
-  if ((m = new RegExp(`^(\\{.*\\}|.*):${UUID}:\\d+:rwlock_timeout:\\d+$`).exec(k))) {
+  if (k.includes(':rwlock_timeout:') && (m = RWLOCK_TIMEOUT.exec(k))) {
     return { library: 'redisson-rw', parent: Buffer.from(redissonName(m[1]!), 'latin1'), kind: 'timeout' };
   }
-  if ((m = /^(uniquejobs:.*):(QUEUED|PRIMED|INFO)$/.exec(k))) {
+  if (k.startsWith('uniquejobs:') && (m = /^(uniquejobs:.*):(QUEUED|PRIMED|INFO)$/.exec(k))) {
     return { library: 'sidekiq-unique', parent: Buffer.from(`${m[1]!}:LOCKED`, 'latin1'), kind: 'internal' };
   }
   // BullMQ's queue internals (`bull:<queue>:wait`, `:meta`, job hashes...) match `*lock*` when the queue's name
