@@ -9,10 +9,12 @@ type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 /** At most this many change batches a second (issue: ≤ 20 flushes/s). */
 const MIN_FLUSH_GAP_MS = 50;
 /**
- * A client whose transport still holds this many unsent packets is too slow to follow the stream: it stops
- * receiving batches and gets one fresh snapshot when it catches up, so the server never buffers without bound.
+ * A client whose transport still holds this many unsent packets, or this many bytes of them, is too slow to
+ * follow the stream: it stops receiving batches and gets one fresh snapshot when it catches up, so the server
+ * never buffers without bound (per client: about SLOW_CLIENT_BYTES, plus what the socket already took).
  */
 const SLOW_CLIENT_PACKETS = 40;
+const SLOW_CLIENT_BYTES = 1024 * 1024;
 const LIVE_ROOM = 'locks:live';
 
 /**
@@ -67,7 +69,7 @@ export class LockBroadcaster {
 
   private parkSlowClients(): void {
     for (const socket of this.io.of('/').sockets.values()) {
-      if (!socket.rooms.has(LIVE_ROOM) || pendingPackets(socket) < SLOW_CLIENT_PACKETS) continue;
+      if (!socket.rooms.has(LIVE_ROOM) || !isBacklogged(socket)) continue;
       void socket.leave(LIVE_ROOM);
       socket.conn.once('drain', () => {
         if (socket.connected) this.sendSnapshot(socket);
@@ -76,7 +78,18 @@ export class LockBroadcaster {
   }
 }
 
-/** engine.io keeps unsent packets in `writeBuffer`; it is not in the public typings. */
-function pendingPackets(socket: ClientSocket): number {
-  return (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
+/** engine.io keeps unsent packets in `writeBuffer` (not in its public typings); their data is the encoded text. */
+export function backlogOf(socket: ClientSocket): { packets: number; bytes: number } {
+  const buffer = (socket.conn as unknown as { writeBuffer: { data?: unknown }[] }).writeBuffer;
+  let bytes = 0;
+  for (const packet of buffer) {
+    const d = packet.data;
+    bytes += typeof d === 'string' ? d.length : Buffer.isBuffer(d) ? d.length : 0;
+  }
+  return { packets: buffer.length, bytes };
+}
+
+function isBacklogged(socket: ClientSocket): boolean {
+  const { packets, bytes } = backlogOf(socket);
+  return packets >= SLOW_CLIENT_PACKETS || bytes >= SLOW_CLIENT_BYTES;
 }
