@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LibraryId, LockState, LockView } from '../../shared/locks';
 import { LOCK_STATES } from '../../shared/locks';
 import { comparator, LockModel, NO_FILTER, predicate, SORT_KEYS, type LockFilter, type SortSpec } from '../src/store/lock-model';
+import { SortedList } from '../src/store/sorted-list';
 import { formatUrlState, parseUrlState } from '../src/store/url-state';
 
 /** Small deterministic PRNG, so a failure reproduces. */
@@ -44,10 +45,10 @@ function makeView(rand: () => number, n: number, version = 0): LockView {
 
 function expectConsistent(model: LockModel, truth: Map<string, LockView>, sort: SortSpec, filter: LockFilter) {
   const all = [...truth.values()].sort(comparator(sort));
-  expect(model.sorted.map((v) => v.id)).toEqual(all.map((v) => v.id));
+  expect(model.sorted.toArray().map((v) => v.id)).toEqual(all.map((v) => v.id));
   const pred = predicate(filter);
   const shown = pred ? all.filter(pred) : all;
-  expect(model.rows.map((v) => v.id)).toEqual(shown.map((v) => v.id));
+  expect(model.rows.toArray().map((v) => v.id)).toEqual(shown.map((v) => v.id));
   const states = Object.fromEntries(LOCK_STATES.map((s) => [s, 0])) as Record<LockState, number>;
   const libs = new Map<LibraryId, number>();
   for (const v of truth.values()) {
@@ -72,7 +73,8 @@ describe('LockModel', () => {
         const sort = { key, dir };
         const filter = filters[(SORT_KEYS.indexOf(key) + (dir === 'asc' ? 0 : 1)) % filters.length]!;
         const rand = rng(SORT_KEYS.indexOf(key) * 2 + (dir === 'asc' ? 1 : 2));
-        const model = new LockModel();
+        // Tiny blocks: every batch splits, merges and crosses block boundaries.
+        const model = new LockModel(8);
         model.setSort(sort);
         model.setFilter(filter);
         const truth = new Map<string, LockView>();
@@ -117,7 +119,7 @@ describe('LockModel', () => {
 
   it('re-sorts on a sort change and refilters on a filter change', () => {
     const rand = rng(42);
-    const model = new LockModel();
+    const model = new LockModel(16);
     const truth = new Map<string, LockView>();
     const views = Array.from({ length: 500 }, (_, i) => makeView(rand, i));
     model.replaceAll(views);
@@ -141,7 +143,7 @@ describe('LockModel', () => {
     const rand = rng(7);
     const model = new LockModel();
     model.replaceAll(Array.from({ length: 200 }, (_, i) => makeView(rand, i)));
-    const rows = model.rows;
+    const rows = model.rows.toArray();
     expect(rows[0]!.state).toBe('no-ttl');
     expect(['released', 'expired']).toContain(rows[rows.length - 1]!.state);
     for (let i = 1; i < rows.length; i++) {
@@ -151,14 +153,14 @@ describe('LockModel', () => {
 
   it('finds a lock’s row by binary search, and -1 when filtered out or unknown', () => {
     const rand = rng(3);
-    const model = new LockModel();
+    const model = new LockModel(4);
     const views = Array.from({ length: 100 }, (_, i) => makeView(rand, i));
     model.replaceAll(views);
-    for (const v of views) expect(model.rows[model.indexOf(v.id)]).toBe(v);
+    for (const v of views) expect(model.rows.at(model.indexOf(v.id))).toBe(v);
     const held = views.find((v) => v.state === 'held')!;
     const other = views.find((v) => v.state !== 'held')!;
     model.setFilter({ text: '', states: new Set<LockState>(['held']), libraries: new Set() });
-    expect(model.rows[model.indexOf(held.id)]).toBe(held);
+    expect(model.rows.at(model.indexOf(held.id))).toBe(held);
     expect(model.indexOf(other.id)).toBe(-1);
     expect(model.indexOf('nope')).toBe(-1);
   });
@@ -211,5 +213,43 @@ describe('URL state', () => {
     expect(s.libraries.size).toBe(0);
     expect(s.sort).toEqual({ key: 'state', dir: 'asc' });
     expect(formatUrlState(s, '?debug=1&q=old')).toBe('?state=no-ttl&debug=1');
+  });
+});
+
+describe('SortedList', () => {
+  it('stays sorted and indexable through inserts, removals and in-place replacements across many blocks', () => {
+    const rand = rng(99);
+    const cmp = (a: { v: number; id: number }, b: { v: number; id: number }) => a.v - b.v || a.id - b.id;
+    const list = new SortedList(cmp, [], 4);
+    const truth: { v: number; id: number }[] = [];
+    for (let step = 0; step < 3000; step++) {
+      const r = rand();
+      if (r < 0.5 || truth.length < 5) {
+        const item = { v: Math.floor(rand() * 100), id: step };
+        list.insert(item);
+        truth.push(item);
+      } else if (r < 0.8) {
+        const i = Math.floor(rand() * truth.length);
+        expect(list.remove(truth[i]!)).toBe(true);
+        truth.splice(i, 1);
+      } else {
+        const i = Math.floor(rand() * truth.length);
+        const next = { v: Math.floor(rand() * 100), id: truth[i]!.id };
+        list.replace(truth[i]!, next);
+        truth[i] = next;
+      }
+      if (step % 100 === 0 || step === 2999) {
+        const expected = [...truth].sort(cmp);
+        expect(list.toArray()).toEqual(expected);
+        expect(list.length).toBe(expected.length);
+        for (let i = 0; i < expected.length; i += 7) {
+          expect(list.at(i)).toBe(expected[i]);
+          expect(list.indexOf(expected[i]!)).toBe(i);
+        }
+        expect(list.at(expected.length)).toBeUndefined();
+      }
+    }
+    expect(list.blockCount).toBeGreaterThan(10);
+    expect(list.remove({ v: 1, id: -1 })).toBe(false);
   });
 });

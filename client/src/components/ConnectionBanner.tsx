@@ -22,7 +22,7 @@ export function ConnectionBanner() {
 }
 
 function StaleFor({ since }: { since: number }) {
-  const now = useNow();
+  const now = useNow(1000);
   return (
     <span>
       The table shows the state as of <time dateTime={new Date(since).toISOString()}>{formatClock(since).slice(0, 8)}</time> (

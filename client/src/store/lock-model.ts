@@ -3,9 +3,9 @@
  * no React: `lock-store.ts` wraps it and tells React about changes at most once per animation frame.
  *
  * - `byId` holds the current view of every lock.
- * - `all` holds every view in display order. Each upsert removes the old view and inserts the new one by
- *   binary search (or replaces it in place when its position does not change), so nothing is ever re-sorted
- *   because of a change; only a change of sort order sorts everything again.
+ * - `all` holds every view in display order, in a block list (`sorted-list.ts`). Each upsert removes the old
+ *   view and inserts the new one by binary search (or replaces it in place when its position does not change),
+ *   so nothing is ever re-sorted because of a change; only a change of sort order sorts everything again.
  * - With a filter active, `shown` is the matching subset, also in order and maintained the same way; without
  *   one, `rows` is `all` itself.
  * - Counts per state and per library are updated by difference.
@@ -17,6 +17,7 @@
 import type { LibraryId, LockState, LockView } from '../../../shared/locks';
 import { LOCK_STATES } from '../../../shared/locks';
 import { LIBRARY_LABEL } from '../lib/format';
+import { SortedList, type RowList } from './sorted-list';
 
 export type SortKey = 'key' | 'library' | 'owner' | 'ttl' | 'heldFor' | 'renewals' | 'state';
 export type SortDir = 'asc' | 'desc';
@@ -120,71 +121,26 @@ export function comparator({ key, dir }: SortSpec): Cmp {
   return (a, b) => sign * p(a, b) || str(a.key.text, b.key.text) || str(a.id, b.id);
 }
 
-/** The text a filter term is looked for in; cached per view object (views are immutable). */
-const haystacks = new WeakMap<LockView, string>();
-function haystack(v: LockView): string {
-  let h = haystacks.get(v);
-  if (h === undefined) {
-    h = `${v.key.text}\n${v.owner?.text ?? ''}`.toLowerCase();
-    haystacks.set(v, h);
-  }
-  return h;
-}
+const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/**
+ * The filter as one cheap test per lock: set lookups, then one case-insensitive regular expression per term
+ * against the key and the owner (no lower-cased copies: nothing is allocated per lock).
+ */
 export function predicate(f: LockFilter): ((v: LockView) => boolean) | null {
   if (!isFilterActive(f)) return null;
-  const terms = f.text.toLowerCase().split(/\s+/).filter(Boolean);
+  const terms = f.text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((t) => new RegExp(escapeRegExp(t), 'i'));
   const states = f.states.size ? f.states : null;
   const libs = f.libraries.size ? f.libraries : null;
   return (v) => {
     if (states && !states.has(v.state)) return false;
     if (libs && !libs.has(v.library)) return false;
-    if (terms.length) {
-      const h = haystack(v);
-      for (const t of terms) if (!h.includes(t)) return false;
-    }
+    for (const re of terms) if (!re.test(v.key.text) && !(v.owner !== null && re.test(v.owner.text))) return false;
     return true;
   };
-}
-
-/** First index whose element is not before `v`. */
-function lowerBound(arr: readonly LockView[], v: LockView, cmp: Cmp): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cmp(arr[mid]!, v) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function indexIn(arr: readonly LockView[], v: LockView, cmp: Cmp): number {
-  const i = lowerBound(arr, v, cmp);
-  if (arr[i] === v) return i;
-  // Only reachable if the order and the array disagree, which would be a bug: stay correct anyway.
-  return arr.indexOf(v);
-}
-
-function insert(arr: LockView[], v: LockView, cmp: Cmp): void {
-  arr.splice(lowerBound(arr, v, cmp), 0, v);
-}
-
-function remove(arr: LockView[], v: LockView, cmp: Cmp): void {
-  const i = indexIn(arr, v, cmp);
-  if (i >= 0) arr.splice(i, 1);
-}
-
-/** Puts `next` where `prev` was when the order allows (the common case: a renewal), else moves it. */
-function replace(arr: LockView[], prev: LockView, next: LockView, cmp: Cmp): void {
-  const i = indexIn(arr, prev, cmp);
-  if (i < 0) return insert(arr, next, cmp);
-  if ((i === 0 || cmp(arr[i - 1]!, next) < 0) && (i === arr.length - 1 || cmp(next, arr[i + 1]!) < 0)) {
-    arr[i] = next;
-    return;
-  }
-  arr.splice(i, 1);
-  insert(arr, next, cmp);
 }
 
 function emptyStateCounts(): Record<LockState, number> {
@@ -195,20 +151,25 @@ export class LockModel {
   readonly byId = new Map<string, LockView>();
   readonly stateCounts: Record<LockState, number> = emptyStateCounts();
   readonly libraryCounts = new Map<LibraryId, number>();
-  private all: LockView[] = [];
-  private shown: LockView[] | null = null;
   private sortSpec: SortSpec = DEFAULT_SORT;
   private filterSpec: LockFilter = NO_FILTER;
   private cmp: Cmp = comparator(DEFAULT_SORT);
   private pred: ((v: LockView) => boolean) | null = null;
+  private all: SortedList<LockView>;
+  private shown: SortedList<LockView> | null = null;
 
-  /** The rows to display, in order: every lock, or those matching the filter. Do not mutate. */
-  get rows(): readonly LockView[] {
+  /** `blockSize`: rows per block of the sorted lists (tests make it small to exercise block splits). */
+  constructor(private readonly blockSize?: number) {
+    this.all = new SortedList<LockView>(this.cmp, [], blockSize);
+  }
+
+  /** The rows to display, in order: every lock, or those matching the filter. */
+  get rows(): RowList<LockView> {
     return this.shown ?? this.all;
   }
 
   /** Every lock, in order. */
-  get sorted(): readonly LockView[] {
+  get sorted(): RowList<LockView> {
     return this.all;
   }
 
@@ -229,33 +190,34 @@ export class LockModel {
     this.byId.clear();
     for (const l of locks) this.byId.set(l.id, l);
     // A later entry for the same id wins, as in a change batch.
-    this.all = locks.length === this.byId.size ? locks.slice() : [...this.byId.values()];
-    this.all.sort(this.cmp);
+    const views = locks.length === this.byId.size ? locks.slice() : [...this.byId.values()];
+    views.sort(this.cmp);
+    this.all = new SortedList(this.cmp, views, this.blockSize);
     for (const s of LOCK_STATES) this.stateCounts[s] = 0;
     this.libraryCounts.clear();
-    for (const l of this.all) this.count(l, 1);
+    for (const l of views) this.count(l, 1);
     this.refilter();
   }
 
   /** Applies one change batch: upserts (complete views) then removals. */
   apply(upserts: readonly LockView[], removed: readonly string[]): void {
-    const { cmp, pred, all, shown } = this;
+    const { pred, all, shown } = this;
     for (const next of upserts) {
       const prev = this.byId.get(next.id);
       this.byId.set(next.id, next);
       if (prev) {
         this.count(prev, -1);
-        replace(all, prev, next, cmp);
+        all.replace(prev, next);
       } else {
-        insert(all, next, cmp);
+        all.insert(next);
       }
       this.count(next, 1);
       if (shown && pred) {
         const was = prev !== undefined && pred(prev);
         const is = pred(next);
-        if (was && is) replace(shown, prev, next, cmp);
-        else if (was) remove(shown, prev, cmp);
-        else if (is) insert(shown, next, cmp);
+        if (was && is) shown.replace(prev, next);
+        else if (was) shown.remove(prev);
+        else if (is) shown.insert(next);
       }
     }
     for (const id of removed) {
@@ -263,8 +225,8 @@ export class LockModel {
       if (!prev) continue;
       this.byId.delete(id);
       this.count(prev, -1);
-      remove(all, prev, cmp);
-      if (shown && pred?.(prev)) remove(shown, prev, cmp);
+      all.remove(prev);
+      if (shown && pred?.(prev)) shown.remove(prev);
     }
   }
 
@@ -273,9 +235,9 @@ export class LockModel {
     if (spec.key === this.sortSpec.key && spec.dir === this.sortSpec.dir) return;
     this.sortSpec = spec;
     this.cmp = comparator(spec);
-    this.all.sort(this.cmp);
+    this.all.resort(this.cmp);
     // The subset keeps its members; sorting it is cheaper than filtering again.
-    this.shown?.sort(this.cmp);
+    this.shown?.resort(this.cmp);
   }
 
   setFilter(filter: LockFilter): void {
@@ -286,10 +248,8 @@ export class LockModel {
   /** Position of a lock in `rows` (binary search), or -1 when it is not shown. */
   indexOf(id: string): number {
     const v = this.byId.get(id);
-    if (!v) return -1;
-    const rows = this.rows;
-    const i = lowerBound(rows, v, this.cmp);
-    return rows[i] === v ? i : -1;
+    if (!v || (this.pred && !this.pred(v))) return -1;
+    return (this.shown ?? this.all).indexOf(v);
   }
 
   private refilter(): void {

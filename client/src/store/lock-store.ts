@@ -12,6 +12,25 @@ export type SocketState = 'connecting' | 'connected' | 'disconnected';
  */
 export const lockModel = new LockModel();
 
+/**
+ * Counters for benchmarks and bug reports (`window.__lockscope` in the console): how much the page has applied
+ * and how long it took. Plain numbers, constant size.
+ */
+export const diagnostics = {
+  snapshots: 0,
+  snapshotLocks: 0,
+  /** Applying the last snapshot to the model (after socket.io parsed it), ms. */
+  snapshotApplyMs: 0,
+  batches: 0,
+  upserts: 0,
+  removed: 0,
+  /** Time spent applying change batches to the model, ms (React rendering not included). */
+  applyMsTotal: 0,
+  applyMsMax: 0,
+  /** React notifications (at most one per animation frame). */
+  publishes: 0,
+};
+
 const listeners = new Set<() => void>();
 /** Bumped when React should re-read `lockModel`. */
 let version = 0;
@@ -31,6 +50,7 @@ export function publishNow(): void {
   if (frame !== null) cancelFrame(frame);
   frame = null;
   version++;
+  diagnostics.publishes++;
   for (const l of listeners) l();
 }
 
@@ -80,12 +100,23 @@ export const useLockStore = create<LockStore>()((set, get) => {
     applySnapshot: ({ locks, serverTime }) => {
       const started = performance.now();
       lockModel.replaceAll(locks);
-      set({ snapshot: { at: Date.now(), locks: locks.length, applyMs: performance.now() - started } });
+      const applyMs = performance.now() - started;
+      diagnostics.snapshots++;
+      diagnostics.snapshotLocks = locks.length;
+      diagnostics.snapshotApplyMs = applyMs;
+      set({ snapshot: { at: Date.now(), locks: locks.length, applyMs } });
       syncClock(serverTime);
       publishNow();
     },
     applyChanges: ({ upserts, removed, serverTime }) => {
+      const started = performance.now();
       lockModel.apply(upserts, removed);
+      const ms = performance.now() - started;
+      diagnostics.batches++;
+      diagnostics.upserts += upserts.length;
+      diagnostics.removed += removed.length;
+      diagnostics.applyMsTotal += ms;
+      if (ms > diagnostics.applyMsMax) diagnostics.applyMsMax = ms;
       syncClock(serverTime);
       publishSoon();
     },

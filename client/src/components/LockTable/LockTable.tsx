@@ -78,7 +78,7 @@ export function LockTable() {
   const items = virtualizer.getVirtualItems();
   const padTop = (items[0]?.start ?? HEADER_HEIGHT) - HEADER_HEIGHT;
   const padBottom = virtualizer.getTotalSize() - (items[items.length - 1]?.end ?? HEADER_HEIGHT);
-  const tabStop = selected !== null && lockModel.indexOf(selected) >= 0 ? selected : (rows[0]?.id ?? null);
+  const tabStop = selected !== null && lockModel.indexOf(selected) >= 0 ? selected : (rows.at(0)?.id ?? null);
 
   const onRowClick = (e: MouseEvent<HTMLTableSectionElement>) => {
     const id = (e.target as HTMLElement).closest('tr')?.dataset.lockId;
@@ -125,7 +125,7 @@ export function LockTable() {
         <tbody onClick={onRowClick} className={stale ? 'opacity-70 grayscale-[40%]' : undefined}>
           {padTop > 0 && <tr aria-hidden style={{ height: padTop }} />}
           {items.map((item) => {
-            const lock = rows[item.index]!;
+            const lock = rows.at(item.index)!;
             return (
               <LockRow
                 key={lock.id}

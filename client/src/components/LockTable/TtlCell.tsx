@@ -1,10 +1,11 @@
 import type { LockView } from '../../../../shared/locks';
-import { useNow } from '../../hooks/useNow';
+import { useCountdownNow } from '../../hooks/useNow';
 import { formatDuration } from '../../lib/format';
 
 /** Remaining TTL counted down locally from the deadline, corrected for the server's clock. */
 export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs: number }) {
-  const now = useNow();
+  const deadline = lock.endedAt === null ? lock.deadline : null;
+  const now = useCountdownNow((t) => (deadline === null ? Infinity : deadline - (t + clockOffsetMs)));
   if (lock.endedAt !== null) return <span className="text-slate-400">—</span>;
   if (lock.deadline === null) {
     return (
@@ -13,7 +14,7 @@ export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs
       </span>
     );
   }
-  // Between ticks `now` lags by up to 100 ms; the TTL can never be more than Redis last reported.
+  // Between ticks `now` lags by up to one tick; the TTL can never be more than Redis last reported.
   const remaining = Math.min(lock.deadline - (now + clockOffsetMs), lock.pttlMs);
   return (
     <span className={`font-mono tabular-nums ${remaining < 3000 ? 'text-amber-600 dark:text-amber-400' : ''}`} data-ttl-ms={Math.max(0, Math.round(remaining))}>
@@ -24,7 +25,8 @@ export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs
 
 /** Time since the current owner took the lock. */
 export function HeldForCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs: number }) {
-  const now = useNow();
+  const ended = lock.endedAt !== null;
+  const now = useCountdownNow((t) => (ended ? Infinity : t + clockOffsetMs - lock.acquiredAt));
   const end = lock.endedAt ?? now + clockOffsetMs;
   return <span className="font-mono tabular-nums">{formatDuration(end - lock.acquiredAt)}</span>;
 }

@@ -27,7 +27,7 @@ export function useTableKeyboard(virtualizer: Virtualizer<HTMLDivElement, Elemen
       const rows = lockModel.rows;
       if (!rows.length) return;
       const i = Math.max(0, Math.min(rows.length - 1, index));
-      useViewStore.getState().select(rows[i]!.id);
+      useViewStore.getState().select(rows.at(i)!.id);
       virtualizer.scrollToIndex(i, { align: 'auto' });
       // Keyboard focus inside the table follows the selection (after the row has rendered).
       if (table.current?.contains(document.activeElement)) {
@@ -78,7 +78,7 @@ export function useTableKeyboard(virtualizer: Virtualizer<HTMLDivElement, Elemen
             view.openDetail();
           } else if (lockModel.rows.length) {
             e.preventDefault();
-            view.select(lockModel.rows[0]!.id, true);
+            view.select(lockModel.rows.at(0)!.id, true);
             virtualizer.scrollToIndex(0);
           }
           return;
