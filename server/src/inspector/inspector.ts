@@ -18,6 +18,8 @@ export interface InspectorOptions {
   configureNotifications: boolean;
   /** Interval of reconcile scans in notification mode, which catch anything the events missed. */
   reconcileMs?: number;
+  /** Cursors walking the keyspace at once in a full scan (a power of two; see scanKeys). Default 2; 1 on a cluster node. */
+  scanWays?: number;
 }
 
 export interface InspectorDeps {
@@ -65,6 +67,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   private stopped = false;
   private wheelCursor = 0;
   private lastScanMs = 0;
+  /** Set per connection: a cluster node keeps slots in SCAN cursors' low bits, so it is walked by one cursor. */
+  private clusterNode = false;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
 
@@ -162,7 +166,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     // PROBE_BATCH keys, not one per page), each sent at once so it overlaps the next SCAN.
     const batch: Buffer[] = [];
     for (const pattern of this.options.patterns) {
-      for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount)) {
+      const ways = this.clusterNode ? 1 : (this.options.scanWays ?? 2);
+      for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount, ways)) {
         for (const k of keys) {
           const id = k.toString('base64');
           if (seen.has(id)) continue;
@@ -215,6 +220,11 @@ export class Inspector extends EventEmitter<InspectorEvents> {
 
   private async setupFeed(): Promise<void> {
     const { redis, subscriber, logger } = this.deps;
+    try {
+      this.clusterNode = /cluster_enabled:1/.test(await redis.info('cluster'));
+    } catch {
+      this.clusterNode = true; // unknown: the one-cursor walk is right everywhere
+    }
     let support = await detectNotifications(redis);
     if (support.kind === 'missing' && this.options.configureNotifications) {
       try {

@@ -3,12 +3,34 @@ import type { Redis } from 'ioredis';
 /**
  * Yields the keys matching `pattern`, one SCAN reply at a time (never KEYS). SCAN may return a key more than
  * once; callers de-duplicate.
+ *
+ * With `ways` > 1 (a power of two) the keyspace is walked by that many cursors at once, each over its own share
+ * of the hash table, so Redis always has the next SCAN queued instead of idling through a round trip. It stays
+ * the same SCAN with the same COUNT (each call as cheap as before); only the waiting between calls goes.
+ *
+ * Why the shares are disjoint and complete: SCAN walks buckets in reverse-binary order, so every cursor with low
+ * bits `j` (mod `ways`) belongs to one contiguous stretch of the walk, and a key's bucket keeps the low bits of
+ * its hash at every table size, through rehashing too. Starting at cursor `j` and stopping when the cursor's low
+ * bits change (or it is 0) covers exactly the keys of share `j`. This holds for a standalone server's one table
+ * per database; in cluster mode Redis ≥ 7.4 / Valkey ≥ 8 keep the slot in a cursor's low bits, so use `ways = 1`.
  */
-export async function* scanKeys(redis: Redis, pattern: string, count: number): AsyncGenerator<Buffer[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', count);
-    cursor = next.toString();
-    if (keys.length) yield keys;
-  } while (cursor !== '0');
+export async function* scanKeys(redis: Redis, pattern: string, count: number, ways = 1): AsyncGenerator<Buffer[]> {
+  const mask = BigInt(ways - 1);
+  type Step = { share: number; next: string; keys: Buffer[]; error?: Error };
+  // Never a rejected promise left behind when another share fails first: errors travel as values.
+  const call = (share: number, cursor: string): Promise<Step> =>
+    redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', count).then(
+      ([next, keys]) => ({ share, next: next.toString(), keys }),
+      (error: Error) => ({ share, next: '0', keys: [], error }),
+    );
+  const inFlight = new Map<number, Promise<Step>>();
+  for (let share = 0; share < ways; share++) inFlight.set(share, call(share, String(share)));
+  while (inFlight.size) {
+    const step = await Promise.race(inFlight.values());
+    inFlight.delete(step.share);
+    if (step.error) throw step.error;
+    const done = step.next === '0' || (ways > 1 && (BigInt(step.next) & mask) !== BigInt(step.share));
+    if (!done) inFlight.set(step.share, call(step.share, step.next));
+    if (step.keys.length) yield step.keys;
+  }
 }
