@@ -71,7 +71,8 @@ export function Toolbar() {
         ))}
       </select>
       <StateMenu />
-      <p className="ml-1 text-xs text-slate-600 dark:text-slate-400" aria-live="polite" data-testid="shown-count">
+      {/* Not a live region: under a stream of changes it would talk constantly. */}
+      <p className="ml-1 text-xs text-slate-600 dark:text-slate-400" data-testid="shown-count">
         {active ? (
           <>
             <strong className="font-semibold text-slate-900 tabular-nums dark:text-slate-100">{lockModel.rows.length.toLocaleString('en-US')}</strong> of{' '}

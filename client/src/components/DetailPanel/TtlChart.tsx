@@ -14,6 +14,12 @@ const COLORS: Record<Theme, { line: string; fill: string; axis: string; grid: st
   dark: { line: '#60a5fa', fill: 'rgba(96, 165, 250, 0.16)', axis: '#cbd5e1', grid: '#334155' },
 };
 
+/** Away from the cursor, the legend reads out the newest point (the live TTL) instead of dashes. */
+function showLatest(u: uPlot): void {
+  const n = u.data[0]?.length ?? 0;
+  if (n > 0 && (u.cursor.left == null || u.cursor.left < 0)) u.setLegend({ idx: n - 1 }, false);
+}
+
 function options(theme: Theme, width: number): uPlot.Options {
   const c = COLORS[theme];
   const axis = { stroke: c.axis, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid, width: 1 }, font: '11px ui-sans-serif, system-ui, sans-serif' };
@@ -23,6 +29,7 @@ function options(theme: Theme, width: number): uPlot.Options {
     // Live data: no drag-zoom that the next update would undo.
     cursor: { drag: { x: false, y: false }, points: { size: 6 } },
     legend: { show: true, live: true },
+    hooks: { setCursor: [showLatest], setData: [showLatest] },
     scales: {
       x: { time: true },
       y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 1) * 1.1)] },

@@ -20,7 +20,8 @@ function signature(lock: LockView | null): string {
 
 /**
  * The selected lock's history (`lock:history`), fetched when it is selected and again whenever its view shows
- * that something happened to it (throttled), and after a reconnect.
+ * that something happened to it (throttled), and after a reconnect. `lock` is null once the lock is no longer
+ * tracked: nothing more is fetched.
  */
 export function useLockHistory(id: string | null, lock: LockView | null): HistoryState {
   const socket = useSocket();
@@ -31,7 +32,8 @@ export function useLockHistory(id: string | null, lock: LockView | null): Histor
   const sig = signature(lock);
 
   useEffect(() => {
-    if (!id || !connected) return;
+    // No view: the lock left the table; the history already shown is the last there will be.
+    if (!id || !connected || !sig) return;
     const timer = setTimeout(
       () => {
         lastFetch.current = Date.now();

@@ -71,7 +71,7 @@ export function LockTable() {
     const i = lockModel.indexOf(selected);
     if (i >= 0) {
       revealed.current = true;
-      virtualizer.scrollToIndex(i, { align: 'center' });
+      virtualizer.scrollToIndex(i, { align: 'auto' });
     }
   });
 

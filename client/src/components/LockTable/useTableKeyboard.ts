@@ -7,11 +7,12 @@ import { ROW_HEIGHT } from './layout';
 
 /** Controls that use these keys themselves: the page-wide shortcuts stay out of their way. */
 function ownsKeys(el: Element | null, key: string): boolean {
-  if (!(el instanceof HTMLElement)) return false;
+  // Esc always closes the details (menus that use it stop it from reaching the page).
+  if (key === 'Escape' || !(el instanceof HTMLElement)) return false;
   if (el.isContentEditable || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) return true;
   if (el instanceof HTMLInputElement) {
     // The filter box is single-line: up/down/Enter/Escape are free to drive the table from it.
-    if (el === filterInput.current) return !['ArrowUp', 'ArrowDown', 'Enter', 'Escape', 'PageUp', 'PageDown'].includes(key);
+    if (el === filterInput.current) return !['ArrowUp', 'ArrowDown', 'Enter', 'PageUp', 'PageDown'].includes(key);
     return true;
   }
   return false;
@@ -36,6 +37,8 @@ export function useTableKeyboard(virtualizer: Virtualizer<HTMLDivElement, Elemen
     };
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      // A modal (e.g. an admin action's confirmation) owns the keyboard: Esc closes it, not the details behind it.
+      if (document.querySelector('dialog[open], [role="dialog"][aria-modal="true"]')) return;
       const target = document.activeElement;
       if (ownsKeys(target, e.key)) return;
       const view = useViewStore.getState();
