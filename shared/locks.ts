@@ -69,7 +69,14 @@ export interface OwnerView extends BytesView {
   truncated: boolean;
   /** Size of the whole value in bytes (string) or number of fields (hash). */
   sizeBytes: number;
-  /** Parts decoded from the owner by the recognised library, e.g. `{ clientId, threadId }` for Redisson. */
+  /**
+   * Parts decoded from the owner and key by the recognised library, for the detail view. By library:
+   * Redisson `clientId`, `threadId` (+ `mode` read/write for read-write locks, `holders` when several threads hold
+   * it, `waiters` queued on a fair lock); BullMQ `queue`, `jobId`, `worker`, `lockNumber`, `prefix`; ShedLock
+   * `host`, `lockedAt` (ISO), `instance`, `env`, `name`; Spring `registry`, `lockKey`, `clientId`;
+   * python-redis-lock `name`, `id`; sidekiq-unique-jobs `digest`, `jid`; redis-py `token`. Empty when nothing
+   * decodes. Values are text for display only.
+   */
   fields: Record<string, string>;
 }
 
@@ -88,21 +95,33 @@ export interface LockView {
   pttlMs: number;
   /** When the lock expires unless renewed (epoch ms, server clock); null when it has no TTL. */
   deadline: number | null;
-  /** When this owner took the lock: decoded from the value when the library stores it, else first seen (epoch ms). */
+  /** When this owner took the lock: decoded from the value when the library stores it (ShedLock, sidekiq), else first seen (epoch ms). */
   acquiredAt: number;
   /** Times the TTL went up with the owner unchanged. */
   renewals: number;
   /** Epoch ms of the last renewal, or null. */
   lastRenewalAt: number | null;
-  /** Mean of observed intervals between renewals in ms; null before two renewals. */
+  /** Mean of observed intervals between renewals in ms; null before two renewals. Compare with `expectedRenewalMs`. */
   renewalIntervalMs: number | null;
-  /** The cadence the library renews at (ms), or null when it does not renew by itself. */
+  /**
+   * The cadence the library renews at (ms), from its lease (largest PTTL seen): BullMQ lockDuration/4, Redisson
+   * watchdog lease/3, redlock `using()` lease − 500 ms − drift, python-redis-lock 2/3, Spring 1/3. Null when it
+   * does not renew by itself — or, for libraries that renew only when asked to, until a first renewal is seen.
+   */
   expectedRenewalMs: number | null;
   state: LockState;
   /** When the lock ended (epoch ms) for `released` / `expired`; null while held. */
   endedAt: number | null;
 }
 
+/**
+ * - `acquired`: a new key, or a new owner after the previous one ended. `owner-changed`: a new owner while the
+ *   previous one still held it (taken over before its deadline).
+ * - `renewed`: the deadline moved out by more than 50 ms with the owner unchanged (probe jitter never counts).
+ * - `released`: gone before its deadline; `expired`: gone at its deadline (its `at` is the deadline).
+ * - `force-released`: released by a lockscope admin (replaces `released`: one event per ending).
+ * - `ttl-removed` / `ttl-set`: PERSIST, or a TTL put on a lock that had none.
+ */
 export type LockEventKind =
   | 'acquired'
   | 'renewed'
@@ -123,7 +142,10 @@ export interface LockEvent {
   owner: string | null;
 }
 
-/** One PTTL observation, for the TTL chart. */
+/**
+ * One PTTL observation, for the TTL chart. A renewal adds two samples 1 ms apart (the TTL just before it, then
+ * just after), so the chart shows the sawtooth; between samples the TTL falls at 1 ms per ms.
+ */
 export interface TtlSample {
   /** Epoch ms (server clock). */
   at: number;
