@@ -331,6 +331,11 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       changed = true;
     }
     if (t.setField('holders', recognition.fields.holders)) changed = true;
+    if (t.ownerText !== null && t.ownerSize !== result.size) {
+      // A hash gained or lost fields (readers, waiters), or a long value changed past the part that is read.
+      t.ownerSize = result.size;
+      changed = true;
+    }
     t.rule = recognition.renewal;
     const expected = expectedRenewal(t);
     if (expected !== t.expectedRenewalMs) {
