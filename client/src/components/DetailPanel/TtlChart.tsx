@@ -117,6 +117,6 @@ export const TtlChart = memo(function TtlChart({ samples, lock, clockOffsetMs }:
   const label =
     lock.deadline === null && lock.endedAt === null
       ? 'TTL chart: this lock has no TTL, so there is nothing counting down.'
-      : `TTL chart: ${samples.length} samples of the remaining TTL; ${renewals} renewal${renewals === 1 ? '' : 's'} so far.`;
+      : `TTL chart: ${samples.length} sample${samples.length === 1 ? '' : 's'} of the remaining TTL; ${renewals} renewal${renewals === 1 ? '' : 's'} so far.`;
   return <div ref={box} role="img" aria-label={label} data-testid="ttl-chart" className="ttl-chart w-full" />;
 });
