@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config/config';
 import { startTestApp, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
@@ -73,6 +74,18 @@ describe('change feed: polling when keyspace notifications are off (external Red
 });
 
 describe('change feed: notifications', () => {
+  it('--configure-notifications / CONFIGURE_NOTIFICATIONS is off unless given', () => {
+    const flag = (env: Record<string, string>, argv: string[] = []) => {
+      const r = resolveConfig(env, argv);
+      return r.kind === 'ok' ? r.config.configureNotifications : r;
+    };
+    expect(flag({})).toBe(false);
+    expect(flag({}, ['--configure-notifications'])).toBe(true);
+    expect(flag({ CONFIGURE_NOTIFICATIONS: '1' })).toBe(true);
+    expect(flag({ CONFIGURE_NOTIFICATIONS: 'false' })).toBe(false);
+    expect(flag({ CONFIGURE_NOTIFICATIONS: 'maybe' })).toMatchObject({ kind: 'error' });
+  });
+
   it('turns notifications on with --configure-notifications, keeping flags already set', async () => {
     const redis = await startTestRedis({ args: ['--notify-keyspace-events', 'El'] });
     const app = await startTestApp(redis.url, {}, { configureNotifications: true });

@@ -35,6 +35,8 @@ export interface InspectorDeps {
 const WHEEL_SLOT_MS = 25;
 /** Probe a lock this long after its deadline: expiry is shown promptly, never waiting for Redis's late `expired` event. */
 const EXPIRY_PROBE_DELAY_MS = 10;
+/** Longest a found key waits for its probe batch to fill during a full scan. */
+const BATCH_WAIT_MS = 100;
 /** Probe results folded into the tracker between two looks at the event loop. */
 const APPLY_SLICE = 50;
 /** Polling may keep Redis busy at most 1/POLL_DUTY of the time: a probe round slower than POLL_MS/4 backs off. */
@@ -165,6 +167,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     // A SCAN page of a big keyspace holds a few locks: gather them into full probe batches (one script call per
     // PROBE_BATCH keys, not one per page), each sent at once so it overlaps the next SCAN.
     const batch: Buffer[] = [];
+    // On a huge, sparse keyspace a batch may take long to fill: locks found are shown within BATCH_WAIT_MS anyway.
+    let batchSince = 0;
     for (const pattern of this.options.patterns) {
       const ways = this.clusterNode ? 1 : (this.options.scanWays ?? 2);
       for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount, ways)) {
@@ -172,9 +176,11 @@ export class Inspector extends EventEmitter<InspectorEvents> {
           const id = k.toString('base64');
           if (seen.has(id)) continue;
           seen.add(id);
+          if (!batch.length) batchSince = Date.now();
           batch.push(k);
         }
         while (batch.length >= PROBE_BATCH) probes.push(this.probeNow(batch.splice(0, PROBE_BATCH)));
+        if (batch.length && Date.now() - batchSince >= BATCH_WAIT_MS) probes.push(this.probeNow(batch.splice(0)));
       }
     }
     for (const id of this.deps.tracker.heldIds()) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
@@ -307,7 +313,7 @@ function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
       reject(new Error(`subscriber connection not ready after ${timeoutMs} ms`));
-    }, timeoutMs);
+    }, timeoutMs).unref();
     const onReady = () => {
       clearTimeout(timer);
       resolve();
