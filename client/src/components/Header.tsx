@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { maskRedisTarget } from '../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../store/lock-store';
+import { AdminStatus } from './Admin/AdminStatus';
 import { ThemeSwitch } from './ThemeSwitch';
 
 const FEED_LABEL = { notifications: 'keyspace notifications', polling: 'polling', starting: 'starting' } as const;
@@ -70,6 +71,7 @@ export function Header() {
           <span className="hidden xl:inline">lockscope </span>v{status.version}
         </span>
       )}
+      <AdminStatus />
       <ThemeSwitch />
     </header>
   );

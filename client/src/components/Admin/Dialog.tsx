@@ -20,7 +20,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     >
       <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3 dark:border-slate-700">
         <h2 className="text-base font-semibold">{title}</h2>
-        <button type="button" onClick={onClose} aria-label="Close" className="rounded px-2 text-lg leading-none hover:bg-slate-100 dark:hover:bg-slate-800">
+        <button type="button" onClick={onClose} aria-label="Close dialog" className="rounded px-2 text-lg leading-none hover:bg-slate-100 dark:hover:bg-slate-800">
           ×
         </button>
       </div>

@@ -11,14 +11,17 @@ import { LockActionDialog, type LockAction } from './LockActionDialog';
 export function LockActions({ lock, compact = false }: { lock: LockView; compact?: boolean }) {
   const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
   const [action, setAction] = useState<LockAction | null>(null);
-  if (!allowed || lock.endedAt !== null || !lock.owner) return null;
+  if (!allowed) return null;
+  // The dialog outlives the lock it acted on: its outcome ("Released.") is shown after the lock has ended.
+  const actionable = lock.endedAt === null && lock.owner !== null;
+  if (!actionable && !action) return null;
   const cls = compact ? buttonClass.small : buttonClass.secondary;
   return (
     <span className="inline-flex gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
-      <button type="button" className={`${cls} text-red-700 dark:text-red-300`} onClick={() => setAction('release')} aria-label={`Force release ${lock.key.text}`}>
+      {actionable && <button type="button" className={`${cls} text-red-700 dark:text-red-300`} onClick={() => setAction('release')} aria-label={`Force release ${lock.key.text}`}>
         Force release
-      </button>
-      {lock.deadline === null && (
+      </button>}
+      {actionable && lock.deadline === null && (
         <button type="button" className={cls} onClick={() => setAction('set-ttl')} aria-label={`Set TTL on ${lock.key.text}`}>
           Set TTL
         </button>

@@ -5,6 +5,8 @@ import { LIBRARY_LABEL } from '../../lib/format';
 import type { SortKey } from '../../store/lock-model';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
+import { LockActions } from '../Admin/LockActions';
+import { useAdminStore } from '../Admin/admin-store';
 import { StateBadge } from '../StateBadge';
 import { HEADER_HEIGHT, ROW_HEIGHT } from './layout';
 import { useTableKeyboard } from './useTableKeyboard';
@@ -30,9 +32,12 @@ const COLUMNS: Column[] = [
 ];
 
 const FIXED_WIDTH = COLUMNS.reduce((n, c) => n + (c.width ?? 0), 0);
+/** Width of the admin actions column, present only when this browser may act on locks. */
+const ACTIONS_WIDTH = 176;
 /** The key is what operators scan for: it gets 60% of the flexible width, the owner 40%. */
-function ownerWidth(tableWidth: number | undefined): number | undefined {
-  return tableWidth ? Math.max(120, Math.round((tableWidth - FIXED_WIDTH) * 0.4)) : undefined;
+function ownerWidth(tableWidth: number | undefined, actions: boolean): number | undefined {
+  const fixed = FIXED_WIDTH + (actions ? ACTIONS_WIDTH : 0);
+  return tableWidth ? Math.max(120, Math.round((tableWidth - fixed) * 0.4)) : undefined;
 }
 
 /**
@@ -44,6 +49,7 @@ export function LockTable() {
   const rows = lockModel.rows;
   const total = lockModel.size;
   const clockOffsetMs = useLockStore((s) => s.clockOffsetMs);
+  const admin = useAdminStore((s) => s.session?.admin === 'allowed');
   const stale = useLockStore((s) => s.staleSince !== null);
   const sort = useViewStore((s) => s.sort);
   const sortBy = useViewStore((s) => s.sortBy);
@@ -96,8 +102,9 @@ export function LockTable() {
       >
         <colgroup>
           {COLUMNS.map((c) => (
-            <col key={c.key} style={{ width: c.key === 'owner' ? ownerWidth(virtualizer.scrollRect?.width) : c.width }} />
+            <col key={c.key} style={{ width: c.key === 'owner' ? ownerWidth(virtualizer.scrollRect?.width, admin) : c.width }} />
           ))}
+          {admin && <col style={{ width: ACTIONS_WIDTH }} />}
         </colgroup>
         <thead className="sticky top-0 z-10 bg-slate-100 text-left text-xs text-slate-600 shadow-[0_1px_0_var(--color-slate-200)] dark:bg-slate-800 dark:text-slate-300 dark:shadow-[0_1px_0_var(--color-slate-700)]">
           <tr style={{ height: HEADER_HEIGHT }} aria-rowindex={1}>
@@ -120,6 +127,11 @@ export function LockTable() {
                 </th>
               );
             })}
+            {admin && (
+              <th scope="col" className="px-3 font-semibold">
+                Actions
+              </th>
+            )}
           </tr>
         </thead>
         <tbody onClick={onRowClick} className={stale ? 'opacity-70 grayscale-[40%]' : undefined}>
@@ -134,6 +146,7 @@ export function LockTable() {
                 selected={lock.id === selected}
                 tabStop={lock.id === tabStop}
                 clockOffsetMs={clockOffsetMs}
+                admin={admin}
               />
             );
           })}
@@ -163,9 +176,11 @@ interface RowProps {
   selected: boolean;
   tabStop: boolean;
   clockOffsetMs: number;
+  /** Show the admin actions cell. */
+  admin: boolean;
 }
 
-const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOffsetMs }: RowProps) {
+const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOffsetMs, admin }: RowProps) {
   const ended = lock.endedAt !== null;
   const stuck = lock.state === 'no-ttl';
   const tone = selected
@@ -208,6 +223,11 @@ const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOff
       <td className="truncate px-3">
         <StateBadge state={lock.state} />
       </td>
+      {admin && (
+        <td className="px-3 whitespace-nowrap">
+          <LockActions lock={lock} compact />
+        </td>
+      )}
     </tr>
   );
 });
