@@ -83,6 +83,13 @@ describe('recognise() on raw bytes, one library at a time', () => {
     }
   });
 
+  it("lockscope's own fencing counters (library and simulator) are side keys, not locks", () => {
+    for (const key of ['fence:{lock:orders:42}', 'lockscope:sim:fence:r3']) {
+      expect(recognise(k(key), str('17')).role, key).toBe('side-key');
+    }
+    expect(recognise(k('lockscope:sim:lock:r3'), str(`ls1:${'a'.repeat(32)}`))).toMatchObject({ role: 'lock', library: 'lockscope' });
+  });
+
   it('ShedLock: ADDED:<time>@<host>[:<uuid>] → host and acquire time; env and name from the key', () => {
     const uuid = randomUUID();
     const r = recognise(k('job-lock:default:nightlyReport'), str(`ADDED:2026-01-02T03:04:05.678Z@worker-7.internal:${uuid}`));

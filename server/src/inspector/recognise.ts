@@ -121,6 +121,11 @@ export function sideKeyOf(key: Buffer): SideKey | null {
   let m: RegExpExecArray | null;
   // lockscope's own audit log (a stream) matches the default `*lock*` pattern; it is not a lock.
   if (k === AUDIT_STREAM) return { library: 'lockscope', parent: null, kind: 'internal' };
+  // lockscope's lock library keeps fencing counters at `fence:{<lock key>}`; the simulator at `lockscope:sim:fence:r<i>`.
+  if (k.startsWith('fence:{') && k.endsWith('}')) {
+    return { library: 'lockscope', parent: Buffer.from(k.slice(7, -1), 'latin1'), kind: 'internal' };
+  }
+  if (k.startsWith('lockscope:sim:fence:')) return { library: 'lockscope', parent: null, kind: 'internal' };
   if (k.startsWith('lock-signal:')) {
     return { library: 'python-redis-lock', parent: Buffer.from(`lock:${k.slice(12)}`, 'latin1'), kind: 'signal' };
   }
