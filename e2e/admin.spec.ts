@@ -82,6 +82,28 @@ test.describe('admin actions', () => {
     await dialog.getByRole('button', { name: 'Close', exact: true }).click();
     await expect(locks.row('lock:e2e:ttl')).toHaveAttribute('data-state', 'expired', { timeout: 5000 });
   });
+
+  test('bulk release checks each selected lock on its own: the one that changed hands is kept', async ({ page, locks }) => {
+    await own.redis.set('lock:e2e:bulk-1', 'dead-worker-1');
+    await own.redis.set('lock:e2e:bulk-2', 'dead-worker-2');
+    await page.goto(own.url);
+    await page.getByRole('button', { name: 'Log in for admin actions' }).click();
+    await page.getByLabel(/Admin token/).fill(TOKEN);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await locks.row('lock:e2e:bulk-1').getByRole('checkbox', { name: 'Select lock:e2e:bulk-1 for bulk release' }).check();
+    await locks.row('lock:e2e:bulk-2').getByRole('checkbox', { name: 'Select lock:e2e:bulk-2 for bulk release' }).check();
+    await expect(page.getByTestId('bulk-count')).toHaveText('2 locks selected');
+    // Meanwhile a live worker takes over the second lock.
+    await own.redis.set('lock:e2e:bulk-2', 'live-worker-3');
+    await page.getByRole('button', { name: 'Release selected…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Force release 2 locks' });
+    await dialog.getByLabel(/Reason/).fill('cleanup after node crash');
+    await dialog.getByRole('button', { name: 'Force release 2' }).click();
+    await expect(dialog.getByRole('status')).toContainText('Released 1 · owner changed 1 (not deleted) · already gone 0');
+    await expect(dialog.getByRole('status')).toContainText('lock:e2e:bulk-2: owner changed — now live-worker-3');
+    expect(await own.redis.exists('lock:e2e:bulk-1')).toBe(0);
+    expect(await own.redis.get('lock:e2e:bulk-2')).toBe('live-worker-3');
+  });
 });
 
 test('on an external Redis without an admin token the dashboard is read-only and says why', async ({ lockscope, page, locks }) => {

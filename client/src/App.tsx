@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { AuditLog } from './components/Admin/AuditLog';
+import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
 import { LockActions } from './components/Admin/LockActions';
 import { ConnectionBanner } from './components/ConnectionBanner';
@@ -38,6 +39,7 @@ export function App() {
           <main className="flex min-w-0 flex-1 flex-col">
             <SummaryBar />
             <Toolbar />
+            <BulkReleaseBar />
             <LockTable />
             <SimulatorPanel />
           </main>

@@ -1,6 +1,10 @@
 import { useEffect, useRef, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 
-/** A modal built on the native <dialog>: focus trapping, Esc and the backdrop come from the browser. */
+/**
+ * A modal built on the native <dialog>: focus trapping, Esc and the backdrop come from the browser. It is
+ * portalled to <body> because a table row that fades (an ended lock) would otherwise fade its dialog too.
+ */
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -8,7 +12,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog?.close();
   }, []);
-  return (
+  return createPortal(
     <dialog
       ref={ref}
       aria-label={title}
@@ -25,7 +29,8 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
         </button>
       </div>
       <div className="px-4 py-3">{children}</div>
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }
 

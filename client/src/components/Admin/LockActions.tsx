@@ -10,6 +10,8 @@ import { LockActionDialog, type LockAction } from './LockActionDialog';
  */
 export function LockActions({ lock, compact = false }: { lock: LockView; compact?: boolean }) {
   const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
+  const picked = useAdminStore((s) => s.bulk.has(lock.id));
+  const toggleBulk = useAdminStore((s) => s.toggleBulk);
   const [action, setAction] = useState<LockAction | null>(null);
   if (!allowed) return null;
   // The dialog outlives the lock it acted on: its outcome ("Released.") is shown after the lock has ended.
@@ -17,7 +19,16 @@ export function LockActions({ lock, compact = false }: { lock: LockView; compact
   if (!actionable && !action) return null;
   const cls = compact ? buttonClass.small : buttonClass.secondary;
   return (
-    <span className="inline-flex gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
+    <span className="inline-flex items-center gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
+      {compact && (actionable || picked) && (
+        <input
+          type="checkbox"
+          checked={picked}
+          onChange={() => toggleBulk(lock)}
+          aria-label={`Select ${lock.key.text} for bulk release`}
+          className="h-3.5 w-3.5 accent-red-600"
+        />
+      )}
       {actionable && <button type="button" className={`${cls} text-red-700 dark:text-red-300`} onClick={() => setAction('release')} aria-label={`Force release ${lock.key.text}`}>
         Force release
       </button>}

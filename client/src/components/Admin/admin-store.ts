@@ -1,12 +1,24 @@
 import { create } from 'zustand';
 import type { AuditEntry, SessionInfo } from '../../../../shared/admin';
+import type { LockView } from '../../../../shared/locks';
 import { adminApi } from './admin-api';
 
 /** The audit view keeps at most this many entries in memory (older ones are a page load away). */
 const AUDIT_KEEP = 500;
 
+/** A lock picked for bulk release, with the owner seen when it was picked (that is the owner checked). */
+export interface BulkPick {
+  id: string;
+  keyText: string;
+  ownerBase64: string;
+}
+
 interface AdminStore {
   session: SessionInfo | null;
+  /** Locks selected for bulk release, by id. */
+  bulk: Map<string, BulkPick>;
+  toggleBulk(lock: LockView): void;
+  clearBulk(): void;
   audit: AuditEntry[];
   auditError: string | null;
   refreshSession(): Promise<void>;
@@ -17,6 +29,16 @@ interface AdminStore {
 
 export const useAdminStore = create<AdminStore>()((set, get) => ({
   session: null,
+  bulk: new Map(),
+  toggleBulk(lock) {
+    set((s) => {
+      const bulk = new Map(s.bulk);
+      if (bulk.has(lock.id)) bulk.delete(lock.id);
+      else if (lock.owner) bulk.set(lock.id, { id: lock.id, keyText: lock.key.text, ownerBase64: lock.owner.base64 });
+      return { bulk };
+    });
+  },
+  clearBulk: () => set({ bulk: new Map() }),
   audit: [],
   auditError: null,
   async refreshSession() {

@@ -33,7 +33,7 @@ const COLUMNS: Column[] = [
 
 const FIXED_WIDTH = COLUMNS.reduce((n, c) => n + (c.width ?? 0), 0);
 /** Width of the admin actions column, present only when this browser may act on locks. */
-const ACTIONS_WIDTH = 176;
+const ACTIONS_WIDTH = 216;
 /** The key is what operators scan for: it gets 60% of the flexible width, the owner 40%. */
 function ownerWidth(tableWidth: number | undefined, actions: boolean): number | undefined {
   const fixed = FIXED_WIDTH + (actions ? ACTIONS_WIDTH : 0);
