@@ -135,7 +135,7 @@ export function createApp(deps: AppDeps): App {
     broadcaster.sendSnapshot(socket);
     registerLockHandlers(socket, { tracker });
     admin.onConnection(socket);
-    registerSimHandlers(io, socket, { simulator });
+    registerSimHandlers(io, socket, { simulator, mayControl: admin.socketMayWrite });
   });
 
   return {

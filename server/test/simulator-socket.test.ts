@@ -136,3 +136,33 @@ describe('simulator against an external Redis without --simulator', () => {
     socket.disconnect();
   });
 });
+
+describe('simulator behind an admin token', () => {
+  const token = 'sim-admin-token-0123456789';
+  let redis: TestRedis;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    app = await startTestApp(redis.url, { SIMULATOR: '1', ADMIN_TOKEN: token });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('refuses start and stop from a socket that is not logged in, and writes nothing; an authenticated socket may', async () => {
+    const anonymous: TestSocket = connectClient(app.url, { transports: ['websocket'], reconnection: false });
+    const refused = await anonymous.emitWithAck('sim:start', { workers: 2, resources: 1, durationMs: 1000 });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    expect(await anonymous.emitWithAck('sim:stop')).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    expect((await redis.client.scan('0', 'MATCH', 'lockscope:sim:*', 'COUNT', 1000))[1]).toEqual([]);
+
+    const admin: TestSocket = connectClient(app.url, { transports: ['websocket'], reconnection: false, auth: { token } });
+    const started = await admin.emitWithAck('sim:start', { workers: 2, resources: 1, durationMs: 1000 });
+    expect(started.ok).toBe(true);
+    expect((await admin.emitWithAck('sim:stop')).ok).toBe(true);
+    anonymous.disconnect();
+    admin.disconnect();
+  });
+});

@@ -39,6 +39,11 @@ export interface Admin {
   socketMiddleware: AdminSockets['middleware'];
   /** Call for each new socket. */
   onConnection(socket: Socket<ClientToServerEvents, ServerToClientEvents>): void;
+  /**
+   * May this socket start things that write to Redis besides admin actions (the simulator)? With an admin
+   * token configured, only an authenticated socket may; without one, whoever reaches lockscope may.
+   */
+  socketMayWrite(socket: Socket<ClientToServerEvents, ServerToClientEvents>): boolean;
   audit: AuditLog;
   dispose(): void;
 }
@@ -64,6 +69,7 @@ export function createAdmin(deps: AdminDeps): Admin {
     router: adminRoutes({ auth, audit, locks, logger, limits: deps.limits }),
     socketMiddleware: sockets.middleware,
     onConnection: (socket) => sockets.onConnection(socket),
+    socketMayWrite: (socket) => mode.mode !== 'token' || sockets.allowed(socket),
     audit,
     dispose: () => void audit.off('entry', onEntry),
   };

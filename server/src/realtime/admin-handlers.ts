@@ -54,7 +54,7 @@ export class AdminSockets {
     }
   }
 
-  private allowed(socket: ClientSocket): boolean {
+  allowed(socket: ClientSocket): boolean {
     const creds = this.credentials.get(socket);
     return creds !== undefined && this.auth.check(creds).allowed;
   }

@@ -23,12 +23,22 @@ export function broadcastSimEvents(io: IO, simulator: SimulatorService): () => v
  * `sim:*` requests from one browser: every payload is validated, every request answered; the resulting state
  * change reaches everyone through `broadcastSimEvents` right after the reply.
  */
-export function registerSimHandlers(_io: IO, socket: ClientSocket, deps: { simulator: SimulatorService }): void {
+export function registerSimHandlers(
+  _io: IO,
+  socket: ClientSocket,
+  deps: { simulator: SimulatorService; mayControl?: (socket: ClientSocket) => boolean },
+): void {
   const { simulator } = deps;
+  const refused = () =>
+    deps.mayControl && !deps.mayControl(socket)
+      ? fail('unauthorized', 'Log in as admin to start or stop simulations: they write to Redis.')
+      : null;
   socket.emit('sim:state', simulator.state());
 
   socket.on('sim:start', async (input, ack) => {
     if (typeof ack !== 'function') return;
+    const denied = refused();
+    if (denied) return ack(denied);
     const parsed = parseSimConfig(input);
     if (!parsed.ok) return ack(fail('bad_request', `Invalid simulator settings: ${parsed.problems.join('; ')}`));
     try {
@@ -40,6 +50,8 @@ export function registerSimHandlers(_io: IO, socket: ClientSocket, deps: { simul
 
   socket.on('sim:stop', async (ack) => {
     if (typeof ack !== 'function') return;
+    const denied = refused();
+    if (denied) return ack(denied);
     try {
       ack(ok(await simulator.stop()));
     } catch (err) {
