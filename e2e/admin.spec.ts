@@ -1,7 +1,14 @@
+import type { Page } from '@playwright/test';
 import { expect, test } from './support/fixtures';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
 
 const TOKEN = 'e2e-admin-token-0123456789';
+
+async function logIn(page: Page, token = TOKEN): Promise<void> {
+  await page.getByRole('button', { name: 'Log in for admin actions' }).click();
+  await page.getByLabel(/Admin token/).fill(token);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+}
 
 test.describe('admin actions', () => {
   let own: RunningLockscope;
@@ -20,9 +27,7 @@ test.describe('admin actions', () => {
     // Not logged in yet: no admin buttons anywhere.
     await expect(page.getByRole('button', { name: /Force release/ })).toHaveCount(0);
 
-    await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-    await page.getByLabel(/Admin token/).fill('wrong-token-wrong-token');
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await logIn(page, 'wrong-token-wrong-token');
     await expect(page.getByRole('dialog').getByRole('alert')).toBeVisible();
     await page.getByLabel(/Admin token/).fill(TOKEN);
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
@@ -51,9 +56,7 @@ test.describe('admin actions', () => {
   test('if the lock changed hands while the dialog was open, nothing is deleted and the new owner is shown', async ({ page, locks }) => {
     await own.redis.set('lock:e2e:race', 'owner-A', 'PX', 60_000);
     await page.goto(own.url);
-    await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-    await page.getByLabel(/Admin token/).fill(TOKEN);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await logIn(page);
 
     await locks.row('lock:e2e:race').getByRole('button', { name: 'Force release lock:e2e:race' }).click();
     const dialog = page.getByRole('dialog', { name: 'Force release lock' });
@@ -70,9 +73,7 @@ test.describe('admin actions', () => {
   test('a no-TTL lock gets a TTL from the dialog and then expires by itself', async ({ page, locks }) => {
     await own.redis.set('lock:e2e:ttl', 'holder-1');
     await page.goto(own.url);
-    await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-    await page.getByLabel(/Admin token/).fill(TOKEN);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await logIn(page);
     await locks.row('lock:e2e:ttl').getByRole('button', { name: 'Set TTL on lock:e2e:ttl' }).click();
     const dialog = page.getByRole('dialog', { name: 'Set a TTL on this lock' });
     await dialog.getByLabel('TTL in seconds').fill('1.5');
@@ -87,9 +88,7 @@ test.describe('admin actions', () => {
     await own.redis.set('lock:e2e:bulk-1', 'dead-worker-1');
     await own.redis.set('lock:e2e:bulk-2', 'dead-worker-2');
     await page.goto(own.url);
-    await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-    await page.getByLabel(/Admin token/).fill(TOKEN);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await logIn(page);
     await locks.row('lock:e2e:bulk-1').getByRole('checkbox', { name: 'Select lock:e2e:bulk-1 for bulk release' }).check();
     await locks.row('lock:e2e:bulk-2').getByRole('checkbox', { name: 'Select lock:e2e:bulk-2 for bulk release' }).check();
     await expect(page.getByTestId('bulk-count')).toHaveText('2 locks selected');

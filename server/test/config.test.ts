@@ -29,6 +29,13 @@ describe('resolveConfig', () => {
     expect(text).toMatch(/REDIS_URL \(--redis-url\): must start with redis:\/\//);
   });
 
+  it('reads boolean settings from words and refuses anything else, naming the setting', () => {
+    const on = resolveConfig({ READ_ONLY: 'yes', SIMULATOR: 'on', CONFIGURE_NOTIFICATIONS: 'true' }, []);
+    expect(on.kind === 'ok' && [on.config.readOnly, on.config.simulator, on.config.configureNotifications]).toEqual([true, true, true]);
+    const bad = resolveConfig({ READ_ONLY: 'maybe' }, []);
+    expect(bad.kind === 'error' && bad.problems.join('\n')).toMatch(/READ_ONLY \(--read-only\).*must be 1\/true or 0\/false/);
+  });
+
   it('never echoes a Redis URL (it may carry a password) in errors', () => {
     const r = resolveConfig({ REDIS_URL: 'rediss://:s3cr3t@' }, []);
     expect(r.kind === 'error' && r.problems.join(' ')).not.toContain('s3cr3t');

@@ -85,6 +85,20 @@ const int = (min: number, max: number) =>
     .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` });
 
+/** A flag (`--read-only`, boolean) or its variable (`READ_ONLY=1/true/yes/on` or `0/false/no/off`); default off. */
+const bool = () =>
+  z
+    .union([z.boolean(), z.string()])
+    .transform((v, ctx) => {
+      if (typeof v === 'boolean') return v;
+      const s = v.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+      if (['0', 'false', 'no', 'off'].includes(s)) return false;
+      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
+      return z.NEVER;
+    })
+    .default(false);
+
 const schema = z.object({
   port: int(0, 65535).default(7070),
   host: z.string().min(1).default('127.0.0.1'),
@@ -100,17 +114,7 @@ const schema = z.object({
     .default(DEFAULT_LOCK_PATTERNS),
   scanCount: int(10, 100_000).default(1000),
   pollMs: int(50, 60_000).default(1000),
-  configureNotifications: z
-    .union([z.boolean(), z.string()])
-    .transform((v, ctx) => {
-      if (typeof v === 'boolean') return v;
-      const s = v.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-      if (['0', 'false', 'no', 'off'].includes(s)) return false;
-      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
-      return z.NEVER;
-    })
-    .default(false),
+  configureNotifications: bool(),
   heldTooLongMs: int(1000, 30 * 24 * 3600 * 1000).default(300_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** SHA-256 (hex) of ADMIN_TOKEN: the token itself is hashed on arrival and never kept in the config. */
@@ -125,28 +129,8 @@ const schema = z.object({
     .regex(/^[0-9a-fA-F]{64}$/, { message: 'must be 64 hex digits (a SHA-256 digest)' })
     .transform((v) => v.toLowerCase())
     .optional(),
-  simulator: z
-    .union([z.boolean(), z.string()])
-    .transform((v, ctx) => {
-      if (typeof v === 'boolean') return v;
-      const s = v.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-      if (['0', 'false', 'no', 'off'].includes(s)) return false;
-      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
-      return z.NEVER;
-    })
-    .default(false),
-  readOnly: z
-    .union([z.boolean(), z.string()])
-    .transform((v, ctx) => {
-      if (typeof v === 'boolean') return v;
-      const s = v.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-      if (['0', 'false', 'no', 'off'].includes(s)) return false;
-      ctx.addIssue({ code: 'custom', message: 'must be 1/true or 0/false' });
-      return z.NEVER;
-    })
-    .default(false),
+  simulator: bool(),
+  readOnly: bool(),
 }).superRefine((c, ctx) => {
   if (c.adminToken && c.adminTokenSha256) {
     ctx.addIssue({ code: 'custom', path: ['adminTokenSha256'], message: 'set either ADMIN_TOKEN or ADMIN_TOKEN_SHA256, not both' });
