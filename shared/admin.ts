@@ -137,6 +137,15 @@ export type ReleaseOutcome =
       currentOwner: BytesView | null;
     }
   | {
+      /**
+       * The named owner holds it, but not alone (other readers of a Redisson read-write lock): nothing was deleted,
+       * since deleting the key would take it from them too.
+       */
+      result: 'shared';
+      /** Every holder field found (at most 32). */
+      holders: BytesView[];
+    }
+  | {
       /** The key no longer exists (released or expired meanwhile): nothing to do. */
       result: 'already-gone';
     };
@@ -197,6 +206,8 @@ export interface BulkReleaseResponse {
   released: number;
   ownerChanged: number;
   alreadyGone: number;
+  /** Shared by other holders: not deleted. */
+  shared: number;
   /** Items that were not tried (unknown key, unsupported type, bad input, Redis error). */
   failed: number;
   /** Shared by the audit entries of this bulk release (`AuditEntry.bulkId`). */
@@ -237,7 +248,7 @@ export interface AuditEntry {
   /** The owner the caller said it saw, or null. */
   ownerSeen: BytesView | null;
   result: AuditResult;
-  /** For `owner-changed`: the owner found instead; otherwise null. */
+  /** For `owner-changed`: the owner found instead; for `shared`: another holder; otherwise null. */
   currentOwner: BytesView | null;
   /** For `refused`/`failed`: the error the caller got; otherwise null. */
   error: ApiError | null;

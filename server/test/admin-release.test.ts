@@ -33,6 +33,7 @@ describe('force-release and set TTL (real app, real Redis, real HTTP)', () => {
   const tracked = (key: string | Buffer) => row(key);
 
   const release = (body: object) => api<ReleaseResponse>(app.url, '/api/locks/release', { json: body, token: TOKEN });
+  const setTtl = (body: object) => api<SetTtlResponse>(app.url, '/api/locks/ttl', { json: body, token: TOKEN });
 
   it('the race: owner A seen, the lock expires and B takes it; releasing with A is refused and B keeps the lock', async () => {
     await redis.client.set('lock:race', 'owner-A', 'PX', 300);
@@ -132,6 +133,34 @@ describe('force-release and set TTL (real app, real Redis, real HTTP)', () => {
     const outcome = data(await release({ keyBase64: seen.id, expectedOwner: `${randomUUID()}:1`, reason: 'wrong one' }));
     expect(outcome.result === 'owner-changed' && outcome.currentOwner?.text).toBe(holder);
     expect(await redis.client.hexists('lock:redisson:held', holder)).toBe(1);
+  });
+
+  it('naming a read-write lock\'s "mode" field is not naming its owner: nothing is deleted or changed', async () => {
+    const reader = `${randomUUID()}:3`;
+    await redis.client.hset('lock:rw:mode', 'mode', 'read', reader, '1');
+    const seen = await tracked('lock:rw:mode');
+    expect(seen.library).toBe('redisson-rw');
+
+    const released = data(await release({ keyBase64: seen.id, expectedOwner: 'mode', reason: 'guessing' }));
+    expect(released.result === 'owner-changed' && released.currentOwner?.text).toBe(reader);
+    const ttl = data(await setTtl({ keyBase64: seen.id, expectedOwner: 'mode', ttlMs: 5_000, reason: 'guessing' }));
+    expect(ttl.result).toBe('owner-changed');
+    expect(await redis.client.hgetall('lock:rw:mode')).toEqual({ mode: 'read', [reader]: '1' });
+    expect(await redis.client.pttl('lock:rw:mode')).toBe(-1);
+  });
+
+  it('a read lock shared by two readers is not released by naming one of them; both keep it', async () => {
+    const [a, b] = [`${randomUUID()}:1`, `${randomUUID()}:9`];
+    await redis.client.hset('lock:rw:shared', 'mode', 'read', a, '1', b, '2');
+    await redis.client.pexpire('lock:rw:shared', 30_000);
+    const seen = await tracked('lock:rw:shared');
+
+    const outcome = data(await release({ keyBase64: seen.id, expectedOwner: a, reason: 'reader a crashed' }));
+    expect(outcome.result).toBe('shared');
+    expect(outcome.result === 'shared' && outcome.holders.map((h) => h.text).sort()).toEqual([a, b].sort());
+    expect(await redis.client.hgetall('lock:rw:shared')).toEqual({ mode: 'read', [a]: '1', [b]: '2' });
+    const entry = (await auditEntries(app.url, TOKEN)).find((e) => e.id === outcome.auditId);
+    expect(entry).toMatchObject({ result: 'shared', currentOwner: { text: b } });
   });
 
   it('release of a python-redis-lock lock pushes its signal list, waking a BLPOP waiter', async () => {

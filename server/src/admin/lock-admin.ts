@@ -11,8 +11,9 @@ import { hashHolder, PYTHON_SIGNAL_EXPIRE_MS, wakePlan } from './wake';
 
 /**
  * Shared head of both scripts: confirms that KEYS[1] still has the owner ARGV[1] (string: the whole value;
- * hash: a field of that name). Otherwise returns what is there instead, and the script stops.
- * ARGV[2] = most bytes of a string value returned as the current owner.
+ * hash: a holder field of that name). Otherwise returns what is there instead, and the script stops.
+ * ARGV[2] = most bytes of a string value returned as the current owner. ARGV[7] = '1' when the named holder
+ * must be the only one (release), else ''.
  */
 const CHECK_OWNER = `
 local key = KEYS[1]
@@ -24,15 +25,26 @@ if t == 'string' then
     return {'changed', t, redis.call('GETRANGE', key, 0, tonumber(ARGV[2]) - 1)}
   end
 elseif t == 'hash' then
-  if redis.call('HEXISTS', key, owner) == 0 then
-    local names = {}
-    if redis.call('HLEN', key) <= 32 then
-      names = redis.call('HKEYS', key)
-    else
-      local page = redis.call('HSCAN', key, 0, 'COUNT', 32)[2]
-      for i = 1, #page, 2 do names[#names + 1] = page[i] end
-    end
+  local names = {}
+  if redis.call('HLEN', key) <= 32 then
+    names = redis.call('HKEYS', key)
+  else
+    local page = redis.call('HSCAN', key, 0, 'COUNT', 32)[2]
+    for i = 1, #page, 2 do names[#names + 1] = page[i] end
+  end
+  -- 'mode' is a Redisson read-write lock's bookkeeping, never a holder: naming it proves nothing.
+  if owner == 'mode' or redis.call('HEXISTS', key, owner) == 0 then
     return {'changed', t, names}
+  end
+  if ARGV[7] == '1' then
+    -- Releasing deletes the whole hash: refuse while anyone but the named holder holds it (other readers of a
+    -- read-write lock). The same thread's writer and reader fields (<id>:<tid>:write, <id>:<tid>) are one holder.
+    local base = owner
+    if string.sub(owner, -6) == ':write' then base = string.sub(owner, 1, -7) end
+    if redis.call('HLEN', key) > 32 then return {'shared', t, names} end
+    for _, name in ipairs(names) do
+      if name ~= 'mode' and name ~= base and name ~= base .. ':write' then return {'shared', t, names} end
+    end
   end
 else
   return {'wrong-type', t}
@@ -66,7 +78,10 @@ end
 return {'released', t, woke}
 `;
 
-/** Set TTL: only on a lock that still has the owner and no TTL. ARGV[3] = TTL in ms. */
+/**
+ * Set TTL: only on a lock that still has the owner and no TTL. ARGV[3] = TTL in ms. A TTL takes the lock from
+ * no live holder (their renewals go on), so other holders of a shared hash do not stop it.
+ */
 const SET_TTL_LUA = `${CHECK_OWNER}
 local pttl = redis.call('PTTL', key)
 if pttl >= 0 then return {'has-ttl', t, pttl} end
@@ -131,6 +146,7 @@ export class LockAdmin {
       PYTHON_SIGNAL_EXPIRE_MS,
       plan.redisson?.channel ?? '',
       plan.redisson?.rwChannel ?? '',
+      '1',
     );
     const [status, typeBuf, extra] = reply;
     switch (status.toString()) {
@@ -148,6 +164,8 @@ export class LockAdmin {
       }
       case 'changed':
         return { outcome: { result: 'owner-changed', currentOwner: currentOwner(extra) }, library };
+      case 'shared':
+        return { outcome: { result: 'shared', holders: holderViews(extra) }, library };
       case 'gone':
         return { outcome: { result: 'already-gone' }, library };
       default:
@@ -228,6 +246,11 @@ function currentOwner(extra: ScriptReply[2]): BytesView | null {
     return holder ? bytesView(holder) : null;
   }
   return null;
+}
+
+/** The holder fields of a shared hash (its `mode` bookkeeping left out). */
+function holderViews(extra: ScriptReply[2]): BytesView[] {
+  return Array.isArray(extra) ? extra.filter((f) => f.toString('latin1') !== 'mode').map((f) => bytesView(f)) : [];
 }
 
 function unsupportedType(key: Buffer, type: string): AdminError {

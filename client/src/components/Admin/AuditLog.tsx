@@ -5,6 +5,7 @@ const RESULT_STYLE: Record<string, string> = {
   released: 'text-emerald-700 dark:text-emerald-300',
   'ttl-set': 'text-emerald-700 dark:text-emerald-300',
   'owner-changed': 'text-amber-700 dark:text-amber-300',
+  shared: 'text-amber-700 dark:text-amber-300',
   refused: 'text-red-700 dark:text-red-300',
   failed: 'text-red-700 dark:text-red-300',
 };

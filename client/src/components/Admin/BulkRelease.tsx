@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { BULK_RELEASE_MAX, REASON_MAX_CHARS, type BulkReleaseResponse } from '../../../../shared/admin';
+import { BULK_RELEASE_MAX, REASON_MAX_CHARS, type BulkReleaseResponse, type ReleaseResponse } from '../../../../shared/admin';
 import { adminApi } from './admin-api';
 import { useAdminStore } from './admin-store';
 import { buttonClass, Dialog } from './Dialog';
@@ -76,6 +76,7 @@ function BulkReleaseDialog({ onClose }: { onClose: () => void }) {
           <div role="status" className="space-y-1 rounded bg-slate-100 px-3 py-2 dark:bg-slate-800">
             <p className="font-medium">
               Released {done.released} · owner changed {done.ownerChanged} (not deleted) · already gone {done.alreadyGone}
+              {done.shared ? ` · shared ${done.shared} (not deleted)` : ''}
               {done.failed ? ` · not tried ${done.failed}` : ''}
             </p>
             <ul className="text-xs">
@@ -83,7 +84,7 @@ function BulkReleaseDialog({ onClose }: { onClose: () => void }) {
                 .filter((r) => !r.ok || r.result !== 'released')
                 .map((r, i) => (
                   <li key={i} className="font-mono">
-                    {r.key?.text ?? '?'}: {r.ok ? (r.result === 'owner-changed' ? `owner changed — now ${r.currentOwner?.text ?? '?'}` : r.result) : r.error.message}
+                    {r.key?.text ?? '?'}: {r.ok ? bulkItemText(r) : r.error.message}
                   </li>
                 ))}
             </ul>
@@ -102,4 +103,10 @@ function BulkReleaseDialog({ onClose }: { onClose: () => void }) {
       </form>
     </Dialog>
   );
+}
+
+function bulkItemText(r: ReleaseResponse): string {
+  if (r.result === 'owner-changed') return `owner changed — now ${r.currentOwner?.text ?? '?'}`;
+  if (r.result === 'shared') return `shared by ${r.holders.length} holders — not deleted`;
+  return r.result;
 }

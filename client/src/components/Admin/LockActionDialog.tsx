@@ -113,6 +113,11 @@ function describeRelease(r: Result<ReleaseResponse>): Outcome {
       return { tone: 'ok', text: `Released.${r.data.woke ? ' Waiting clients were woken.' : ''}` };
     case 'owner-changed':
       return { tone: 'warn', text: `Owner changed — nothing was deleted. It is now held by ${r.data.currentOwner?.text ?? 'an unreadable owner'}.` };
+    case 'shared':
+      return {
+        tone: 'warn',
+        text: `Shared — ${r.data.holders.length} holders hold it at once (${r.data.holders.map((h) => h.text).join(', ')}); deleting it would take it from all of them, so nothing was deleted.`,
+      };
     case 'already-gone':
       return { tone: 'warn', text: 'Already gone — the lock was released or expired meanwhile; nothing was deleted.' };
   }

@@ -15,7 +15,15 @@ export function LockActions({ lock, compact = false }: { lock: LockView; compact
   const [action, setAction] = useState<LockAction | null>(null);
   if (!allowed) return null;
   // The dialog outlives the lock it acted on: its outcome ("Released.") is shown after the lock has ended.
-  const actionable = lock.endedAt === null && lock.owner !== null;
+  const actionable = lock.endedAt === null && lock.owner !== null && !lock.owner.truncated;
+  if (lock.endedAt === null && lock.owner?.truncated && !action) {
+    // Only a prefix of the owner was read: lockscope could not name the whole owner, so the owner check would fail.
+    return compact ? null : (
+      <p className="text-xs text-slate-600 dark:text-slate-300">
+        No admin actions: the owner is larger than lockscope reads ({lock.owner.sizeBytes} bytes), so it cannot be checked.
+      </p>
+    );
+  }
   if (!actionable && !action) return null;
   const cls = compact ? buttonClass.small : buttonClass.secondary;
   return (

@@ -10,9 +10,12 @@ import {
   type AuditAction,
   type BulkReleaseItem,
   type BulkReleaseResponse,
+  type ReleaseOutcome,
   type ReleaseResponse,
+  type SetTtlOutcome,
   type SetTtlResponse,
 } from '../../../../shared/admin';
+import type { BytesView } from '../../../../shared/locks';
 import { fail, ok } from '../../../../shared/result';
 import { AdminError } from '../../admin/errors';
 import type { LockAdmin } from '../../admin/lock-admin';
@@ -195,7 +198,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         key,
         ownerSeen: owner,
         result: outcome.result,
-        currentOwner: outcome.result === 'owner-changed' ? outcome.currentOwner : null,
+        currentOwner: ownerFound(outcome, owner),
         woke: outcome.result === 'released' ? outcome.woke : null,
         reason: body.reason,
       });
@@ -220,7 +223,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
           const entry = await audit.record({
             ...base,
             result: outcome.result,
-            currentOwner: outcome.result === 'owner-changed' ? outcome.currentOwner : null,
+            currentOwner: ownerFound(outcome, owner),
             woke: outcome.result === 'released' ? outcome.woke : null,
           });
           results.push({ ok: true, ...outcome, key: bytesView(key), library, auditId: entry.id });
@@ -239,6 +242,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         released: count('released'),
         ownerChanged: count('owner-changed'),
         alreadyGone: count('already-gone'),
+        shared: count('shared'),
         failed: results.filter((x) => !x.ok).length,
         bulkId,
       };
@@ -259,7 +263,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         key,
         ownerSeen: owner,
         result: outcome.result,
-        currentOwner: outcome.result === 'owner-changed' ? outcome.currentOwner : null,
+        currentOwner: ownerFound(outcome, owner),
         ttlMs: body.ttlMs,
         reason: body.reason,
       });
@@ -340,4 +344,11 @@ function actionOf(req: Request): AuditAction {
 
 function noStore(res: Response): void {
   res.setHeader('Cache-Control', 'no-store');
+}
+
+/** For the audit log: the owner found instead of the one named (`owner-changed`), or another holder (`shared`). */
+function ownerFound(outcome: ReleaseOutcome | SetTtlOutcome, named: Buffer): BytesView | null {
+  if (outcome.result === 'owner-changed') return outcome.currentOwner;
+  if (outcome.result === 'shared') return outcome.holders.find((h) => !Buffer.from(h.base64, 'base64').equals(named)) ?? null;
+  return null;
 }
