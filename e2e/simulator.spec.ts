@@ -78,6 +78,20 @@ test.describe('contention simulator panel', () => {
     await expect(page.getByTestId('sim-status')).toHaveText('idle', { timeout: 10_000 });
   });
 
+  test('is off, with the reason, on a server started --read-only, even with --simulator', async ({ page, locks }) => {
+    const readOnly = await startLockscope({ SIMULATOR: '1', READ_ONLY: '1' });
+    try {
+      await locks.open(readOnly.url);
+      const sim = panel(page);
+      await sim.open();
+      await expect(page.getByTestId('sim-status')).toHaveText('off');
+      await expect(sim.region).toContainText('The simulator is off: lockscope was started read-only (--read-only / READ_ONLY)');
+      await expect(sim.region.getByRole('button', { name: 'Start' })).toBeDisabled();
+    } finally {
+      await readOnly.stop();
+    }
+  });
+
   test('is off, with the reason, on a server watching an external Redis without --simulator', async ({ page, lockscope: plain, locks }) => {
     await locks.open(plain.url);
     const sim = panel(page);

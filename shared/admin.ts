@@ -4,13 +4,18 @@
  *
  * | method + path                 | body                  | `data` on success      | failures (status, error.code)                       |
  * |-------------------------------|-----------------------|------------------------|-----------------------------------------------------|
- * | `GET    /api/session`         | —                     | `SessionInfo`          | —                                                   |
+ * | `GET    /api/session`         | —                     | `SessionInfo`          | 429 (a bearer token sent while over the login limit) |
  * | `POST   /api/session`         | `LoginRequest`        | `SessionInfo` + cookie | 401 unauthorized, 403 read_only, 409 login_not_needed, 429 |
  * | `DELETE /api/session`         | —                     | `SessionInfo`          | 403 cross_origin                                    |
  * | `POST   /api/locks/release`   | `ReleaseRequest`      | `ReleaseResponse`      | see `AdminErrorCode`                                |
  * | `POST   /api/locks/release-bulk` | `BulkReleaseRequest` | `BulkReleaseResponse` | as release, for the request as a whole            |
  * | `POST   /api/locks/ttl`       | `SetTtlRequest`       | `SetTtlResponse`       | see `AdminErrorCode`                                |
- * | `GET    /api/audit?count=N&before=ID` | —             | `AuditPage`            | 401, 403 read_only                                  |
+ * | `GET    /api/audit?count=N&before=ID` | —             | `AuditPage`            | 401, 403 read_only, 429                             |
+ *
+ * Failed logins are limited per client address (10 per 5 minutes by default), and every wrong token counts,
+ * wherever it is sent: the login body, `Authorization: Bearer` on any route, or a Socket.IO handshake's
+ * `auth.token`. Over the limit, every token from that address is refused with 429 `rate_limited` (a handshake
+ * with a `rate_limited` connect error) until the window ends, the right token included.
  *
  * "Owner changed" and "already gone" are answers, not errors: they come with `ok: true` and status 200, because
  * the server did exactly what was asked (check, then delete only if unchanged). Errors mean nothing was tried.
@@ -114,9 +119,13 @@ export interface BulkReleaseRequest {
  * - `redisson-channel`: PUBLISH on `redisson_lock__channel:{name}` (message 0), or for a read-write lock on
  *   `redisson_rwlock:{name}` (message 1, which wakes every waiter).
  * - `python-redis-lock-signal`: `LPUSH lock-signal:<name> 1` (the list expires after 1000 ms, as the library does).
+ * - `spring-channel`: Spring Integration `RedisLockRegistry` in pub/sub mode: `PUBLISH <registryKey>-channel:<key>`
+ *   with the full lock key as the message (its waiters pattern-subscribe to `<registryKey>-channel:*` and match the
+ *   message against their own key). The registry key is the part of the key before a `:`; since it may itself
+ *   contain `:`, every such split is published on (at most 8), which wakes nothing but waiters of this very key.
  * - null: the library has no wake-up mechanism (its waiters poll), or it is not known.
  */
-export type WakeMethod = 'redisson-channel' | 'python-redis-lock-signal';
+export type WakeMethod = 'redisson-channel' | 'python-redis-lock-signal' | 'spring-channel';
 
 /** What a force-release did. Nothing is ever deleted unless the owner was still the one the caller named. */
 export type ReleaseOutcome =
@@ -214,8 +223,15 @@ export interface BulkReleaseResponse {
   bulkId: string;
 }
 
-/** Every admin action, including refused ones and logins. */
-export type AuditAction = 'release' | 'set-ttl' | 'login' | 'logout';
+/**
+ * Every admin action, including refused ones and logins, plus two kinds of refused access:
+ * - `auth`: a wrong bearer token on a route that is not an action (`GET /api/session`, `GET /api/audit`,
+ *   `DELETE /api/session`), or a token sent while the address is over the failed-login limit;
+ * - `connect`: a refused Socket.IO handshake (wrong `auth.token`, over the limit, or a cross-site Origin).
+ * Wrong tokens are audited each (there can be at most the failed-login limit of them per address and window);
+ * of the refusals that follow, and of cross-site handshakes, only the first per address and window.
+ */
+export type AuditAction = 'release' | 'set-ttl' | 'login' | 'logout' | 'auth' | 'connect';
 
 /**
  * The result column of the audit log: an outcome of the action, or `refused` (not tried: `error` says why, e.g.
@@ -241,7 +257,7 @@ export interface AuditEntry {
    * `open` (open mode, no token), or `anonymous` (not authenticated: the action was refused).
    */
   actor: string;
-  /** The client's IP address as the server saw it. */
+  /** The client's IP address as the server saw it (behind a proxy named in TRUST_PROXY: the forwarded client's). */
   ip: string;
   /** The key acted on, or null (login/logout, or a request too malformed to name one). */
   key: BytesView | null;

@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import express from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -15,6 +15,7 @@ import { LockTracker } from './inspector/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';
 import { registerLockHandlers } from './realtime/lock-handlers';
+import { clientAddress, type TrustFn } from './realtime/client-address';
 import { broadcastSimEvents, registerSimHandlers } from './realtime/sim-handlers';
 import { sameOrigin } from './realtime/origin-check';
 import { StatusReporter } from './realtime/status-reporter';
@@ -41,7 +42,7 @@ export interface AppDeps {
   embedded?: boolean;
   /**
    * Whether the contention simulator may run (its workers connect to `redisUrl`). Default: on with the embedded
-   * Redis or with `--simulator` (SIMULATOR=1), off otherwise.
+   * Redis or with `--simulator` (SIMULATOR=1), off otherwise. `--read-only` turns it off whatever this says.
    */
   simulator?: SimAvailability;
   version: string;
@@ -87,10 +88,19 @@ export function createApp(deps: AppDeps): App {
 
   const web = express();
   web.disable('x-powered-by');
+  // TRUST_PROXY: req.ip and req.secure (rate limits, audit, the Secure cookie) then honour X-Forwarded-For/-Proto.
+  web.set('trust proxy', config.trustProxy);
+  const trust = web.get('trust proxy fn') as TrustFn;
+  const clientIp = (req: IncomingMessage) => clientAddress(req, trust);
   web.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   const httpServer = createServer(web);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
-    allowRequest: (req, callback) => callback(null, sameOrigin(req)),
+    allowRequest: (req, callback) => {
+      const allowed = sameOrigin(req);
+      // `admin` is built below (it needs `io`); requests only arrive once the server listens.
+      if (!allowed) admin.refusedOrigin(req);
+      callback(null, allowed);
+    },
     maxHttpBufferSize: 64 * 1024,
   });
   const status = new StatusReporter(io, {
@@ -111,16 +121,18 @@ export function createApp(deps: AppDeps): App {
     logger: logger.child({ part: 'admin' }),
     embedded: deps.embedded ?? false,
     clock,
+    clientIp,
   });
   io.use(admin.socketMiddleware);
   const metrics = createMetrics({ tracker, inspector, clock });
   const simulator = new SimulatorService({
     redisUrl: deps.redisUrl,
-    availability:
-      deps.simulator ??
-      (config.simulator || deps.embedded
-        ? { enabled: true }
-        : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' }),
+    availability: config.readOnly
+      ? { enabled: false, reason: 'lockscope was started read-only (--read-only / READ_ONLY), and simulations write to Redis.' }
+      : (deps.simulator ??
+        (config.simulator || deps.embedded
+          ? { enabled: true }
+          : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' })),
     logger: logger.child({ part: 'simulator' }),
   });
   const unbindSim = broadcastSimEvents(io, simulator);
@@ -135,7 +147,7 @@ export function createApp(deps: AppDeps): App {
     broadcaster.sendSnapshot(socket);
     registerLockHandlers(socket, { tracker });
     admin.onConnection(socket);
-    registerSimHandlers(io, socket, { simulator, mayControl: admin.socketMayWrite });
+    registerSimHandlers(io, socket, { simulator, refusal: admin.socketWriteRefusal });
   });
 
   return {

@@ -6,6 +6,7 @@ import type { LockView } from '../../shared/locks';
 import { api, auditEntries, b64, data } from './support/admin-http';
 import { startTestApp, type LiveClient, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
+import { expectedDeletes, serverVersion } from './support/server-version';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -67,7 +68,9 @@ describe('force-release and set TTL (real app, real Redis, real HTTP)', () => {
     await redis.client.set('lock:stuck', 'crashed-worker-7');
     const seen = await tracked('lock:stuck');
     const outcome = data(await release({ key: 'lock:stuck', expectedOwner: 'crashed-worker-7', reason: 'worker 7 died' }));
-    expect(outcome).toMatchObject({ result: 'released', woke: null, via: 'lua', key: { text: 'lock:stuck' }, library: 'generic' });
+    // DELEX IFEQ where the server has it (Redis 8.4+, Valkey 9.2+), lockscope's Lua script otherwise.
+    const via = expectedDeletes(await serverVersion(redis.client)).admin;
+    expect(outcome).toMatchObject({ result: 'released', woke: null, via, key: { text: 'lock:stuck' }, library: 'generic' });
     expect(await redis.client.exists('lock:stuck')).toBe(0);
     await waitFor(() => client.locks.get(seen.id)?.state === 'released' || !client.locks.has(seen.id), 'the row to end');
     const history = await client.socket.emitWithAck('lock:history', seen.id);
@@ -120,6 +123,54 @@ describe('force-release and set TTL (real app, real Redis, real HTTP)', () => {
       const outcome = data(await release({ key: name, expectedOwner: `${field}:write`, reason: 'rw stuck' }));
       expect(outcome).toMatchObject({ result: 'released', woke: 'redisson-channel' });
       expect(await message).toEqual([`redisson_rwlock:${name}`, '1']);
+    } finally {
+      waiter.disconnect();
+    }
+  });
+
+  it('release of a Spring RedisLockRegistry lock wakes its pub/sub waiters: the key, on <registryKey>-channel:<key>', async () => {
+    // Registry key "jobs:locks" (it contains a colon, so the key alone cannot tell where it ends), path "nightly".
+    const key = 'jobs:locks:nightly';
+    const clientId = randomUUID(); // one UUID per registry, the value of each of its locks
+    await redis.client.set(key, clientId, 'PX', 60_000);
+    const seen = await tracked(key);
+    expect(seen.library).toBe('spring');
+
+    const waiter = new Redis(redis.url);
+    try {
+      const messages: string[][] = [];
+      waiter.on('pmessage', (pattern: string, channel: string, message: string) => messages.push([pattern, channel, message]));
+      // What the registry's listener container subscribes to in PUB_SUB_LOCK mode: PatternTopic(registryKey + "-channel:*").
+      await waiter.psubscribe('jobs:locks-channel:*');
+      const outcome = data(await release({ key, expectedOwner: clientId, reason: 'pod evicted' }));
+      expect(outcome).toMatchObject({ result: 'released', woke: 'spring-channel', via: 'lua', library: 'spring' });
+      await waitFor(() => messages.length > 0, 'the Spring waiter to be woken');
+      // Spring's unlock script: PUBLISH <registryKey>-channel:<lock key> <lock key>; its waiters match the message.
+      expect(messages).toEqual([['jobs:locks-channel:*', `jobs:locks-channel:${key}`, key]]);
+      expect(await redis.client.exists(key)).toBe(0);
+      const entry = (await auditEntries(app.url, TOKEN)).find((e) => e.id === outcome.auditId);
+      expect(entry).toMatchObject({ result: 'released', woke: 'spring-channel' });
+    } finally {
+      waiter.disconnect();
+    }
+  });
+
+  it('a Spring lock whose owner changed is not released and wakes nobody', async () => {
+    const key = 'orders-lock:invoice-7';
+    await redis.client.set(key, randomUUID(), 'PX', 60_000);
+    const seen = await tracked(key);
+    expect(seen.library).toBe('spring');
+    const waiter = new Redis(redis.url);
+    try {
+      const messages: string[] = [];
+      waiter.on('pmessage', (_p: string, channel: string) => messages.push(channel));
+      await waiter.psubscribe('orders-lock-channel:*');
+      const outcome = data(await release({ key, expectedOwner: randomUUID(), reason: 'wrong node' }));
+      expect(outcome.result).toBe('owner-changed');
+      await redis.client.publish('orders-lock-channel:marker', 'marker'); // every earlier message arrives first
+      await waitFor(() => messages.includes('orders-lock-channel:marker'), 'the marker');
+      expect(messages).toEqual(['orders-lock-channel:marker']);
+      expect(await redis.client.exists(key)).toBe(1);
     } finally {
       waiter.disconnect();
     }

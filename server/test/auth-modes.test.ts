@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM, type ReleaseResponse, type SessionInfo } from '../../shared/admin';
 import { isLoopbackHost, resolveAdminMode } from '../src/auth/admin-mode';
 import { crossOriginProblem } from '../src/auth/csrf';
+import { FailureLimiter } from '../src/auth/failure-limiter';
 import { SessionStore } from '../src/auth/sessions';
 import { tokenDigest, tokenMatches } from '../src/auth/token';
 import { api, data } from './support/admin-http';
@@ -47,6 +48,22 @@ describe('token, CSRF and session primitives (pure)', () => {
     expect(crossOriginProblem({ host: 'localhost:7070', secFetchSite: 'same-site' })).toMatch(/same-site/);
     expect(crossOriginProblem({ host: 'localhost:7070', origin: 'null' })).not.toBeNull();
     expect(crossOriginProblem({ origin: 'http://localhost:7070' })).not.toBeNull();
+  });
+  it('limits wrong tokens per address and window; flags only the first refusal of each window for the audit log', () => {
+    let now = 1_000_000;
+    const limiter = new FailureLimiter({ limit: 3, windowMs: 60_000, clock: () => now });
+    for (let i = 0; i < 3; i++) {
+      expect(limiter.throttled('10.0.0.1')).toBeNull();
+      limiter.fail('10.0.0.1');
+    }
+    expect(limiter.throttled('10.0.0.1')).toMatchObject({ first: true, retryAfterS: 60 });
+    now += 30_000;
+    expect(limiter.throttled('10.0.0.1')).toMatchObject({ first: false, retryAfterS: 30 });
+    expect(limiter.throttled('10.0.0.2')).toBeNull(); // other addresses are not affected
+    now += 30_000; // the window is over
+    expect(limiter.throttled('10.0.0.1')).toBeNull();
+    for (let i = 0; i < 3; i++) limiter.fail('10.0.0.1');
+    expect(limiter.throttled('10.0.0.1')).toMatchObject({ first: true });
   });
   it('expires sessions and never accepts malformed ids', () => {
     let now = 1_000_000;

@@ -36,6 +36,25 @@ describe('resolveConfig', () => {
     expect(bad.kind === 'error' && bad.problems.join('\n')).toMatch(/READ_ONLY \(--read-only\).*must be 1\/true or 0\/false/);
   });
 
+  it('reads TRUST_PROXY as a hop count or a list of proxies, and refuses "trust everyone" and junk, naming the setting', () => {
+    const value = (v: string | undefined, argv: string[] = []) => {
+      const r = resolveConfig(v === undefined ? {} : { TRUST_PROXY: v }, argv);
+      return r.kind === 'ok' ? r.config.trustProxy : r.kind === 'error' ? r.problems.join('\n') : r.kind;
+    };
+    expect(value(undefined)).toBe(false);
+    expect(value('off')).toBe(false);
+    expect(value('1')).toBe(1);
+    expect(value('Loopback')).toEqual(['loopback']);
+    expect(value(' loopback, 10.0.0.0/8 ,::1, fd00::/8,192.168.1.10')).toEqual(['loopback', '10.0.0.0/8', '::1', 'fd00::/8', '192.168.1.10']);
+    expect(value(undefined, ['--trust-proxy', 'uniquelocal'])).toEqual(['uniquelocal']);
+    expect(value('true')).toMatch(/TRUST_PROXY \(--trust-proxy\) = "true": trusting every hop/);
+    expect(value('0.0.0.0/99')).toMatch(/TRUST_PROXY.*"0\.0\.0\.0\/99" is not loopback, linklocal, uniquelocal, an IP address or a CIDR/);
+    expect(value('my-proxy.internal')).toMatch(/"my-proxy\.internal" is not/);
+    expect(value('50')).toMatch(/hop count must be 1 to 10/);
+    const help = resolveConfig({}, ['--help']);
+    expect(help.kind === 'help' && help.text).toContain('--trust-proxy');
+  });
+
   it('never echoes a Redis URL (it may carry a password) in errors', () => {
     const r = resolveConfig({ REDIS_URL: 'rediss://:s3cr3t@' }, []);
     expect(r.kind === 'error' && r.problems.join(' ')).not.toContain('s3cr3t');

@@ -12,6 +12,7 @@ import {
   type Lock,
 } from '../src/locklib';
 import { startTestRedis, type TestRedis } from './support/redis';
+import { expectedDeletes, serverVersion } from './support/server-version';
 
 const TOKEN = /^ls1:[0-9a-f]{32}$/;
 
@@ -189,12 +190,10 @@ describe('lock library (real Redis)', () => {
     await plain.release();
   });
 
-  it('detects that this Redis has no DELEX/DELIFEQ and releases through the Lua script', async () => {
+  it('detects which owner-checked delete this server has (DELEX on Redis 8.4+, DELIFEQ on Valkey 9.0, else Lua)', async () => {
     const locks = createLockClient(connect());
-    const info = await redis.client.info('server');
-    const major = Number(/redis_version:(\d+)/.exec(info)?.[1]);
-    const expected = major >= 9 ? expect.stringMatching(/delex|lua/) : 'lua';
-    expect((await locks.capabilities()).release).toEqual(expected);
+    const version = await serverVersion(redis.client);
+    expect((await locks.capabilities()).release, `server ${version.product} ${version.text}`).toBe(expectedDeletes(version).locklib);
   });
 
   it('withLock: the watchdog keeps a task longer than the TTL alive, and sends nothing after release', async () => {

@@ -107,6 +107,22 @@ describe('simulator over Socket.IO (real app, real Redis)', () => {
     expect(unknown).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await client.socket.emitWithAck('sim:stop')).toMatchObject({ ok: false, error: { code: 'not_running' } });
   });
+
+  it('without an admin token, refuses a page that reached lockscope through a foreign host name (DNS rebinding)', async () => {
+    const port = new URL(app.url).port;
+    const rebound: TestSocket = connectClient(app.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { host: `evil.example:${port}`, origin: `http://evil.example:${port}` },
+    });
+    try {
+      const refused = await rebound.emitWithAck('sim:start', { workers: 2, resources: 1, durationMs: 1000 });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'host_not_allowed' } });
+      expect((await redis.client.scan('0', 'MATCH', 'lockscope:sim:*', 'COUNT', 1000))[1]).toEqual([]);
+    } finally {
+      rebound.disconnect();
+    }
+  });
 });
 
 describe('simulator against an external Redis without --simulator', () => {
@@ -164,5 +180,76 @@ describe('simulator behind an admin token', () => {
     expect((await admin.emitWithAck('sim:stop')).ok).toBe(true);
     anonymous.disconnect();
     admin.disconnect();
+  });
+});
+
+describe('simulator with --read-only', () => {
+  let redis: TestRedis;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    // --read-only wins over SIMULATOR=1 and over the embedded Redis's default: simulations write to Redis.
+    app = await startTestApp(redis.url, { SIMULATOR: '1', READ_ONLY: '1' }, { embedded: true });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('is off, tells every browser why on connect, refuses to start and writes nothing', async () => {
+    const socket: TestSocket = connectClient(app.url, { transports: ['websocket'], reconnection: false });
+    try {
+      const states: SimState[] = [];
+      socket.on('sim:state', (s) => states.push(s));
+      const state = await waitFor(() => states[0], 'sim:state on connect');
+      expect(state.availability).toEqual({ enabled: false, reason: expect.stringContaining('read-only (--read-only / READ_ONLY)') });
+      const refused = await socket.emitWithAck('sim:start', { workers: 2, resources: 1, durationMs: 1000 });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'simulator_disabled', message: expect.stringContaining('read-only') } });
+      expect(await socket.emitWithAck('sim:stop')).toMatchObject({ ok: false, error: { code: 'simulator_disabled' } });
+      expect((await redis.client.scan('0', 'MATCH', 'lockscope:sim:*', 'COUNT', 1000))[1]).toEqual([]);
+      expect(app.app.simulator.state().status).toBe('idle');
+    } finally {
+      socket.disconnect();
+    }
+  });
+});
+
+describe('simulator in open mode (embedded Redis, no admin token)', () => {
+  let redis: TestRedis;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    app = await startTestApp(redis.url, {}, { embedded: true });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('refuses start and stop from a page that reached lockscope through a foreign host name (DNS rebinding); loopback may', async () => {
+    const port = new URL(app.url).port;
+    // A rebinding page: its own name now resolves to 127.0.0.1, so Origin and Host agree (the Origin check passes).
+    const rebound: TestSocket = connectClient(app.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { host: `evil.example:${port}`, origin: `http://evil.example:${port}` },
+    });
+    const local: TestSocket = connectClient(app.url, { transports: ['websocket'], reconnection: false });
+    try {
+      const refused = await rebound.emitWithAck('sim:start', { workers: 2, resources: 1, durationMs: 1000 });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'host_not_allowed', message: expect.stringContaining('loopback') } });
+      expect((await redis.client.scan('0', 'MATCH', 'lockscope:sim:*', 'COUNT', 1000))[1]).toEqual([]);
+
+      const started = await local.emitWithAck('sim:start', { workers: 2, resources: 1, durationMs: 5000 });
+      expect(started.ok).toBe(true);
+      expect(await rebound.emitWithAck('sim:stop')).toMatchObject({ ok: false, error: { code: 'host_not_allowed' } });
+      expect(app.app.simulator.state().status).toBe('running');
+      expect((await local.emitWithAck('sim:stop')).ok).toBe(true);
+    } finally {
+      rebound.disconnect();
+      local.disconnect();
+    }
   });
 });

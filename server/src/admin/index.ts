@@ -1,11 +1,14 @@
+import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { AuditEntry } from '../../../shared/admin';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
+import type { ApiError } from '../../../shared/result';
 import { AuditLog } from '../audit/audit-log';
-import { resolveAdminMode, type ResolvedAdminMode } from '../auth/admin-mode';
+import { hostnameOf, isLoopbackHost, resolveAdminMode, type ResolvedAdminMode } from '../auth/admin-mode';
 import { Authenticator } from '../auth/authenticator';
+import { FailureLimiter } from '../auth/failure-limiter';
 import { SessionStore } from '../auth/sessions';
 import type { Config } from '../config/config';
 import { adminRoutes, type AdminLimits } from '../http/admin/routes';
@@ -28,6 +31,8 @@ export interface AdminDeps {
   embedded: boolean;
   clock?: () => number;
   limits?: AdminLimits;
+  /** The client's address for a raw request (Socket.IO handshakes), honouring `trust proxy`; default: the peer. */
+  clientIp?: (req: IncomingMessage) => string;
 }
 
 export interface Admin {
@@ -37,13 +42,18 @@ export interface Admin {
   router: ReturnType<typeof adminRoutes>;
   /** `io.use(...)`: authenticates the handshake. */
   socketMiddleware: AdminSockets['middleware'];
+  /** Call from `allowRequest` when a handshake is refused as cross-site (audited, rate-capped). */
+  refusedOrigin(req: IncomingMessage): void;
   /** Call for each new socket. */
   onConnection(socket: Socket<ClientToServerEvents, ServerToClientEvents>): void;
   /**
-   * May this socket start things that write to Redis besides admin actions (the simulator)? With an admin
-   * token configured, only an authenticated socket may; without one, whoever reaches lockscope may.
+   * Why this socket may not start things that write to Redis besides admin actions (the simulator), or null when
+   * it may. `--read-only` forbids it outright; with an admin token configured, only an authenticated socket may;
+   * without one (open mode, or read-only for want of a token with the simulator enabled) only a socket that
+   * reached lockscope through a loopback host name, as for HTTP admin in open mode, so that a DNS-rebinding page
+   * cannot start simulations.
    */
-  socketMayWrite(socket: Socket<ClientToServerEvents, ServerToClientEvents>): boolean;
+  socketWriteRefusal(socket: Socket<ClientToServerEvents, ServerToClientEvents>): ApiError | null;
   audit: AuditLog;
   dispose(): void;
 }
@@ -58,18 +68,31 @@ export function createAdmin(deps: AdminDeps): Admin {
     embedded: deps.embedded,
     host: config.host,
   });
-  const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }));
+  const limiter = new FailureLimiter({ limit: deps.limits?.loginFailures ?? 10, windowMs: 5 * 60_000, clock: deps.clock });
+  const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
   const audit = new AuditLog(redis, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
   const locks = new LockAdmin({ redis, tracker, inspector, logger });
-  const sockets = new AdminSockets(io, auth);
+  const sockets = new AdminSockets(io, auth, audit, deps.clientIp ?? ((req) => req.socket.remoteAddress ?? ''));
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);
   audit.on('entry', onEntry);
   return {
     mode,
     router: adminRoutes({ auth, audit, locks, logger, limits: deps.limits }),
     socketMiddleware: sockets.middleware,
+    refusedOrigin: (req) => sockets.refusedOrigin(req),
     onConnection: (socket) => sockets.onConnection(socket),
-    socketMayWrite: (socket) => mode.mode !== 'token' || sockets.allowed(socket),
+    socketWriteRefusal: (socket) => {
+      if (config.readOnly) return { code: 'read_only', message: `Simulations write to Redis, and ${mode.reason ?? 'lockscope is read-only'}.` };
+      if (mode.mode === 'token') {
+        return sockets.allowed(socket) ? null : { code: 'unauthorized', message: 'Log in as admin to start or stop simulations: they write to Redis.' };
+      }
+      const hostname = hostnameOf(socket.handshake.headers.host);
+      if (hostname && isLoopbackHost(hostname)) return null;
+      return {
+        code: 'host_not_allowed',
+        message: 'Without ADMIN_TOKEN, simulations can only be started or stopped through a loopback address (http://127.0.0.1 or http://localhost).',
+      };
+    },
     audit,
     dispose: () => void audit.off('entry', onEntry),
   };

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ReleaseOutcome, SetTtlOutcome } from '../../../shared/admin';
+import type { ReleaseOutcome, SetTtlOutcome, WakeMethod } from '../../../shared/admin';
 import type { BytesView, LibraryId } from '../../../shared/locks';
 import { bytesText, bytesView } from '../inspector/bytes';
 import type { Inspector } from '../inspector/inspector';
@@ -55,7 +55,8 @@ end
  * Force-release: compare-and-delete, then wake waiters the library's way, all in one atomic script.
  * KEYS[2] = python-redis-lock signal list, pushed when ARGV[3] = '1' and the lock is a string (else KEYS[1] again).
  * ARGV[4] = signal list expiry (ms). ARGV[5] / ARGV[6] = Redisson lock / read-write lock channel, published on
- * when non-empty and the lock is a hash.
+ * when non-empty and the lock is a hash. ARGV[8..] = Spring RedisLockRegistry unlock channels, each published the
+ * key (as Spring's own unlock script does) when the lock is a string.
  */
 const RELEASE_LUA = `${CHECK_OWNER}
 local woke = ''
@@ -67,6 +68,10 @@ if t == 'string' then
     woke = 'python-redis-lock'
   end
   redis.call('DEL', key)
+  if #ARGV >= 8 then
+    for i = 8, #ARGV do redis.call('PUBLISH', ARGV[i], key) end
+    woke = 'spring'
+  end
 else
   local rw = redis.call('HEXISTS', key, 'mode') == 1
   redis.call('DEL', key)
@@ -88,6 +93,13 @@ if pttl >= 0 then return {'has-ttl', t, pttl} end
 redis.call('PEXPIRE', key, ARGV[3])
 return {'ttl-set', t}
 `;
+
+/** What the release script says it did → the wire name. */
+const WOKE: Record<string, WakeMethod> = {
+  redisson: 'redisson-channel',
+  'python-redis-lock': 'python-redis-lock-signal',
+  spring: 'spring-channel',
+};
 
 type ScriptReply = [Buffer, Buffer, (Buffer | Buffer[] | number)?];
 
@@ -128,7 +140,8 @@ export class LockAdmin {
   async release(key: Buffer, owner: Buffer): Promise<ActionResult<ReleaseOutcome>> {
     const { id, library, type } = this.tracked(key);
     const plan = wakePlan(key, owner);
-    if (type === 'string' && !plan.pythonSignal && (await this.hasDelex())) {
+    // DELEX cannot wake anyone: locks whose library has waiters to wake go through the script.
+    if (type === 'string' && !plan.pythonSignal && !plan.springChannels.length && (await this.hasDelex())) {
       if ((await this.delex(key, owner)) === 1) {
         this.afterChange(id, key, 'force-released', -2);
         return { outcome: { result: 'released', woke: null, via: 'delex' }, library };
@@ -147,6 +160,7 @@ export class LockAdmin {
       plan.redisson?.channel ?? '',
       plan.redisson?.rwChannel ?? '',
       '1',
+      ...plan.springChannels,
     );
     const [status, typeBuf, extra] = reply;
     switch (status.toString()) {
@@ -156,7 +170,7 @@ export class LockAdmin {
         return {
           outcome: {
             result: 'released',
-            woke: woke === 'redisson' ? 'redisson-channel' : woke === 'python-redis-lock' ? 'python-redis-lock-signal' : null,
+            woke: WOKE[woke] ?? null,
             via: 'lua',
           },
           library,

@@ -20,7 +20,20 @@ export interface WakePlan {
   } | null;
   /** Used if the key is a string with this value: python-redis-lock's `lock-signal:<name>` list (waiters BLPOP it). */
   pythonSignal: Buffer | null;
+  /**
+   * Used if the key is a string with this value: Spring `RedisLockRegistry` (pub/sub mode) unlock channels,
+   * `<registryKey>-channel:<key>`, each published the full key. Its `UNLINK_UNLOCK_SCRIPT` does
+   * `PUBLISH ARGV[2] KEYS[1]` with ARGV[2] = `<registryKey>-channel:<registryKey>:<path>`; waiters
+   * pattern-subscribe to `<registryKey>-channel:*` and compare the message with their own lock key. The key says
+   * only that the registry key ends at some `:`, so there is one channel per candidate (at most
+   * `SPRING_MAX_CHANNELS`): a registry listening on another candidate gets a message naming a key it does not
+   * wait for, or one that is this very lock under its own name; either way no wrong lock is woken.
+   */
+  springChannels: Buffer[];
 }
+
+/** Most Spring channel candidates published on (registry keys with more colons than this are not woken). */
+export const SPRING_MAX_CHANNELS = 8;
 
 /** python-redis-lock's default `signal_expire`: the signal list lives this long (ms), so it never piles up. */
 export const PYTHON_SIGNAL_EXPIRE_MS = 1000;
@@ -35,7 +48,17 @@ export function wakePlan(key: Buffer, owner: Buffer): WakePlan {
       ? { channel: redissonName('redisson_lock__channel', key), rwChannel: redissonName('redisson_rwlock', key) }
       : null,
     pythonSignal: python ? Buffer.concat([Buffer.from('lock-signal:'), key.subarray(5)]) : null,
+    springChannels: asString.library === 'spring' ? springChannels(key) : [],
   };
+}
+
+/** `<prefix>-channel:<key>` for each prefix of `key` that ends before a `:` (the possible registry keys). */
+export function springChannels(key: Buffer): Buffer[] {
+  const channels: Buffer[] = [];
+  for (let at = key.indexOf(0x3a); at > 0 && channels.length < SPRING_MAX_CHANNELS; at = key.indexOf(0x3a, at + 1)) {
+    channels.push(Buffer.concat([key.subarray(0, at), Buffer.from('-channel:'), key]));
+  }
+  return channels;
 }
 
 /**

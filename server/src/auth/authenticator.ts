@@ -1,6 +1,7 @@
 import { parseCookie } from 'cookie';
 import { SESSION_COOKIE, type AdminAccess, type SessionInfo } from '../../../shared/admin';
 import { hostnameOf, isLoopbackHost, type ResolvedAdminMode } from './admin-mode';
+import type { FailureLimiter, Throttled } from './failure-limiter';
 import { sessionFingerprint, type Session, type SessionStore } from './sessions';
 import { tokenMatches } from './token';
 
@@ -32,7 +33,12 @@ export type Access =
       status: 401 | 403;
       code: 'unauthorized' | 'read_only' | 'host_not_allowed';
       message: string;
+      /** A token was presented and compared, and it was wrong (counts against the failed-login limit). */
+      tokenRejected?: true;
     };
+
+/** `Authenticator.attempt`: the access decided, or a refusal because the caller's address is over the limit. */
+export type Attempt = { throttled: null; access: Access } | { throttled: Throttled; access?: undefined };
 
 /** Longest token accepted for hashing; anything longer is simply wrong. */
 const MAX_TOKEN_CHARS = 1024;
@@ -44,7 +50,29 @@ export class Authenticator {
     /** SHA-256 hex of the admin token, or null when none is configured. */
     private readonly tokenDigest: string | null,
     readonly sessions: SessionStore,
+    /** The failed-login limit that `attempt` applies (none: nothing is limited). */
+    readonly limiter: FailureLimiter | null = null,
   ) {}
+
+  /**
+   * `check` for a request or handshake from `ip`, under the failed-login limit: a presented token (bearer or
+   * handshake `auth.token`) is refused unchecked while the address is over the limit, and a wrong one counts.
+   * Cookies do not count: session ids are 256 random bits, and a stale cookie after a restart is no guess.
+   */
+  attempt(c: Credentials, ip: string): Attempt {
+    if (this.limiter && this.presentsToken(c)) {
+      const throttled = this.limiter.throttled(ip);
+      if (throttled) return { throttled };
+    }
+    const access = this.check(c);
+    if (!access.allowed && access.tokenRejected) this.limiter?.fail(ip);
+    return { throttled: null, access };
+  }
+
+  /** True when `c` carries a token this mode would compare (bearer header or handshake token, token mode only). */
+  presentsToken(c: Credentials): boolean {
+    return this.mode.mode === 'token' && (c.authorization !== undefined || c.token !== undefined);
+  }
 
   check(c: Credentials): Access {
     const { mode, reason } = this.mode;
@@ -65,11 +93,12 @@ export class Authenticator {
     if (c.authorization !== undefined) {
       const m = /^Bearer[ ]+(\S.*)$/i.exec(c.authorization.trim());
       if (m && this.matches(m[1]!)) return { allowed: true, actor: 'bearer', via: 'bearer' };
-      return deny('login-required', 401, 'unauthorized', m ? 'The bearer token is wrong.' : 'Send the admin token as "Authorization: Bearer <token>".');
+      if (m) return { ...deny('login-required', 401, 'unauthorized', 'The bearer token is wrong.'), tokenRejected: true };
+      return deny('login-required', 401, 'unauthorized', 'Send the admin token as "Authorization: Bearer <token>".');
     }
     if (c.token !== undefined) {
       if (typeof c.token === 'string' && this.matches(c.token)) return { allowed: true, actor: 'bearer', via: 'bearer' };
-      return deny('login-required', 401, 'unauthorized', 'The admin token is wrong.');
+      return { ...deny('login-required', 401, 'unauthorized', 'The admin token is wrong.'), tokenRejected: true };
     }
     const session = this.sessions.get(sessionIdFrom(c.cookie));
     if (session) return { allowed: true, actor: sessionFingerprint(session), via: 'session', session };
@@ -78,7 +107,11 @@ export class Authenticator {
 
   /** `GET /api/session`. */
   describe(c: Credentials): SessionInfo {
-    const access = this.check(c);
+    return this.describeAccess(this.check(c));
+  }
+
+  /** `describe` for an access already decided. */
+  describeAccess(access: Access): SessionInfo {
     if (access.allowed) {
       return { admin: 'allowed', mode: this.mode.mode, via: access.via, ...(access.session && { expiresAt: access.session.expiresAt }) };
     }
@@ -97,7 +130,7 @@ function deny(
   status: 401 | 403,
   code: 'unauthorized' | 'read_only' | 'host_not_allowed',
   message: string,
-): Access {
+): Extract<Access, { allowed: false }> {
   return { allowed: false, actor: 'anonymous', access, status, code, message };
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -71,8 +72,15 @@ export const SETTINGS = {
   readOnly: {
     env: 'READ_ONLY',
     flag: 'read-only',
-    help: 'Refuse every admin action, whatever else is set (READ_ONLY=1/true)',
+    help: 'Refuse every admin action and the simulator, whatever else is set (READ_ONLY=1/true)',
     boolean: true,
+  },
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    flag: 'trust-proxy',
+    help:
+      'Reverse proxies whose X-Forwarded-For/-Proto to believe (client address for rate limits and the audit log, Secure cookie behind TLS): ' +
+      'a hop count (1), or comma-separated loopback, linklocal, uniquelocal, addresses and CIDRs. Default: none',
   },
 } satisfies Record<string, Setting>;
 
@@ -84,6 +92,39 @@ const int = (min: number, max: number) =>
     .int({ message: 'must be a whole number' })
     .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` });
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY → Express's `trust proxy`: `false` (none), a hop count, or a list of names, addresses and CIDRs.
+ * `true` (every hop) is refused: any client could then choose the address it is rate-limited and audited under.
+ */
+export function parseTrustProxy(value: string): { ok: true; value: false | number | string[] } | { ok: false; problem: string } {
+  const v = value.trim().toLowerCase();
+  if (['0', 'false', 'no', 'off', 'none'].includes(v)) return { ok: true, value: false };
+  if (['true', 'yes', 'on', 'all', '*'].includes(v)) {
+    return {
+      ok: false,
+      problem: 'trusting every hop would let any client pick its own address; name the proxy (loopback, an address, a CIDR) or give the number of proxies in front',
+    };
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return hops >= 1 && hops <= 10 ? { ok: true, value: hops } : { ok: false, problem: 'a hop count must be 1 to 10' };
+  }
+  const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+  if (!entries.length) return { ok: false, problem: 'name at least one proxy' };
+  for (const e of entries) {
+    if (PROXY_NAMES.includes(e)) continue;
+    const [address, prefix, extra] = e.split('/');
+    const family = isIP(address!);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!family || !prefixOk || extra !== undefined) {
+      return { ok: false, problem: `"${e.slice(0, 60)}" is not ${PROXY_NAMES.join(', ')}, an IP address or a CIDR such as 10.0.0.0/8` };
+    }
+  }
+  return { ok: true, value: entries };
+}
 
 /** A flag (`--read-only`, boolean) or its variable (`READ_ONLY=1/true/yes/on` or `0/false/no/off`); default off. */
 const bool = () =>
@@ -131,6 +172,15 @@ const schema = z.object({
     .optional(),
   simulator: bool(),
   readOnly: bool(),
+  trustProxy: z
+    .string()
+    .transform((v, ctx) => {
+      const parsed = parseTrustProxy(v);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    })
+    .default(false),
 }).superRefine((c, ctx) => {
   if (c.adminToken && c.adminTokenSha256) {
     ctx.addIssue({ code: 'custom', path: ['adminTokenSha256'], message: 'set either ADMIN_TOKEN or ADMIN_TOKEN_SHA256, not both' });

@@ -1,43 +1,69 @@
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { AuditEntry } from '../../../shared/admin';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
+import type { AuditLog } from '../audit/audit-log';
 import type { Authenticator, Credentials } from '../auth/authenticator';
+import { PerIpWindow } from '../auth/failure-limiter';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 const ADMIN_ROOM = 'admin:audit';
 
+/** How often a refused cross-site handshake is audited: the first per address per window. */
+const ORIGIN_AUDIT_WINDOW_MS = 5 * 60_000;
+
 /**
- * Socket.IO side of admin. Cross-site handshakes are already refused by `allowRequest` (origin-check.ts);
- * here the handshake is authenticated: the session cookie or `auth: { token }` makes a socket admin-capable
- * (it then receives `admin:audit` live), a wrong `auth.token` is refused outright, and a socket without
- * credentials stays a viewer of the (read-only) lock stream.
+ * Socket.IO side of admin. Cross-site handshakes are already refused by `allowRequest` (origin-check.ts), which
+ * reports them to `refusedOrigin` for the audit log; here the handshake is authenticated: the session cookie or
+ * `auth: { token }` makes a socket admin-capable (it then receives `admin:audit` live), a wrong `auth.token` is
+ * refused outright (audited, and counted against the failed-login limit, which refuses every handshake token
+ * from an address over it), and a socket without credentials stays a viewer of the (read-only) lock stream.
  *
  * Browsers send cookies only with the handshake, so the UI reconnects its socket after logging in or out
  * (`socket.disconnect().connect()`) to gain or drop the audit feed.
  */
 export class AdminSockets {
   private readonly credentials = new WeakMap<ClientSocket, Credentials>();
+  private readonly originRefusals = new PerIpWindow({ windowMs: ORIGIN_AUDIT_WINDOW_MS });
 
   constructor(
     private readonly io: IO,
     private readonly auth: Authenticator,
+    private readonly audit: AuditLog,
+    /** The client's address for a raw request (honours `trust proxy`). */
+    private readonly clientIp: (req: IncomingMessage) => string,
   ) {}
 
   /** `io.use()` middleware. */
   readonly middleware = (socket: ClientSocket, next: (err?: Error) => void): void => {
     const creds = handshakeCredentials(socket);
-    const access = this.auth.check(creds);
+    const ip = this.clientIp(socket.request);
+    const attempt = this.auth.attempt(creds, ip);
+    if (attempt.throttled) {
+      const { message, first } = attempt.throttled;
+      return void this.refuse(ip, 'rate_limited', message, first).then(() => next(connectError('rate_limited', message)));
+    }
+    const { access } = attempt;
     // Only a token the client chose to send can be wrong; a stale cookie just means "viewer".
     if (!access.allowed && access.code === 'unauthorized' && creds.token !== undefined) {
-      const err = new Error('unauthorized') as Error & { data?: unknown };
-      err.data = { code: 'unauthorized', message: access.message };
-      return next(err);
+      return void this.refuse(ip, 'unauthorized', access.message, true).then(() => next(connectError('unauthorized', access.message)));
     }
     this.credentials.set(socket, creds);
     next();
   };
+
+  /**
+   * For `allowRequest`: a handshake refused as cross-site. Audited once per address per window (engine.io asks on
+   * every polling request and clients retry, so each refusal would flood the capped stream).
+   */
+  refusedOrigin(req: IncomingMessage): void {
+    const ip = this.clientIp(req);
+    if (this.originRefusals.hit(ip) !== 1) return;
+    const origin = String(req.headers.origin ?? '').slice(0, 100);
+    void this.refuse(ip, 'cross_origin', `Socket.IO handshake refused: it came from ${origin}, not from this dashboard.`, true);
+  }
 
   onConnection(socket: ClientSocket): void {
     if (this.allowed(socket)) void socket.join(ADMIN_ROOM);
@@ -58,6 +84,17 @@ export class AdminSockets {
     const creds = this.credentials.get(socket);
     return creds !== undefined && this.auth.check(creds).allowed;
   }
+
+  private async refuse(ip: string, code: string, message: string, audited: boolean): Promise<void> {
+    if (audited) await this.audit.record({ action: 'connect', actor: 'anonymous', ip, result: 'refused', error: { code, message } });
+  }
+}
+
+/** A handshake refusal as the client sees it: `connect_error` with `err.message` = code and `err.data`. */
+function connectError(code: string, message: string): Error {
+  const err = new Error(code) as Error & { data?: unknown };
+  err.data = { code, message };
+  return err;
 }
 
 function handshakeCredentials(socket: ClientSocket): Credentials {

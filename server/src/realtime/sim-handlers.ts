@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
-import { fail, ok } from '../../../shared/result';
+import { fail, ok, type ApiError } from '../../../shared/result';
 import { parseSimConfig } from '../simulator/config';
 import { SimulatorError, type SimulatorService } from '../simulator/service';
 
@@ -21,18 +21,22 @@ export function broadcastSimEvents(io: IO, simulator: SimulatorService): () => v
 
 /**
  * `sim:*` requests from one browser: every payload is validated, every request answered; the resulting state
- * change reaches everyone through `broadcastSimEvents` right after the reply.
+ * change reaches everyone through `broadcastSimEvents` right after the reply. A disabled simulator answers with
+ * its reason (`simulator_disabled`, the same sentence the panel shows); `refusal` says why this socket may not
+ * control it (not logged in, not a loopback host name, read-only), or null when it may.
  */
 export function registerSimHandlers(
   _io: IO,
   socket: ClientSocket,
-  deps: { simulator: SimulatorService; mayControl?: (socket: ClientSocket) => boolean },
+  deps: { simulator: SimulatorService; refusal?: (socket: ClientSocket) => ApiError | null },
 ): void {
   const { simulator } = deps;
-  const refused = () =>
-    deps.mayControl && !deps.mayControl(socket)
-      ? fail('unauthorized', 'Log in as admin to start or stop simulations: they write to Redis.')
-      : null;
+  const refused = () => {
+    const { availability } = simulator.state();
+    if (!availability.enabled) return fail('simulator_disabled', availability.reason);
+    const why = deps.refusal?.(socket);
+    return why ? fail(why.code, why.message) : null;
+  };
   socket.emit('sim:state', simulator.state());
 
   socket.on('sim:start', async (input, ack) => {

@@ -22,6 +22,7 @@ import type { LockAdmin } from '../../admin/lock-admin';
 import type { AuditLog } from '../../audit/audit-log';
 import { sessionIdFrom, type Access, type Authenticator, type Credentials } from '../../auth/authenticator';
 import { crossOriginProblem } from '../../auth/csrf';
+import type { Throttled } from '../../auth/failure-limiter';
 import { sessionFingerprint } from '../../auth/sessions';
 import { bytesView } from '../../inspector/bytes';
 import {
@@ -45,7 +46,10 @@ export interface AdminRouteDeps {
 }
 
 export interface AdminLimits {
-  /** Failed logins per IP per 5 minutes (successful ones do not count). */
+  /**
+   * Wrong admin tokens per IP per 5 minutes, wherever they are sent (login, bearer on any route, Socket.IO
+   * handshake); applied by the Authenticator's limiter, built in admin/index.ts.
+   */
   loginFailures?: number;
   /** Admin actions (release, bulk, TTL) per IP per minute; a bulk release counts once. */
   actionsPerMinute?: number;
@@ -63,8 +67,10 @@ interface Who {
 
 /**
  * Admin HTTP API, mounted at `/api` (contract: shared/admin.ts). Every state-changing request passes, in order:
- * rate limit → cross-site check (Sec-Fetch-Site / Origin vs Host) → mode and credentials → body
- * (JSON, size) → validation → the action. Every refusal from the cross-site check onwards is audited.
+ * rate limit → failed-login limit (a token from an address with too many wrong ones) → cross-site check
+ * (Sec-Fetch-Site / Origin vs Host) → mode and credentials → body (JSON, size) → validation → the action. Every
+ * refusal from the cross-site check onwards is audited, and so is the first 429 of each limit's window per address.
+ * A wrong bearer token counts against the failed-login limit on every route, reads included, and is audited there too.
  */
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const { auth, audit, locks } = deps;
@@ -84,11 +90,10 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.status(status).json(fail(code, message));
   };
 
-  const limiter = (windowMs: number, limit: number, skipSuccessfulRequests: boolean): RequestHandler =>
+  const limiter = (windowMs: number, limit: number): RequestHandler =>
     rateLimit({
       windowMs,
       limit,
-      skipSuccessfulRequests,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       handler: (req, res) => {
@@ -104,8 +109,33 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         }
       },
     });
-  const loginLimit = limiter(5 * 60_000, deps.limits?.loginFailures ?? 10, true);
-  const actionLimit = limiter(60_000, deps.limits?.actionsPerMinute ?? 60, false);
+  const actionLimit = limiter(60_000, deps.limits?.actionsPerMinute ?? 60);
+
+  /** 429 for a token from an address over the failed-login limit; the first of its window is audited. */
+  const throttledReply = async (req: Request, res: Response, action: AuditAction, throttled: Throttled) => {
+    noStore(res);
+    res.setHeader('Retry-After', String(throttled.retryAfterS));
+    if (throttled.first) return refuse(req, res, action, { actor: 'anonymous', ip: ipOf(req) }, 429, 'rate_limited', throttled.message);
+    res.status(429).json(fail('rate_limited', throttled.message));
+  };
+
+  /**
+   * Credentials of a request under the failed-login limit: null when it was answered (429). A wrong bearer token
+   * on a route that is not an action (which audits its own refusals) is audited here as `auth`.
+   */
+  const authenticate = async (req: Request, res: Response, action: AuditAction, route: string): Promise<Access | null> => {
+    const ip = ipOf(req);
+    const attempt = auth.attempt(credentials(req), ip);
+    if (attempt.throttled) {
+      await throttledReply(req, res, action, attempt.throttled);
+      return null;
+    }
+    const { access } = attempt;
+    if (!access.allowed && access.tokenRejected && action === 'auth') {
+      await audit.record({ action, actor: 'anonymous', ip, result: 'refused', error: { code: access.code, message: `${route}: ${access.message}` } });
+    }
+    return access;
+  };
 
   /** Runs `run` if the caller passes every check; audits each refusal. `run` audits the outcome itself. */
   function adminAction<S extends z.ZodType>(
@@ -115,7 +145,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   ): RequestHandler {
     return async (req, res) => {
       noStore(res);
-      const access = auth.check(credentials(req));
+      const access = await authenticate(req, res, action, req.path);
+      if (!access) return;
       const who = whoOf(access, req);
       const csrf = crossOriginProblem(originHeaders(req));
       if (csrf) return refuse(req, res, action, who, 403, 'cross_origin', `Refused: ${csrf}.`);
@@ -135,14 +166,17 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     };
   }
 
-  router.get('/session', (req, res) => {
+  router.get('/session', async (req, res) => {
     noStore(res);
-    res.json(ok(auth.describe(credentials(req))));
+    const access = await authenticate(req, res, 'auth', 'GET /api/session');
+    if (access) res.json(ok(auth.describeAccess(access)));
   });
 
-  router.post('/session', loginLimit, jsonBody(BODY_LIMIT), async (req, res) => {
+  router.post('/session', jsonBody(BODY_LIMIT), async (req, res) => {
     noStore(res);
     const who: Who = { actor: 'anonymous', ip: ipOf(req) };
+    const throttled = auth.mode.mode === 'token' ? auth.limiter?.throttled(who.ip) : null;
+    if (throttled) return throttledReply(req, res, 'login', throttled);
     const csrf = crossOriginProblem(originHeaders(req));
     if (csrf) return refuse(req, res, 'login', who, 403, 'cross_origin', `Refused: ${csrf}.`);
     const { mode, reason } = auth.mode;
@@ -154,7 +188,10 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     if (bodyProblem) return refuse(req, res, 'login', who, bodyProblem.status, bodyProblem.code, bodyProblem.message);
     const parsed = loginSchema.safeParse(req.body);
     if (!parsed.success) return refuse(req, res, 'login', who, 400, 'bad_request', `Invalid request: ${describeIssues(parsed.error)}.`);
-    if (!auth.matches(parsed.data.token)) return refuse(req, res, 'login', who, 401, 'unauthorized', 'Wrong admin token.');
+    if (!auth.matches(parsed.data.token)) {
+      auth.limiter?.fail(who.ip);
+      return refuse(req, res, 'login', who, 401, 'unauthorized', 'Wrong admin token.');
+    }
     const { id, session } = auth.sessions.create();
     res.setHeader(
       'Set-Cookie',
@@ -173,7 +210,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   router.delete('/session', async (req, res) => {
     noStore(res);
     const creds = credentials(req);
-    const access = auth.check(creds);
+    const access = await authenticate(req, res, 'auth', 'DELETE /api/session');
+    if (!access) return;
     const who = whoOf(access, req);
     const csrf = crossOriginProblem(originHeaders(req));
     if (csrf) return refuse(req, res, 'logout', who, 403, 'cross_origin', `Refused: ${csrf}.`);
@@ -273,7 +311,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
 
   router.get('/audit', async (req, res) => {
     noStore(res);
-    const access = auth.check(credentials(req));
+    const access = await authenticate(req, res, 'auth', 'GET /api/audit');
+    if (!access) return;
     if (!access.allowed) return void res.status(access.status).json(fail(access.code, access.message));
     const query = auditQuerySchema.safeParse(req.query);
     if (!query.success) return void res.status(400).json(fail('bad_request', `Invalid query: ${describeIssues(query.error)}.`));
@@ -337,7 +376,6 @@ function ipOf(req: Request): string {
 }
 
 function actionOf(req: Request): AuditAction {
-  if (req.path === '/session') return 'login';
   if (req.path === '/locks/ttl') return 'set-ttl';
   return 'release';
 }

@@ -39,8 +39,12 @@ const base64 = z
 const targetShape = {
   key: z.string(typed('a string')).min(1, { message: 'must not be empty' }).max(MAX_TEXT, { message: `must be at most ${MAX_TEXT} characters` }).optional(),
   keyBase64: base64.min(1, { message: 'must not be empty' }).optional(),
-  expectedOwner: z.string(typed('a string')).max(MAX_TEXT, { message: `must be at most ${MAX_TEXT} characters` }).optional(),
-  expectedOwnerBase64: base64.optional(),
+  expectedOwner: z
+    .string(typed('a string'))
+    .min(1, { message: 'must not be empty: name the owner you saw (the lock\'s value, or its holder field)' })
+    .max(MAX_TEXT, { message: `must be at most ${MAX_TEXT} characters` })
+    .optional(),
+  expectedOwnerBase64: base64.min(1, { message: 'must not be empty: name the owner you saw' }).optional(),
 };
 
 const reason = z
