@@ -19,7 +19,7 @@ test.describe('lock details', () => {
     await expect(fields.first()).toBeVisible();
     await expect(panel.getByText('Redisson', { exact: true })).toBeVisible();
     await expect(panel.locator('[data-slot="admin-actions"]')).toBeAttached();
-    await expect(dashboard.row(key)).toHaveAttribute('aria-selected', 'true');
+    await expect(dashboard.row(key)).toHaveAttribute('aria-current', 'true');
     await expect(dashboard.timelineItems('acquired')).toHaveCount(1);
     await expect(panel.getByTestId('ttl-chart').locator('canvas')).toBeVisible();
 

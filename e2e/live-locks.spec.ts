@@ -44,7 +44,7 @@ test.describe('live lock table', () => {
     try {
       await page.goto(own.url);
       await expect(page.getByTestId('redis-state')).toHaveText('ready');
-      await expect(page.getByTestId('feed-mode')).toHaveText('keyspace notifications');
+      await expect(page.getByTestId('feed-mode')).toHaveText('notifications');
       await expect(page.getByTestId('redis-target')).toContainText('redis://127.0.0.1:');
       await own.stopRedis();
       await expect(page.getByRole('alert')).toContainText('Redis is', { timeout: 10_000 });

@@ -18,7 +18,7 @@ test.describe('shareable URL', () => {
     await expect(dashboard.filter).toHaveValue('e2e-url');
     await expect(dashboard.columnHeader('TTL')).toHaveAttribute('aria-sort', 'ascending');
     await expect.poll(() => dashboard.keys()).toEqual(['lock:e2e-url:b', 'lock:e2e-url:a', 'lock:e2e-url:stuck']);
-    await expect(dashboard.row('lock:e2e-url:a')).toHaveAttribute('aria-selected', 'true');
+    await expect(dashboard.row('lock:e2e-url:a')).toHaveAttribute('aria-current', 'true');
     await expect(dashboard.detail.getByTestId('detail-key')).toHaveText('lock:e2e-url:a');
   });
 
@@ -31,4 +31,19 @@ test.describe('shareable URL', () => {
     await expect(dashboard.rows).toHaveCount(1);
     await expect(dashboard.row('lock:e2e-link:stuck')).toBeVisible();
   });
+
+  test('closing the details takes the lock out of the URL, so a reload does not reopen it', async ({ lockscope, dashboard, page }) => {
+    await lockscope.redis.set('lock:e2e-close:a', 'worker-a', 'PX', 60_000);
+    await dashboard.open(`/?q=e2e-close&lock=${encodeURIComponent(lockId('lock:e2e-close:a'))}`);
+    await expect(dashboard.detail.getByTestId('detail-key')).toHaveText('lock:e2e-close:a');
+    await page.keyboard.press('Escape');
+    await expect(dashboard.detail).toBeHidden();
+    await expect(page).toHaveURL(/\?q=e2e-close$/);
+    // Still selected in this page: Enter opens it again.
+    await expect(dashboard.row('lock:e2e-close:a')).toHaveAttribute('aria-current', 'true');
+    await page.reload();
+    await expect(dashboard.row('lock:e2e-close:a')).toBeVisible();
+    await expect(dashboard.detail).toBeHidden();
+  });
 });
+

@@ -1,15 +1,18 @@
 /**
- * `npm run screenshots`: boots lockscope against a private Redis, seeds locks the way real libraries write
- * them (some renewing, some stuck), and saves the README's screenshots of the main views, light and dark, to
- * docs/: the table, the table filtered to locks that need attention, the detail panel with a renewal sawtooth,
- * and the detail overlay on a 1024-px laptop screen.
+ * `npm run screenshots`: boots lockscope against a private Redis with an admin token and the simulator, seeds
+ * locks the way real libraries write them (some renewing, some stuck), logs in as an operator would, and saves the
+ * README's screenshots to docs/, light and dark: the table with its admin actions, the table filtered to locks that
+ * need attention, the detail panel with a renewal sawtooth, a 1024-px laptop screen with the details open, the
+ * audit log after a force-release and a set-TTL, and the contention simulator running.
  */
-import { chromium, type Page } from '@playwright/test';
+import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { startLockscope } from '../e2e/support/lockscope';
 
 const out = new URL('../docs/', import.meta.url).pathname;
-const lockscope = await startLockscope({ HELD_TOO_LONG_MS: '3600000' });
+const ADMIN_TOKEN = 'screenshots-admin-token-0123456789';
+const lockscope = await startLockscope({ HELD_TOO_LONG_MS: '3600000', ADMIN_TOKEN, SIMULATOR: '1' });
+
 const r = lockscope.redis;
 const uuid = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
 const hex = (n: number) => Array.from({ length: 32 }, (_, i) => ((n * 7 + i * 13) % 16).toString(16)).join('');
@@ -27,13 +30,19 @@ await r.set('job-lock:default:nightly-report', `ADDED:${new Date(Date.now() - 75
 // redlock-style tokens.
 await r.set('lock:payments:settlement-run', hex(1), 'PX', 5_000);
 await r.set('lock:payments:refund-991', hex(2), 'PX', 8_000);
-for (let i = 0; i < 12; i++) await r.set(`lock:tenant-${100 + i * 7}:sync`, hex(10 + i), 'PX', 20_000 + i * 4_000);
-await r.set('cache:invoice-lock:7', hex(3), 'PX', 20_000);
+// Leases of a few minutes, long enough to outlast the screenshots.
+for (let i = 0; i < 12; i++) await r.set(`lock:tenant-${100 + i * 7}:sync`, hex(10 + i), 'PX', 120_000 + i * 40_000);
+await r.set('cache:invoice-lock:7', hex(3), 'PX', 300_000);
 // The classic stuck locks: SET NX without an expiry, holder gone.
 await r.set('lock:inventory:sku-2231', 'crashed-worker-7');
 await r.set('lock:migrations', 'deploy-2291@ci-runner-4');
+// A cache warm-up lock left behind by a crashed deploy: the audit-log shot force-releases it.
+await r.set('lock:cache:warmup', 'deploy-2288@ci-runner-2');
+// sidekiq-unique-jobs (a hash of job id → time taken) and a long lease.
+await r.hset('uniquejobs:6e47a2b1f3c8d9e0:LOCKED', 'b8f2c3a1d4e5f60718293a4b', String(Date.now() / 1000 - 400));
+await r.pexpire('uniquejobs:6e47a2b1f3c8d9e0:LOCKED', 900_000);
 // python-redis-lock with a binary token.
-await r.set('lock:reports', Buffer.from([0x8f, 0x12, 0xee, 0x01, 0x77, 0x9a, 0x10, 0x44, 0x5e, 0xa0, 0x0b, 0xc3, 0x7d, 0x02, 0x61, 0xf9]), 'EX', 45);
+await r.set('lock:reports', Buffer.from([0x8f, 0x12, 0xee, 0x01, 0x77, 0x9a, 0x10, 0x44, 0x5e, 0xa0, 0x0b, 0xc3, 0x7d, 0x02, 0x61, 0xf9]), 'EX', 900);
 
 const timers = [
   setInterval(() => void r.pexpire('orders:checkout-lock:{42}', 30_000), 1_000),
@@ -43,38 +52,113 @@ const timers = [
   setInterval(() => void r.pexpire('lock:payments:settlement-run', 5_000), 2_500),
   setInterval(() => void r.pexpire('lock:payments:refund-991', 8_000), 3_000),
 ];
-// Let the renewals build a history and the unrenewed BullMQ lock become overdue.
-await new Promise((resolve) => setTimeout(resolve, 13_000));
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+type Scheme = 'light' | 'dark';
+const contexts = new Map<Scheme, BrowserContext>();
 
-async function shot(scheme: 'light' | 'dark', name: string, path: string, width: number, prepare: (page: Page) => Promise<void>): Promise<void> {
-  const page = await browser.newPage({ viewport: { width, height: 800 }, colorScheme: scheme });
+/** One browser context per colour scheme, logged in as admin (the session cookie is shared by its pages). */
+async function context(scheme: Scheme): Promise<BrowserContext> {
+  let ctx = contexts.get(scheme);
+  if (ctx) return ctx;
+  ctx = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.goto(lockscope.url);
+  await page.getByRole('button', { name: 'Log in for admin actions' }).click();
+  await page.getByLabel(/Admin token/).fill(ADMIN_TOKEN);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await page.close();
+  contexts.set(scheme, ctx);
+  return ctx;
+}
+
+async function open(scheme: Scheme, path: string, width: number, height: number): Promise<Page> {
+  const page = await (await context(scheme)).newPage();
+  await page.setViewportSize({ width, height });
   await page.goto(`${lockscope.url}${path}`);
-  await page.getByRole('table', { name: 'Locks' }).getByRole('row').nth(1).waitFor();
-  await prepare(page);
+  return page;
+}
+
+async function save(page: Page, name: string, scheme: Scheme): Promise<void> {
   // Let countdowns tick and charts draw.
   await page.waitForTimeout(600);
-  const file = `lockscope-${name}${scheme === 'dark' ? '-dark' : '-light'}.png`.replace('lockscope-table-', 'lockscope-');
+  const file = `lockscope-${name}-${scheme}.png`.replace('lockscope-table-', 'lockscope-');
   await page.screenshot({ path: `${out}${file}` });
   console.log(`saved docs/${file}`);
   await page.close();
 }
 
+async function shot(scheme: Scheme, name: string, path: string, width: number, prepare: (page: Page) => Promise<void>): Promise<void> {
+  const page = await open(scheme, path, width, width < 1280 ? 768 : 800);
+  await page.getByRole('table', { name: 'Locks' }).getByRole('row').nth(1).waitFor();
+  await prepare(page);
+  await save(page, name, scheme);
+}
+
 const settlementId = Buffer.from('lock:payments:settlement-run').toString('base64');
+const timeline = (page: Page) => page.getByRole('complementary', { name: 'Lock details' }).getByRole('list', { name: 'Event timeline' }).waitFor();
+
+/** What the audit log shot shows: an operator force-releases the stale warm-up lock and puts a TTL on a stuck one. */
+async function actAsOperator(): Promise<void> {
+  const page = await open('light', '/?q=lock%3Acache%3Awarmup', 1280, 800);
+  await page.getByRole('button', { name: 'Force release lock:cache:warmup' }).click();
+  let dialog = page.getByRole('dialog', { name: 'Force release lock' });
+  await dialog.getByLabel(/Reason/).fill('deploy-2288 crashed during warm-up; INC-4471');
+  await dialog.getByRole('button', { name: 'Force release' }).click();
+  await dialog.getByRole('status').waitFor();
+  await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+  await page.getByRole('searchbox', { name: 'Filter by key or owner' }).fill('lock:migrations');
+  await page.getByRole('button', { name: 'Set TTL on lock:migrations' }).click();
+  dialog = page.getByRole('dialog', { name: 'Set a TTL on this lock' });
+  await dialog.getByLabel('TTL in seconds').fill('900');
+  await dialog.getByLabel(/Reason/).fill('runner-4 gone; let it expire if nobody renews');
+  await dialog.getByRole('button', { name: 'Set TTL' }).click();
+  await dialog.getByRole('status').waitFor();
+  await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+  await page.close();
+}
+
 try {
+  await context('light');
+  await context('dark');
+  // Let the renewals build a history and the unrenewed BullMQ lock become overdue (after 1.5 × 7.5 s).
+  await new Promise((resolve) => setTimeout(resolve, 12_000));
+  // The table shots first, while the unrenewed BullMQ lock is overdue but has not expired yet.
   for (const scheme of ['light', 'dark'] as const) {
     await shot(scheme, 'table', '/', 1280, async () => {});
     await shot(scheme, 'stuck', '/', 1280, async (page) => {
       await page.getByRole('button', { name: /Needs attention/ }).click();
     });
-    await shot(scheme, 'detail', `/?lock=${encodeURIComponent(settlementId)}`, 1280, async (page) => {
-      await page.getByRole('complementary', { name: 'Lock details' }).getByRole('list', { name: 'Event timeline' }).waitFor();
-    });
   }
-  await shot('light', 'detail-1024', `/?lock=${encodeURIComponent(settlementId)}`, 1024, async (page) => {
-    await page.getByRole('complementary', { name: 'Lock details' }).getByRole('list', { name: 'Event timeline' }).waitFor();
-  });
+  for (const scheme of ['light', 'dark'] as const) {
+    await shot(scheme, 'detail', `/?lock=${encodeURIComponent(settlementId)}`, 1280, timeline);
+    await shot(scheme, 'detail-1024', `/?lock=${encodeURIComponent(settlementId)}`, 1024, timeline);
+  }
+  await actAsOperator();
+  for (const scheme of ['light', 'dark'] as const) {
+    const page = await open(scheme, '/?view=audit', 1280, 800);
+    await page.getByRole('table', { name: 'Audit log' }).getByRole('row').nth(2).waitFor();
+    await save(page, 'audit', scheme);
+  }
+  // The simulator: workers racing for a few resources with SETNX+EXPIRE, crashing now and then.
+  const sim = await open('light', '/', 1280, 800);
+  await sim.getByRole('button', { name: 'Show simulator' }).click();
+  await sim.getByLabel('Duration (s)').fill('60');
+  await sim.getByLabel('Strategy').selectOption('setnx-expire');
+  await sim.getByLabel('Crash probability').fill('0.05');
+  await sim.getByLabel('Crash between SETNX/EXPIRE').fill('0.2');
+  await sim.getByRole('button', { name: 'Start' }).click();
+  await sim.waitForTimeout(8_000);
+  // The panel scrolls within itself: show its live stats and charts rather than the settings.
+  const showStats = (page: Page) => page.getByLabel('Simulator stats').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await showStats(sim);
+  await save(sim, 'simulator', 'light');
+  const simDark = await open('dark', '/', 1280, 800);
+  await simDark.getByRole('button', { name: 'Show simulator' }).click();
+  await simDark.waitForTimeout(3_000);
+  await showStats(simDark);
+  await save(simDark, 'simulator', 'dark');
 } finally {
   for (const t of timers) clearInterval(t);
   await browser.close();

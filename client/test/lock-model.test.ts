@@ -194,6 +194,7 @@ describe('URL state', () => {
       libraries: new Set<LibraryId>(['redisson']),
       sort: { key: 'ttl', dir: 'asc' },
       lock: id,
+      view: 'locks',
     });
     expect(search).toBe(`?q=orders%207&state=renewal-overdue,no-ttl&lib=redisson&sort=ttl&dir=asc&lock=${encodeURIComponent(id)}`);
     const back = parseUrlState(search);
@@ -203,6 +204,7 @@ describe('URL state', () => {
       libraries: new Set(['redisson']),
       sort: { key: 'ttl', dir: 'asc' },
       lock: id,
+      view: 'locks',
     });
     expect(formatUrlState(parseUrlState(''))).toBe('');
   });
@@ -213,6 +215,14 @@ describe('URL state', () => {
     expect(s.libraries.size).toBe(0);
     expect(s.sort).toEqual({ key: 'state', dir: 'asc' });
     expect(formatUrlState(s, '?debug=1&q=old')).toBe('?state=no-ttl&debug=1');
+  });
+
+  it('carries the audit-log view, and only that one (the lock table is the default)', () => {
+    const s = parseUrlState('?view=audit&q=x');
+    expect(s.view).toBe('audit');
+    expect(formatUrlState(s)).toBe('?q=x&view=audit');
+    expect(parseUrlState('?view=bogus').view).toBe('locks');
+    expect(formatUrlState({ ...s, view: 'locks' })).toBe('?q=x');
   });
 });
 

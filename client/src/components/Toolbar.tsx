@@ -40,6 +40,14 @@ export function Toolbar() {
           autoComplete="off"
           value={view.q}
           onChange={(e) => view.setQuery(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key !== 'Escape') return;
+            // A search field empties itself on Esc; here Esc only leaves the box (and closes the details), keeping
+            // the filter. Handled here because the browser's clearing cannot be undone afterwards.
+            e.preventDefault();
+            e.currentTarget.blur();
+            if (view.detailOpen) view.closeDetail();
+          }}
           className={`${CONTROL} w-full pr-8 pl-8 font-mono`}
         />
         <kbd

@@ -13,6 +13,25 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+/**
+ * `9.8s`, `42s`, `11m 13s`, `2h 10m`, `3d 4h`: the same units as `formatDuration`, without the spaces inside a
+ * value, for narrow table columns (at most 7 characters below 100 days). `trim` drops a zero second unit
+ * (`10m` rather than `10m 00s`), for chart axes; countdowns keep it so their width stays put.
+ */
+export function formatDurationShort(ms: number, trim = false): string {
+  if (ms < 0) ms = 0;
+  if (ms < 10_000) return `${trim ? Number((ms / 1000).toFixed(1)) : (ms / 1000).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string, pad = true) =>
+    trim && small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit} ${pad ? String(small).padStart(2, '0') : small}${smallUnit}`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return two(m, 'm', s % 60, 's');
+  const h = Math.floor(m / 60);
+  if (h < 48) return two(h, 'h', m % 60, 'm');
+  return two(Math.floor(h / 24), 'd', h % 24, 'h', false);
+}
+
 export const STATE_LABEL: Record<LockState, string> = {
   held: 'held',
   expiring: 'expiring soon',
@@ -41,6 +60,11 @@ export const LIBRARY_LABEL: Record<LibraryId, string> = {
   unknown: 'unknown',
 };
 
+/** Names too long for the table's library column (the full name is the cell's title). */
+export const LIBRARY_SHORT: Partial<Record<LibraryId, string>> = {
+  'sidekiq-unique': 'sidekiq-unique',
+};
+
 export const EVENT_LABEL: Record<LockEventKind, string> = {
   acquired: 'Acquired',
   renewed: 'Renewed',
@@ -64,6 +88,18 @@ export function formatClock(epochMs: number): string {
 export function formatDateTime(epochMs: number): string {
   const d = new Date(epochMs);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Same local calendar day. */
+function sameDay(a: number, b: number): boolean {
+  const x = new Date(a);
+  const y = new Date(b);
+  return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
+}
+
+/** `14:03:07` today, `2026-05-02 14:03:07` on any other day: local time, 24-hour clock. */
+export function formatTimestamp(epochMs: number, now: number = Date.now()): string {
+  return sameDay(epochMs, now) ? formatDateTime(epochMs).slice(11) : formatDateTime(epochMs);
 }
 
 /** `12 s ago` / `in 4.1 s`, relative to `now`. */

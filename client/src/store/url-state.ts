@@ -1,5 +1,5 @@
 /**
- * What a shared link carries: `?q=&state=no-ttl,renewal-overdue&lib=redisson&sort=ttl&dir=asc&lock=<id>`.
+ * What a shared link carries: `?q=&state=no-ttl,renewal-overdue&lib=redisson&sort=ttl&dir=asc&lock=<id>&view=audit`.
  * Defaults are left out so a plain link stays plain; unknown values are ignored rather than failing the page.
  */
 import type { LibraryId, LockState } from '../../../shared/locks';
@@ -12,9 +12,14 @@ export interface UrlState {
   states: ReadonlySet<LockState>;
   libraries: ReadonlySet<LibraryId>;
   sort: SortSpec;
-  /** Selected lock id (base64 key). */
+  /** The lock whose details are open (base64 key). */
   lock: string | null;
+  /** The page's tab: the lock table (default) or the admin audit log. */
+  view: View;
 }
+
+export const VIEWS = ['locks', 'audit'] as const;
+export type View = (typeof VIEWS)[number];
 
 const LIBRARIES = new Set(Object.keys(LIBRARY_LABEL));
 
@@ -34,10 +39,11 @@ export function parseUrlState(search: string): UrlState {
     libraries: new Set(list(p.get('lib')).filter((l): l is LibraryId => LIBRARIES.has(l))),
     sort: { key, dir },
     lock: p.get('lock') || null,
+    view: p.get('view') === 'audit' ? 'audit' : 'locks',
   };
 }
 
-const OURS = ['q', 'state', 'lib', 'sort', 'dir', 'lock'];
+const OURS = ['q', 'state', 'lib', 'sort', 'dir', 'lock', 'view'];
 
 /** The query string for a state (with `?`, or empty), keeping parameters that are not ours. Commas stay readable. */
 export function formatUrlState(s: UrlState, existing = ''): string {
@@ -50,6 +56,7 @@ export function formatUrlState(s: UrlState, existing = ''): string {
     ['sort', isDefault ? '' : s.sort.key],
     ['dir', isDefault ? '' : s.sort.dir],
     ['lock', s.lock ?? ''],
+    ['view', s.view === 'locks' ? '' : s.view],
   ];
   const parts = ours.filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);
   const rest = new URLSearchParams(existing);

@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { LibraryId, LockState } from '../../../shared/locks';
 import { FIRST_DIR, type LockFilter, type SortKey, type SortSpec } from './lock-model';
 import { lockModel, publishNow } from './lock-store';
-import { formatUrlState, parseUrlState } from './url-state';
+import { formatUrlState, parseUrlState, type View } from './url-state';
 
 /**
  * What the user is looking at: filter, sort, selected lock, whether its details are open. Each change is applied
@@ -13,10 +13,12 @@ export interface ViewState {
   states: ReadonlySet<LockState>;
   libraries: ReadonlySet<LibraryId>;
   sort: SortSpec;
-  /** The row under the keyboard/mouse cursor (base64 key), kept in the URL as `lock`. */
+  /** The row under the keyboard/mouse cursor (base64 key); in the URL as `lock` while its details are open. */
   selected: string | null;
   /** Whether the detail panel shows the selected lock. */
   detailOpen: boolean;
+  /** The page's tab (locks table or audit log), in the URL as `view`. */
+  view: View;
   setQuery(q: string): void;
   toggleState(state: LockState): void;
   setStates(states: Iterable<LockState>): void;
@@ -27,11 +29,14 @@ export interface ViewState {
   select(id: string | null, open?: boolean): void;
   openDetail(): void;
   closeDetail(): void;
+  setView(view: View): void;
+  /** Show a lock in the table with its details open (e.g. from the audit log). */
+  reveal(id: string): void;
 }
 
 function initial() {
   const u = parseUrlState(typeof location === 'undefined' ? '' : location.search);
-  return { q: u.q, states: u.states, libraries: u.libraries, sort: u.sort, selected: u.lock, detailOpen: u.lock !== null };
+  return { q: u.q, states: u.states, libraries: u.libraries, sort: u.sort, selected: u.lock, detailOpen: u.lock !== null, view: u.view };
 }
 
 export const useViewStore = create<ViewState>()((set, get) => ({
@@ -52,6 +57,8 @@ export const useViewStore = create<ViewState>()((set, get) => ({
   select: (selected, open) => set((s) => ({ selected, detailOpen: selected !== null && (open ?? s.detailOpen) })),
   openDetail: () => set((s) => ({ detailOpen: s.selected !== null })),
   closeDetail: () => set({ detailOpen: false }),
+  setView: (view) => set({ view }),
+  reveal: (id) => set({ view: 'locks', selected: id, detailOpen: true }),
 }));
 
 export function filterOf(s: Pick<ViewState, 'q' | 'states' | 'libraries'>): LockFilter {
@@ -74,7 +81,9 @@ export function connectViewState(): () => void {
       changed = true;
     }
     if (changed) publishNow();
-    const search = formatUrlState({ q: next.q, states: next.states, libraries: next.libraries, sort: next.sort, lock: next.selected }, location.search);
+    // A closed panel leaves the link: reloading it must not reopen what Esc closed (the selection stays in memory).
+    const lock = next.detailOpen ? next.selected : null;
+    const search = formatUrlState({ q: next.q, states: next.states, libraries: next.libraries, sort: next.sort, lock, view: next.view }, location.search);
     if (search !== location.search) history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
   });
 }

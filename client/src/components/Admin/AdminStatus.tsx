@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useSocket } from '../../socket/SocketProvider';
 import { adminApi } from './admin-api';
 import { useAdminStore } from './admin-store';
@@ -33,17 +33,11 @@ export function AdminStatus() {
     await useAdminStore.getState().loadAudit();
   };
 
-  if (session.admin === 'read-only') {
-    return (
-      <span className="text-xs text-slate-500 dark:text-slate-400" data-testid="admin-status" title={session.reason}>
-        Read-only{session.reason ? `: ${session.reason}` : ''}
-      </span>
-    );
-  }
+  if (session.admin === 'read-only') return <ReadOnlyBadge reason={session.reason} />;
   if (session.admin === 'login-required') {
     return (
       <>
-        <button type="button" className={buttonClass.small} onClick={() => setLogin(true)} data-testid="admin-status">
+        <button type="button" className={`${buttonClass.small} shrink-0 whitespace-nowrap`} onClick={() => setLogin(true)} data-testid="admin-status">
           Log in for admin actions
         </button>
         {login && <LoginDialog onClose={() => setLogin(false)} onDone={afterChange} />}
@@ -51,12 +45,59 @@ export function AdminStatus() {
     );
   }
   return (
-    <span className="flex items-center gap-2 text-xs" data-testid="admin-status">
-      <span className="rounded bg-slate-200 px-1.5 py-0.5 font-medium dark:bg-slate-700">Admin{session.via === 'open' ? ' (local, no token)' : ''}</span>
+    <span className="flex shrink-0 items-center gap-2 text-xs whitespace-nowrap" data-testid="admin-status">
+      <span
+        className="rounded bg-slate-200 px-1.5 py-0.5 font-medium dark:bg-slate-700"
+        title={session.via === 'open' ? 'Admin actions need no token: lockscope runs its own Redis and listens on loopback only' : 'Admin actions allowed'}
+      >
+        Admin{session.via === 'open' && <span className="font-normal text-slate-600 dark:text-slate-300"> · local</span>}
+      </span>
       {session.via === 'session' && (
         <button type="button" className={buttonClass.small} onClick={() => void adminApi.logout().then(afterChange)}>
           Log out
         </button>
+      )}
+    </span>
+  );
+}
+
+/**
+ * "Read-only" as a short badge; the reason is its accessible description, its tooltip, and a popover on click
+ * (tooltips never show for keyboard users).
+ */
+function ReadOnlyBadge({ reason }: { reason?: string }) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  return (
+    <span className="relative shrink-0 text-xs whitespace-nowrap" data-testid="admin-status">
+      <button
+        type="button"
+        aria-expanded={reason ? open : undefined}
+        aria-describedby={reason ? id : undefined}
+        title={reason}
+        onClick={() => setOpen((o) => !o)}
+        onBlur={() => setOpen(false)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape' && open) {
+            e.stopPropagation();
+            setOpen(false);
+          }
+        }}
+        className="rounded border border-slate-300 px-1.5 py-0.5 font-medium text-slate-600 hover:bg-slate-100 dark:border-slate-600 dark:text-slate-300 dark:hover:bg-slate-800"
+      >
+        Read-only
+      </button>
+      {reason && (
+        <span
+          id={id}
+          className={
+            open
+              ? 'absolute top-7 right-0 z-50 w-72 rounded-md border border-slate-200 bg-white p-2 whitespace-normal text-slate-700 shadow-lg dark:border-slate-700 dark:bg-slate-900 dark:text-slate-200'
+              : 'sr-only'
+          }
+        >
+          No admin actions: {reason}.
+        </span>
       )}
     </span>
   );

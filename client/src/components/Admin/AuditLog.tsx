@@ -1,4 +1,8 @@
 import type { AuditEntry } from '../../../../shared/admin';
+import { useNow } from '../../hooks/useNow';
+import { formatDateTime, formatTimestamp } from '../../lib/format';
+import { lockModel, useLocksVersion } from '../../store/lock-store';
+import { useViewStore } from '../../store/view-store';
 import { useAdminStore } from './admin-store';
 
 const RESULT_STYLE: Record<string, string> = {
@@ -15,6 +19,9 @@ export function AuditLog() {
   const session = useAdminStore((s) => s.session);
   const entries = useAdminStore((s) => s.audit);
   const error = useAdminStore((s) => s.auditError);
+  // Keys link to the table only while their lock is tracked; times drop the date while it is today.
+  useLocksVersion();
+  const now = useNow(60_000);
 
   if (session?.admin !== 'allowed') {
     return (
@@ -41,7 +48,7 @@ export function AuditLog() {
         </thead>
         <tbody>
           {entries.map((e) => (
-            <AuditRow key={e.id} entry={e} />
+            <AuditRow key={e.id} entry={e} now={now} tracked={e.key !== null && lockModel.byId.has(e.key.base64)} />
           ))}
         </tbody>
       </table>
@@ -50,18 +57,34 @@ export function AuditLog() {
   );
 }
 
-function AuditRow({ entry: e }: { entry: AuditEntry }) {
+function AuditRow({ entry: e, now, tracked }: { entry: AuditEntry; now: number; tracked: boolean }) {
+  const reveal = useViewStore((s) => s.reveal);
   return (
     <tr className="border-b border-slate-200 align-top dark:border-slate-700" data-audit-id={e.id}>
-      <td className="px-3 py-1.5 whitespace-nowrap tabular-nums" title={new Date(e.at).toISOString()}>
-        {new Date(e.at).toLocaleTimeString()}
+      <td className="px-3 py-1.5 whitespace-nowrap">
+        <time dateTime={new Date(e.at).toISOString()} title={formatDateTime(e.at)} className="font-mono text-xs tabular-nums">
+          {formatTimestamp(e.at, now)}
+        </time>
       </td>
       <td className="px-3 py-1.5 font-mono text-xs" title={e.ip}>
         {e.actor}
         <div className="text-slate-500">{e.ip}</div>
       </td>
       <td className="px-3 py-1.5">{e.action}{e.ttlMs !== null ? ` (${e.ttlMs / 1000} s)` : ''}</td>
-      <td className="max-w-[18rem] truncate px-3 py-1.5 font-mono text-xs" title={e.key?.text}>{e.key?.text ?? '—'}</td>
+      <td className="max-w-[18rem] truncate px-3 py-1.5 font-mono text-xs" title={e.key?.text}>
+        {e.key && tracked ? (
+          <button
+            type="button"
+            onClick={() => reveal(e.key!.base64)}
+            title={`Show ${e.key.text} in the lock table`}
+            className="max-w-full truncate text-left text-sky-700 underline decoration-sky-700/40 hover:decoration-sky-700 dark:text-sky-400 dark:decoration-sky-400/40"
+          >
+            {e.key.text}
+          </button>
+        ) : (
+          (e.key?.text ?? '—')
+        )}
+      </td>
       <td className="max-w-[14rem] truncate px-3 py-1.5 font-mono text-xs" title={e.ownerSeen?.text}>{e.ownerSeen?.text ?? '—'}</td>
       <td className={`px-3 py-1.5 font-medium ${RESULT_STYLE[e.result] ?? ''}`}>
         {e.result}

@@ -1,47 +1,65 @@
-import { useState } from 'react';
+import { useState, type KeyboardEvent } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useAdminStore } from './admin-store';
 import { buttonClass } from './Dialog';
 import { LockActionDialog, type LockAction } from './LockActionDialog';
 
 /**
- * The admin buttons for one lock (table row or detail panel). Rendered only when this browser may act;
- * otherwise the header says why admin actions are absent.
+ * Where the actions are shown: the detail panel (full buttons), a table row (bulk-select box and small buttons),
+ * or a table row with only the bulk-select box (while the detail panel is open or the table is narrow).
  */
-export function LockActions({ lock, compact = false }: { lock: LockView; compact?: boolean }) {
+export type LockActionsVariant = 'panel' | 'row' | 'select';
+
+/** Enter and Space belong to the focused control; every other key (↑/↓, `/`, Esc) still reaches the page. */
+function keepActivationKeys(e: KeyboardEvent) {
+  if (e.key === 'Enter' || e.key === ' ') e.stopPropagation();
+}
+
+/**
+ * The admin buttons for one lock (table row or detail panel). Rendered only when this browser may act;
+ * otherwise the header says why admin actions are absent. In the table only the current row's controls are in
+ * the Tab order (`tabbable`), so Tab does not walk through every row's buttons.
+ */
+export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock: LockView; variant?: LockActionsVariant; tabbable?: boolean }) {
   const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
   const picked = useAdminStore((s) => s.bulk.has(lock.id));
   const toggleBulk = useAdminStore((s) => s.toggleBulk);
   const [action, setAction] = useState<LockAction | null>(null);
   if (!allowed) return null;
+  const inRow = variant !== 'panel';
+  const tabIndex = tabbable ? 0 : -1;
   // The dialog outlives the lock it acted on: its outcome ("Released.") is shown after the lock has ended.
   const actionable = lock.endedAt === null && lock.owner !== null && !lock.owner.truncated;
   if (lock.endedAt === null && lock.owner?.truncated && !action) {
     // Only a prefix of the owner was read: lockscope could not name the whole owner, so the owner check would fail.
-    return compact ? null : (
+    return inRow ? null : (
       <p className="text-xs text-slate-600 dark:text-slate-300">
         No admin actions: the owner is larger than lockscope reads ({lock.owner.sizeBytes} bytes), so it cannot be checked.
       </p>
     );
   }
-  if (!actionable && !action) return null;
-  const cls = compact ? buttonClass.small : buttonClass.secondary;
+  if (!actionable && !action && !picked) return null;
+  const cls = inRow ? buttonClass.small : buttonClass.secondary;
   return (
-    <span className="inline-flex items-center gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
-      {compact && (actionable || picked) && (
+    <span className="inline-flex items-center gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={keepActivationKeys}>
+      {inRow && (actionable || picked) && (
         <input
           type="checkbox"
+          tabIndex={tabIndex}
           checked={picked}
           onChange={() => toggleBulk(lock)}
           aria-label={`Select ${lock.key.text} for bulk release`}
+          title="Select for bulk release"
           className="h-3.5 w-3.5 accent-red-600"
         />
       )}
-      {actionable && <button type="button" className={`${cls} text-red-700 dark:text-red-300`} onClick={() => setAction('release')} aria-label={`Force release ${lock.key.text}`}>
-        Force release
-      </button>}
-      {actionable && lock.deadline === null && (
-        <button type="button" className={cls} onClick={() => setAction('set-ttl')} aria-label={`Set TTL on ${lock.key.text}`}>
+      {actionable && variant !== 'select' && (
+        <button type="button" tabIndex={tabIndex} className={`${cls} text-red-700 dark:text-red-300`} onClick={() => setAction('release')} aria-label={`Force release ${lock.key.text}`}>
+          Force release
+        </button>
+      )}
+      {actionable && variant !== 'select' && lock.deadline === null && (
+        <button type="button" tabIndex={tabIndex} className={cls} onClick={() => setAction('set-ttl')} aria-label={`Set TTL on ${lock.key.text}`}>
           Set TTL
         </button>
       )}

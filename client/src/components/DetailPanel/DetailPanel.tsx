@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useNow } from '../../hooks/useNow';
-import { formatDateTime, formatDuration, formatRelative, LIBRARY_LABEL } from '../../lib/format';
+import { formatDateTime, formatDuration, formatRelative, formatTimestamp, LIBRARY_LABEL } from '../../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { CopyButton } from '../CopyButton';
@@ -227,8 +227,8 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
 function Moment({ at, now }: { at: number; now: number }) {
   return (
     <span>
-      <time dateTime={new Date(at).toISOString()} className="font-mono text-xs tabular-nums">
-        {formatDateTime(at)}
+      <time dateTime={new Date(at).toISOString()} title={formatDateTime(at)} className="font-mono text-xs tabular-nums">
+        {formatTimestamp(at, now)}
       </time>{' '}
       <span className="text-slate-500 dark:text-slate-400">({formatRelative(at, now)})</span>
     </span>

@@ -2,7 +2,7 @@ import { memo, useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { LockView, TtlSample } from '../../../../shared/locks';
-import { formatClock, formatDuration } from '../../lib/format';
+import { formatClock, formatDuration, formatDurationShort } from '../../lib/format';
 import { useTheme, type Theme } from '../../theme/theme';
 
 const HEIGHT = 170;
@@ -19,6 +19,20 @@ function showLatest(u: uPlot): void {
   const n = u.data[0]?.length ?? 0;
   if (n > 0 && (u.cursor.left == null || u.cursor.left < 0)) u.setLegend({ idx: n - 1 }, false);
 }
+
+/** Tick steps for the TTL axis (s): whole seconds, minutes, hours, days, so labels read `30s`, `5m`, `2h`. */
+const TTL_STEPS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+
+/** The TTL axis is as wide as its longest label (`10m 30s` needs more room than `5s`). */
+const ttlAxisSize: uPlot.Axis.Size = (u, values, axisIdx, cycleNum) => {
+  const axis = u.axes[axisIdx]!;
+  // uPlot asks again after laying out; keep the first answer so the size settles.
+  if (cycleNum > 1) return (axis as { _size?: number })._size ?? 48;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  u.ctx.font = (axis.font as unknown as [string])[0];
+  const ticks = typeof axis.ticks === 'object' && axis.ticks.size != null ? axis.ticks.size : 10;
+  return Math.ceil(ticks + (axis.gap ?? 5) + u.ctx.measureText(longest).width / devicePixelRatio + 4);
+};
 
 function options(theme: Theme, width: number): uPlot.Options {
   const c = COLORS[theme];
@@ -48,7 +62,7 @@ function options(theme: Theme, width: number): uPlot.Options {
     ],
     axes: [
       { ...axis, space: 64, values: (_u, vals) => vals.map((v) => formatClock(v * 1000).slice(0, 8)) },
-      { ...axis, size: 48, values: (_u, vals) => vals.map((v) => `${v} s`) },
+      { ...axis, size: ttlAxisSize, incrs: TTL_STEPS, values: (_u, vals) => vals.map((v) => formatDurationShort(v * 1000, true)) },
     ],
   };
 }

@@ -1,44 +1,32 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useRef, type MouseEvent } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
-import { LIBRARY_LABEL } from '../../lib/format';
+import { LIBRARY_LABEL, LIBRARY_SHORT } from '../../lib/format';
 import type { SortKey } from '../../store/lock-model';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { LockActions } from '../Admin/LockActions';
 import { useAdminStore } from '../Admin/admin-store';
 import { StateBadge } from '../StateBadge';
-import { HEADER_HEIGHT, ROW_HEIGHT } from './layout';
+import { ACTIONS_FULL_WIDTH, ACTIONS_SELECT_WIDTH, FIXED_WIDTH, HEADER_HEIGHT, ROW_HEIGHT, tableLayout, type ActionsColumn } from './layout';
 import { useTableKeyboard } from './useTableKeyboard';
 import { HeldForCell, TtlCell } from './TtlCell';
-
 
 interface Column {
   key: SortKey;
   label: string;
-  /** Fixed width (px) for short values; key and owner share what is left (see `ownerWidth`). */
-  width?: number;
   right?: boolean;
 }
 
 const COLUMNS: Column[] = [
   { key: 'key', label: 'Key' },
-  { key: 'library', label: 'Library', width: 112 },
+  { key: 'library', label: 'Library' },
   { key: 'owner', label: 'Owner' },
-  { key: 'ttl', label: 'TTL', width: 82, right: true },
-  { key: 'heldFor', label: 'Held for', width: 86, right: true },
-  { key: 'renewals', label: 'Renewals', width: 90, right: true },
-  { key: 'state', label: 'State', width: 140 },
+  { key: 'ttl', label: 'TTL', right: true },
+  { key: 'heldFor', label: 'Held for', right: true },
+  { key: 'renewals', label: 'Renewals', right: true },
+  { key: 'state', label: 'State' },
 ];
-
-const FIXED_WIDTH = COLUMNS.reduce((n, c) => n + (c.width ?? 0), 0);
-/** Width of the admin actions column, present only when this browser may act on locks. */
-const ACTIONS_WIDTH = 216;
-/** The key is what operators scan for: it gets 60% of the flexible width, the owner 40%. */
-function ownerWidth(tableWidth: number | undefined, actions: boolean): number | undefined {
-  const fixed = FIXED_WIDTH + (actions ? ACTIONS_WIDTH : 0);
-  return tableWidth ? Math.max(120, Math.round((tableWidth - fixed) * 0.4)) : undefined;
-}
 
 /**
  * The live lock table: only the rows in view are in the DOM (TanStack Virtual), rows re-render only when their
@@ -49,15 +37,33 @@ export function LockTable() {
   const rows = lockModel.rows;
   const total = lockModel.size;
   const clockOffsetMs = useLockStore((s) => s.clockOffsetMs);
+  const haveSnapshot = useLockStore((s) => s.snapshot !== null);
   const admin = useAdminStore((s) => s.session?.admin === 'allowed');
   const stale = useLockStore((s) => s.staleSince !== null);
   const sort = useViewStore((s) => s.sort);
   const sortBy = useViewStore((s) => s.sortBy);
+  const q = useViewStore((s) => s.q);
+  const states = useViewStore((s) => s.states);
+  const libraries = useViewStore((s) => s.libraries);
   const selected = useViewStore((s) => s.selected);
+  const detailOpen = useViewStore((s) => s.detailOpen);
   const select = useViewStore((s) => s.select);
   const clearFilters = useViewStore((s) => s.clearFilters);
   const scrollRef = useRef<HTMLDivElement>(null);
   const tableRef = useRef<HTMLTableElement>(null);
+
+  // The width the columns share (scrollbar excluded): decides which columns fit.
+  const [width, setWidth] = useState(0);
+  useLayoutEffect(() => {
+    const el = scrollRef.current!;
+    setWidth(el.clientWidth);
+    const observer = new ResizeObserver(() => setWidth(el.clientWidth));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  const layout = useMemo(() => tableLayout(width, { admin, detailOpen }), [width, admin, detailOpen]);
+  const columns = COLUMNS.filter((c) => !layout.hidden.has(c.key));
+  const columnKeys = columns.map((c) => c.key).join(',');
 
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -70,14 +76,34 @@ export function LockTable() {
   });
   useTableKeyboard(virtualizer, tableRef);
 
-  // A shared link names a lock: bring it into view once it has arrived.
-  const revealed = useRef(false);
+  // A new filter or sort is a new list: start at its top.
+  const shownFor = useRef({ sort, q, states, libraries });
+  const pendingReveal = useRef<string | null>(selected);
   useEffect(() => {
-    if (revealed.current || !selected) return;
-    const i = lockModel.indexOf(selected);
+    const before = shownFor.current;
+    if (before.sort === sort && before.q === q && before.states === states && before.libraries === libraries) return;
+    shownFor.current = { sort, q, states, libraries };
+    pendingReveal.current = null;
+    virtualizer.scrollToOffset(0);
+  }, [sort, q, states, libraries, virtualizer]);
+
+  // A lock selected from elsewhere (a shared link, the audit log) is brought into view once it is in the table;
+  // rows picked with the mouse or the keyboard are already in view, so this does nothing for them.
+  const lastSelected = useRef(selected);
+  useEffect(() => {
+    if (lastSelected.current !== selected) {
+      lastSelected.current = selected;
+      pendingReveal.current = selected;
+    }
+    const id = pendingReveal.current;
+    if (id === null) return;
+    const i = lockModel.indexOf(id);
     if (i >= 0) {
-      revealed.current = true;
+      pendingReveal.current = null;
       virtualizer.scrollToIndex(i, { align: 'auto' });
+    } else if (haveSnapshot && !lockModel.byId.has(id)) {
+      // Not tracked (any more): do not jump there if it is taken again minutes later.
+      pendingReveal.current = null;
     }
   });
 
@@ -96,19 +122,22 @@ export function LockTable() {
       <table
         ref={tableRef}
         className="w-full table-fixed border-collapse text-sm"
+        style={{ minWidth: layout.minWidth }}
         aria-label="Locks"
         aria-rowcount={rows.length + 1}
+        aria-colcount={columns.length + (layout.actions ? 1 : 0)}
         data-stale={stale || undefined}
       >
         <colgroup>
-          {COLUMNS.map((c) => (
-            <col key={c.key} style={{ width: c.key === 'owner' ? ownerWidth(virtualizer.scrollRect?.width, admin) : c.width }} />
+          {columns.map((c) => (
+            // The key column takes whatever the others leave (at least KEY_MIN: see `tableLayout`).
+            <col key={c.key} style={{ width: c.key === 'key' ? undefined : c.key === 'owner' ? layout.ownerWidth : FIXED_WIDTH[c.key] }} />
           ))}
-          {admin && <col style={{ width: ACTIONS_WIDTH }} />}
+          {layout.actions && <col style={{ width: layout.actions === 'full' ? ACTIONS_FULL_WIDTH : ACTIONS_SELECT_WIDTH }} />}
         </colgroup>
         <thead className="sticky top-0 z-10 bg-slate-100 text-left text-xs text-slate-600 shadow-[0_1px_0_var(--color-slate-200)] dark:bg-slate-800 dark:text-slate-300 dark:shadow-[0_1px_0_var(--color-slate-700)]">
           <tr style={{ height: HEADER_HEIGHT }} aria-rowindex={1}>
-            {COLUMNS.map((c) => {
+            {columns.map((c) => {
               const active = sort.key === c.key;
               return (
                 <th key={c.key} scope="col" aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'} className="p-0 font-semibold">
@@ -127,9 +156,14 @@ export function LockTable() {
                 </th>
               );
             })}
-            {admin && (
+            {layout.actions === 'full' && (
               <th scope="col" className="px-3 font-semibold">
                 Actions
+              </th>
+            )}
+            {layout.actions === 'select' && (
+              <th scope="col" className="px-3 font-semibold" title="Select locks for bulk release; the detail panel has the actions">
+                <span className="sr-only">Select for bulk release</span>
               </th>
             )}
           </tr>
@@ -146,7 +180,8 @@ export function LockTable() {
                 selected={lock.id === selected}
                 tabStop={lock.id === tabStop}
                 clockOffsetMs={clockOffsetMs}
-                admin={admin}
+                columns={columnKeys}
+                actions={layout.actions}
               />
             );
           })}
@@ -174,58 +209,78 @@ interface RowProps {
   lock: LockView;
   index: number;
   selected: boolean;
+  /** The row whose controls are in the Tab order (roving tabindex): the selected row, else the first. */
   tabStop: boolean;
   clockOffsetMs: number;
-  /** Show the admin actions cell. */
-  admin: boolean;
+  /** The data columns shown, comma-separated (a string, so the memo compares it by value). */
+  columns: string;
+  actions: ActionsColumn;
 }
 
-const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOffsetMs, admin }: RowProps) {
+const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOffsetMs, columns, actions }: RowProps) {
   const ended = lock.endedAt !== null;
   const stuck = lock.state === 'no-ttl';
+  const shown = columns.split(',');
   const tone = selected
     ? 'bg-sky-100 shadow-[inset_3px_0_0_var(--color-sky-600)] dark:bg-sky-900/50 dark:shadow-[inset_3px_0_0_var(--color-sky-400)]'
     : stuck
       ? 'bg-red-50 hover:bg-red-100 dark:bg-red-950/40 dark:hover:bg-red-950/70'
       : 'hover:bg-slate-100 dark:hover:bg-slate-800/60';
+  const cells: Record<string, () => ReactNode> = {
+    key: () => (
+      <td key="key" className="truncate px-3 font-mono" title={lock.key.text}>
+        {lock.key.binary && <BinaryMark />}
+        <button type="button" tabIndex={tabStop ? 0 : -1} className="max-w-full truncate text-left focus-visible:outline-2 focus-visible:outline-sky-500">
+          {lock.key.text}
+        </button>
+      </td>
+    ),
+    library: () => (
+      <td key="library" className="truncate px-3" title={LIBRARY_LABEL[lock.library]}>
+        {LIBRARY_SHORT[lock.library] ?? LIBRARY_LABEL[lock.library]}
+      </td>
+    ),
+    owner: () => (
+      <td key="owner" className="truncate px-3 font-mono text-xs" title={lock.owner?.text}>
+        {lock.owner?.binary && <BinaryMark />}
+        {lock.owner ? lock.owner.text : <span className="text-slate-400">—</span>}
+        {lock.owner?.truncated && <span aria-hidden className="ml-1 text-slate-400">… ({lock.owner.sizeBytes} B)</span>}
+      </td>
+    ),
+    ttl: () => (
+      <td key="ttl" className="px-3 text-right whitespace-nowrap">
+        <TtlCell lock={lock} clockOffsetMs={clockOffsetMs} />
+      </td>
+    ),
+    heldFor: () => (
+      <td key="heldFor" className="px-3 text-right whitespace-nowrap">
+        <HeldForCell lock={lock} clockOffsetMs={clockOffsetMs} />
+      </td>
+    ),
+    renewals: () => (
+      <td key="renewals" className="px-3 text-right font-mono tabular-nums">
+        {lock.renewals}
+      </td>
+    ),
+    state: () => (
+      <td key="state" className="truncate px-3">
+        <StateBadge state={lock.state} />
+      </td>
+    ),
+  };
   return (
     <tr
       aria-rowindex={index + 2}
-      aria-selected={selected}
+      aria-current={selected || undefined}
       data-lock-id={lock.id}
       data-state={lock.state}
       style={{ height: ROW_HEIGHT }}
       className={`cursor-pointer border-b border-slate-200 dark:border-slate-800 ${ended ? 'opacity-50' : ''} ${tone}`}
     >
-      <td className="truncate px-3 font-mono" title={lock.key.text}>
-        <button
-          type="button"
-          tabIndex={tabStop ? 0 : -1}
-          className="max-w-full truncate text-left focus-visible:outline-2 focus-visible:outline-sky-500"
-        >
-          {lock.key.text}
-        </button>
-        {lock.key.binary && <BinaryMark />}
-      </td>
-      <td className="truncate px-3">{LIBRARY_LABEL[lock.library]}</td>
-      <td className="truncate px-3 font-mono text-xs" title={lock.owner?.text}>
-        {lock.owner ? lock.owner.text : <span className="text-slate-400">—</span>}
-        {lock.owner?.binary && <BinaryMark />}
-        {lock.owner?.truncated && <span aria-hidden className="ml-1 text-slate-400">… ({lock.owner.sizeBytes} B)</span>}
-      </td>
-      <td className="px-3 text-right whitespace-nowrap">
-        <TtlCell lock={lock} clockOffsetMs={clockOffsetMs} />
-      </td>
-      <td className="px-3 text-right whitespace-nowrap">
-        <HeldForCell lock={lock} clockOffsetMs={clockOffsetMs} />
-      </td>
-      <td className="px-3 text-right font-mono tabular-nums">{lock.renewals}</td>
-      <td className="truncate px-3">
-        <StateBadge state={lock.state} />
-      </td>
-      {admin && (
+      {shown.map((c) => cells[c]?.())}
+      {actions && (
         <td className="px-3 whitespace-nowrap">
-          <LockActions lock={lock} compact />
+          <LockActions lock={lock} variant={actions === 'full' ? 'row' : 'select'} tabbable={tabStop} />
         </td>
       )}
     </tr>
@@ -244,7 +299,7 @@ function BinaryMark() {
   return (
     <span
       aria-hidden
-      className="ml-1 rounded border border-slate-300 px-1 font-sans text-[10px] text-slate-500 dark:border-slate-600"
+      className="mr-1 rounded border border-slate-300 px-1 font-sans text-[10px] text-slate-500 dark:border-slate-600 dark:text-slate-400"
       title="Not valid UTF-8: shown with \xNN escapes"
     >
       binary

@@ -1,6 +1,6 @@
 import type { LockView } from '../../../../shared/locks';
 import { useCountdownNow } from '../../hooks/useNow';
-import { formatDuration } from '../../lib/format';
+import { formatDurationShort } from '../../lib/format';
 
 /** Remaining TTL counted down locally from the deadline, corrected for the server's clock. */
 export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs: number }) {
@@ -18,7 +18,7 @@ export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs
   const remaining = Math.min(lock.deadline - (now + clockOffsetMs), lock.pttlMs);
   return (
     <span className={`font-mono tabular-nums ${remaining < 3000 ? 'text-amber-600 dark:text-amber-400' : ''}`} data-ttl-ms={Math.max(0, Math.round(remaining))}>
-      {formatDuration(remaining)}
+      {formatDurationShort(remaining)}
     </span>
   );
 }
@@ -28,5 +28,5 @@ export function HeldForCell({ lock, clockOffsetMs }: { lock: LockView; clockOffs
   const ended = lock.endedAt !== null;
   const now = useCountdownNow((t) => (ended ? Infinity : t + clockOffsetMs - lock.acquiredAt));
   const end = lock.endedAt ?? now + clockOffsetMs;
-  return <span className="font-mono tabular-nums">{formatDuration(end - lock.acquiredAt)}</span>;
+  return <span className="font-mono tabular-nums">{formatDurationShort(end - lock.acquiredAt)}</span>;
 }

@@ -5,17 +5,46 @@ import { useViewStore } from '../../store/view-store';
 import { filterInput } from '../Toolbar';
 import { ROW_HEIGHT } from './layout';
 
-/** Controls that use these keys themselves: the page-wide shortcuts stay out of their way. */
+/** Keys a focused select or radio group uses to move its choice. */
+const CHOICE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
+/** The filter box is single-line: these keys are free to drive the table from it. */
+const FILTER_FREE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'Enter', 'PageUp', 'PageDown']);
+
+/**
+ * The element that last got focus from a mouse or touch press (null once focus moved by keyboard). A select or
+ * radio picked with the mouse keeps focus, but the operator's next ↑/↓ is meant for the table, not for changing
+ * the theme or library behind their back. (`:focus-visible` cannot tell: it turns on at the first key press.)
+ */
+let pointerFocused: Element | null = null;
+let pointerPressed = false;
+const onPointerDown = () => (pointerPressed = true);
+const onKeyDownCapture = () => (pointerPressed = false);
+const onFocusIn = (e: FocusEvent) => (pointerFocused = pointerPressed ? (e.target as Element) : null);
+
+/**
+ * Controls that use this key themselves: the page-wide shortcuts stay out of their way. Text fields keep every
+ * key; a select or radio group keeps Enter/Space, and its arrows unless it was last picked with the mouse.
+ */
 function ownsKeys(el: Element | null, key: string): boolean {
   // Esc always closes the details (menus that use it stop it from reaching the page).
   if (key === 'Escape' || !(el instanceof HTMLElement)) return false;
-  if (el.isContentEditable || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) return true;
-  if (el instanceof HTMLInputElement) {
-    // The filter box is single-line: up/down/Enter/Escape are free to drive the table from it.
-    if (el === filterInput.current) return !['ArrowUp', 'ArrowDown', 'Enter', 'PageUp', 'PageDown'].includes(key);
-    return true;
+  if (el === filterInput.current) return !FILTER_FREE_KEYS.has(key);
+  if (el.isContentEditable || el instanceof HTMLTextAreaElement) return true;
+  if (el instanceof HTMLSelectElement || (el instanceof HTMLInputElement && el.type === 'radio')) {
+    return CHOICE_KEYS.has(key) ? el !== pointerFocused : key === 'Enter' || key === ' ';
   }
-  return false;
+  // A checkbox uses Space only; Enter on it must not open the details of some other row.
+  if (el instanceof HTMLInputElement && el.type === 'checkbox') return key === 'Enter' || key === ' ';
+  return el instanceof HTMLInputElement;
+}
+
+/** Focus the selected row's key button once it has rendered (it may be scrolled in from far away). */
+function focusSelectedRow(table: RefObject<HTMLTableElement | null>, tries = 5): void {
+  requestAnimationFrame(() => {
+    const button = table.current?.querySelector<HTMLElement>('tr[aria-current="true"] td button');
+    if (button) button.focus({ preventScroll: true });
+    else if (tries > 1) focusSelectedRow(table, tries - 1);
+  });
 }
 
 /**
@@ -30,10 +59,9 @@ export function useTableKeyboard(virtualizer: Virtualizer<HTMLDivElement, Elemen
       const i = Math.max(0, Math.min(rows.length - 1, index));
       useViewStore.getState().select(rows.at(i)!.id);
       virtualizer.scrollToIndex(i, { align: 'auto' });
-      // Keyboard focus inside the table follows the selection (after the row has rendered).
-      if (table.current?.contains(document.activeElement)) {
-        requestAnimationFrame(() => table.current?.querySelector<HTMLElement>(`tr[aria-selected="true"] button`)?.focus({ preventScroll: true }));
-      }
+      // Focus follows the selection, so Enter then opens this row wherever the arrows were pressed (a state chip,
+      // the theme switch…). Only the filter box keeps it: typing, ↓, more typing.
+      if (document.activeElement !== filterInput.current) focusSelectedRow(table);
     };
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -52,8 +80,12 @@ export function useTableKeyboard(virtualizer: Virtualizer<HTMLDivElement, Elemen
           return;
         case 'Escape':
           if (target === filterInput.current) filterInput.current?.blur();
-          if (view.detailOpen) view.closeDetail();
-          else if (target !== filterInput.current && view.selected !== null) view.select(null);
+          if (view.detailOpen) {
+            // Focus inside the panel would fall to <body> with it: hand it to the row the panel was showing.
+            const inPanel = Boolean(target?.closest('[data-testid="detail-panel"]'));
+            view.closeDetail();
+            if (inPanel) focusSelectedRow(table);
+          } else if (target !== filterInput.current && view.selected !== null) view.select(null);
           return;
         case 'ArrowDown':
           e.preventDefault();
@@ -88,6 +120,14 @@ export function useTableKeyboard(virtualizer: Virtualizer<HTMLDivElement, Elemen
       }
     };
     window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    window.addEventListener('keydown', onKeyDownCapture, true);
+    window.addEventListener('pointerdown', onPointerDown, true);
+    window.addEventListener('focusin', onFocusIn);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('keydown', onKeyDownCapture, true);
+      window.removeEventListener('pointerdown', onPointerDown, true);
+      window.removeEventListener('focusin', onFocusIn);
+    };
   }, [virtualizer, table]);
 }
