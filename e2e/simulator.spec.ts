@@ -33,6 +33,11 @@ test.describe('contention simulator panel', () => {
     const sim = panel(page);
     await expect(sim.region).toBeVisible();
     await sim.open();
+    // Where the pause is set, the panel says what safe's zero covers and what only fencing does.
+    await expect(sim.field('Pause strikes')).toHaveValue('hold');
+    await expect(sim.field('Pause strikes')).toHaveAccessibleDescription(
+      /safe shows 0 violations under crashes and pauses while holding.*defeats any lock without fencing, safe included.*safe-fenced fixes that/,
+    );
     await sim.field('Strategy').selectOption('safe');
     await sim.field('Workers').fill('12');
     await sim.field('Resources').fill('3');

@@ -8,7 +8,8 @@
  * - `setnx-expire`: first design note. `SETNX key`, then a separate `PEXPIRE`; waits by polling until the acquire
  *   timeout, re-applying the expiry when it finds the key without a TTL; releases with a plain `DEL`.
  * - `set-nx-ex-renew`: second design note. `SET key NX PX`, a background loop of blind `PEXPIRE` renewals,
- *   released with a plain `DEL` (context-manager style: the loop is told to stop, but may fire once more).
+ *   released with a plain `DEL` (context-manager style: the loop is stopped first; a renewal already in flight
+ *   went out before the `DEL` on the same connection, so nothing renews the key after it).
  * - `safe`: lockscope's lock library: random token, owner-checked release and extend, watchdog, validity check
  *   before writing.
  * - `safe-fenced`: `safe` plus a fencing token that the protected resource checks on every access.
@@ -21,9 +22,12 @@ export const SIM_STRATEGIES: readonly SimStrategy[] = ['setnx-expire', 'set-nx-e
 export type HoldDistribution = 'fixed' | 'uniform' | 'exponential';
 
 /**
- * Where an injected pause strikes: `hold` = at a random moment of the work done under the lock, before the final
- * "is my lock still valid?" check; `before-write` = after that check, just before the write reaches the resource
- * (the window that only fencing closes).
+ * Where an injected pause strikes: `hold` (the default) = at a random moment of the work done under the lock,
+ * before the final "is my lock still valid?" check; `before-write` = after that check, just before the write
+ * reaches the resource. `safe` shows 0 violations under crashes and `hold` pauses. A `before-write` pause longer
+ * than the TTL defeats any lock without fencing — `safe` included: the lock expires and another worker writes
+ * between the check and the write, so its stale write is counted — and `safe-fenced` is the fix: the resource
+ * refuses the stale write by its fencing token.
  */
 export type PauseAt = 'hold' | 'before-write';
 
@@ -70,9 +74,13 @@ export interface SimConfig {
   /** Pause after releasing (or failing) before the next attempt (ms). */
   thinkMs: number;
   faults: SimFaults;
-  /** Every key the simulator writes starts with this; it touches no other key (deletes them at start and stop). */
+  /**
+   * Where the run's keys live: `lockscope:sim:` (default) or `lockscope:sim:<name>:` (name: 1–32 of letters,
+   * digits, `_ . -`); nothing else is accepted. The run writes only its own lock and fencing keys there and
+   * deletes them at start and stop; it touches no other key.
+   */
   keyPrefix: string;
-  /** How often `sim:stats` is sent (ms, 100–5000). */
+  /** How often `sim:stats` is sent (ms, 100–1000: live stats at ≥ 1 Hz). */
   statsIntervalMs: number;
 }
 
@@ -100,7 +108,10 @@ export interface SimCounters {
   lostUpdates: number;
   /** Times a safe worker found its lock no longer valid (expired during a pause, renewal refused) and did not write. */
   lostLocksDetected: number;
-  /** Owner-checked releases or extends that Redis refused because the lock was no longer the worker's. */
+  /**
+   * Owner-checked releases or extends that Redis refused because the lock was no longer the worker's: every one,
+   * watchdog renewals included, and also releases after the worker had already noticed its lock expire.
+   */
   refusedByOwnerCheck: number;
   /** `setnx-expire`'s quirk: a waiter found the lock without TTL and put one on it. */
   expiryReapplied: number;
@@ -161,7 +172,10 @@ export interface SimStats {
   /** Fewest and most acquisitions of any single worker since the start. */
   perWorkerMin: number;
   perWorkerMax: number;
-  /** Lock keys of this run currently without TTL in Redis (sampled each tick). */
+  /**
+   * Lock keys of this run without TTL in Redis, by each key's latest sample. Up to 2000 resources are sampled per
+   * stats tick, in rotation: with more resources, a key is re-checked every ⌈resources / 2000⌉ ticks.
+   */
   stuckLocksNow: number;
   counters: SimCounters;
   /** Sum of the violation counters (see SIM_VIOLATION_COUNTERS). */

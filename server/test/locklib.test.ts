@@ -11,7 +11,8 @@ import {
   RedisUnavailableError,
   type Lock,
 } from '../src/locklib';
-import { startTestRedis, type TestRedis } from './support/redis';
+import { startSlowProxy } from '../src/simulator/slow-proxy';
+import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 import { expectedDeletes, serverVersion } from './support/server-version';
 
 const TOKEN = /^ls1:[0-9a-f]{32}$/;
@@ -303,9 +304,13 @@ describe('lock library (real Redis)', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LockLostError);
       expect((err as LockLostError).reason).toBe('expired');
-      // Aborted at the validity deadline, which is before Redis would have dropped the key.
-      expect(abortedAt).toBeGreaterThanOrEqual(lock!.acquiredAt + ttlMs - 50);
-      expect(abortedAt).toBeLessThanOrEqual(lock!.acquiredAt + ttlMs);
+      // Aborted at the validity deadline, which is before Redis would have dropped the key (a loaded machine's
+      // timers may fire a little late, hence the margin on the second line).
+      const validUntil = lock!.validUntil;
+      expect(validUntil).toBeLessThan(lock!.acquiredAt + ttlMs);
+      expect(validUntil).toBeGreaterThanOrEqual(lock!.acquiredAt + ttlMs - 50);
+      expect(abortedAt).toBeGreaterThanOrEqual(validUntil);
+      expect(abortedAt - validUntil).toBeLessThan(100);
       expect(Date.now() - started).toBeLessThan(ttlMs + 600);
     });
   });
@@ -328,5 +333,165 @@ describe('lock library (real Redis)', () => {
       }),
     );
     expect([...wins.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('extend() to a shorter TTL shortens the validity too: the lock is not valid once Redis has dropped the key', async () => {
+    const key = freshKey();
+    const lock = await createLockClient(connect()).acquire(key, { ttlMs: 30_000 });
+    await lock.extend(200);
+    expect(await redis.client.pttl(key)).toBeLessThanOrEqual(200);
+    expect(lock.ttlMs).toBe(200);
+    expect(lock.validUntil).toBeLessThanOrEqual(Date.now() + 200);
+    await sleep(250);
+    expect(await redis.client.exists(key)).toBe(0);
+    expect(lock.isValid()).toBe(false);
+    // A refused extend leaves the lock invalid at once, whatever its deadline was.
+    const other = await createLockClient(connect()).acquire(freshKey(), { ttlMs: 30_000 });
+    await redis.client.del(other.key);
+    await expect(other.extend()).rejects.toBeInstanceOf(NotOwnerError);
+    expect(other.isValid()).toBe(false);
+  });
+
+  it('withLock and acquire check every option before taking the lock: a bad one is a RangeError and leaves nothing held', async () => {
+    const key = freshKey();
+    const locks = createLockClient(connect());
+    let ran = false;
+    const task = () => {
+      ran = true;
+    };
+    // ttl 300 ms minus the drift allowance (1 % + 2 ms) is 295 ms: a renewal cadence must be shorter than that.
+    for (const renewEveryMs of [0, -5, Number.NaN, 295, 300, 1000]) {
+      await expect(locks.withLock(key, { ttlMs: 300, renewEveryMs }, task), `renewEveryMs ${renewEveryMs}`).rejects.toBeInstanceOf(RangeError);
+      expect(await redis.client.exists(key), `renewEveryMs ${renewEveryMs}`).toBe(0);
+    }
+    for (const bad of [{ jitter: 2 }, { jitter: -0.1 }, { ttlMs: 1.5 }, { ttlMs: 0 }, { waitMs: -1 }, { retryDelayMs: 0 }]) {
+      await expect(locks.acquire(key, bad), JSON.stringify(bad)).rejects.toBeInstanceOf(RangeError);
+      await expect(locks.withLock(key, bad, task), JSON.stringify(bad)).rejects.toBeInstanceOf(RangeError);
+      expect(await redis.client.exists(key)).toBe(0);
+    }
+    expect(ran).toBe(false);
+    // The longest cadence that still renews before the lock lapses is fine.
+    expect(await locks.withLock(key, { ttlMs: 300, renewEveryMs: 294 }, () => 'ok')).toBe('ok');
+    expect(await redis.client.exists(key)).toBe(0);
+  });
+
+  it('reports every refused release and extend to onNotOwner, also the ones withLock handles itself', async () => {
+    const key = freshKey();
+    const refused: string[] = [];
+    const locks = createLockClient(connect(), { onNotOwner: (e) => refused.push(e.operation) });
+    await expect(locks.handle(key, newToken()).release()).rejects.toBeInstanceOf(NotOwnerError);
+    await expect(locks.handle(key, newToken()).extend(1000)).rejects.toBeInstanceOf(NotOwnerError);
+    expect(refused).toEqual(['release', 'extend']);
+    refused.length = 0;
+    // Taken over while held: the watchdog's renewal is refused, and so is the final release.
+    const err = await locks
+      .withLock(key, { ttlMs: 300 }, async (signal) => {
+        await redis.client.set(key, 'intruder', 'PX', 10_000);
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockLostError);
+    expect(refused).toEqual(['extend', 'release']);
+    expect(await redis.client.get(key)).toBe('intruder');
+  });
+
+  it('release and extend of a key holding another kind of data fail with a typed NotOwnerError and change nothing', async () => {
+    const key = freshKey();
+    await redis.client.hset(key, 'owner', 'someone');
+    const locks = createLockClient(connect());
+    for (const client of [locks, createLockClient(connect(), { releaseMode: 'lua' })]) {
+      const handle = client.handle(key, newToken());
+      const released = await handle.release().catch((e: unknown) => e);
+      expect(released).toBeInstanceOf(NotOwnerError);
+      expect(released).toMatchObject({ operation: 'release', wrongType: true, message: expect.stringContaining('another kind of data') });
+      const extended = await handle.extend(1000).catch((e: unknown) => e);
+      expect(extended).toBeInstanceOf(NotOwnerError);
+      expect(extended).toMatchObject({ operation: 'extend', wrongType: true });
+    }
+    expect(await redis.client.hget(key, 'owner')).toBe('someone');
+    expect(await redis.client.pttl(key)).toBe(-1);
+    // A WRONGTYPE answer says something about the key, not about the command: the release mode stays what it was.
+    const mode = (await locks.capabilities()).release;
+    await expect(locks.handle(key, newToken()).release()).rejects.toBeInstanceOf(NotOwnerError);
+    expect((await locks.capabilities()).release).toBe(mode);
+    await redis.client.del(key);
+  });
+
+  it('falls back to the Lua script when the server refuses the command it was told to use (unknown command)', async () => {
+    const version = await serverVersion(redis.client);
+    const missing = expectedDeletes(version).locklib === 'delex' ? 'delifeq' : 'delex';
+    // Told to use a command this server does not have (DELEX on Redis < 8.4, DELIFEQ on Redis): still releases.
+    const locks = createLockClient(connect(), { releaseMode: expectedDeletes(version).locklib === 'lua' ? 'delex' : missing });
+    const key = freshKey();
+    const lock = await locks.acquire(key, { ttlMs: 5000 });
+    await lock.release();
+    expect(await redis.client.exists(key)).toBe(0);
+    const stolen = await locks.acquire(key, { ttlMs: 5000 });
+    await redis.client.set(key, 'intruder');
+    await expect(stolen.release()).rejects.toBeInstanceOf(NotOwnerError);
+    expect(await redis.client.get(key)).toBe('intruder');
+    await redis.client.del(key);
+  });
+
+  it('does not settle on a release mode when the detection got no answer, and detects again after a reconnect', async () => {
+    const server = await startTestRedis();
+    const port = server.port;
+    let restarted: TestRedis | null = null;
+    const conn = connect(server.url, { enableOfflineQueue: false, retryStrategy: () => 50 });
+    const detections = async (r: TestRedis) => {
+      const stats = await r.client.info('commandstats');
+      return Number(/cmdstat_command\|info:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    try {
+      await waitFor(() => conn.status === 'ready', 'the connection');
+      const locks = createLockClient(conn, { commandTimeoutMs: 500 });
+      await server.stop();
+      await waitFor(() => conn.status !== 'ready', 'the connection to notice Redis is gone');
+      // No answer: Lua for this time (it works everywhere), but not for good.
+      expect((await locks.capabilities()).release).toBe('lua');
+
+      restarted = await startTestRedis({ port });
+      await waitFor(async () => conn.status === 'ready' && (await conn.ping()) === 'PONG', 'the connection to come back');
+      const expected = expectedDeletes(await serverVersion(restarted.client)).locklib;
+      expect((await locks.capabilities()).release).toBe(expected);
+      expect(await detections(restarted)).toBe(1);
+      // Known now: no more asking on this connection…
+      const lock = await locks.acquire(freshKey(), { ttlMs: 5000 });
+      await lock.release();
+      expect(await detections(restarted)).toBe(1);
+      // …until it reconnects (perhaps to another server after a failover).
+      await restarted.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await waitFor(async () => conn.status === 'ready' && (await conn.ping().catch(() => null)) === 'PONG', 'the connection to reconnect');
+      expect((await locks.capabilities()).release).toBe(expected);
+      expect(await detections(restarted)).toBe(2);
+    } finally {
+      await restarted?.stop();
+      await server.stop();
+    }
+  });
+
+  it('gives back a lock whose SET ran but whose reply was lost to a dropped connection', async () => {
+    // Every chunk through this proxy is held back 150 ms each way, so the SET reaches Redis well before its reply
+    // reaches the client: dropping the connection in between loses the reply of a SET that took.
+    const proxy = await startSlowProxy(redis.url, { prob: 1, delayMs: 150 });
+    try {
+      const conn = connect(proxy.url, { retryStrategy: () => 20 });
+      await conn.ping();
+      const locks = createLockClient(conn, { commandTimeoutMs: 5000 });
+      const key = freshKey();
+      const attempt = locks.acquire(key, { ttlMs: 30_000 }).then(
+        () => 'acquired',
+        (e: unknown) => e,
+      );
+      await waitFor(async () => (await redis.client.exists(key)) === 1, 'the SET to reach Redis', 2000);
+      proxy.drop();
+      const outcome = await attempt;
+      // ioredis re-sends the unanswered SET after reconnecting, and NX finds our own key: "held by another owner"…
+      expect(outcome, String(outcome)).toBeInstanceOf(LockNotAcquiredError);
+      // …so the lock the first SET took is given back, not left to block everyone (us included) for its 30 s TTL.
+      await waitFor(async () => (await redis.client.exists(key)) === 0, 'the orphaned lock to be given back', 3000);
+    } finally {
+      await proxy.close();
+    }
   });
 });

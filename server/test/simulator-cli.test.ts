@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimSummary } from '../../shared/simulator';
-import { FLAGS } from '../src/simulator/cli-args';
+import { freePort } from '../src/redis/embedded-redis';
+import { FLAGS, parseCli } from '../src/simulator/cli-args';
 import { startTestRedis, type TestRedis } from './support/redis';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -75,4 +76,49 @@ describe('npm run simulate (headless CLI)', () => {
     expect(stderr).toContain('--workers');
     expect(stderr).toContain('--strategy');
   });
+
+  it('refuses a --prefix outside lockscope:sim: (exit 2, before touching Redis); a run under a name of its own leaves other keys alone', async () => {
+    for (const prefix of ['lock:', 'bull:', 'lockscope:', 'lockscope:sim:a:b:', '*']) {
+      const parsed = parseCli(['--prefix', prefix], {});
+      expect(parsed.kind, prefix).toBe('error');
+      expect(parsed.kind === 'error' && parsed.problems).toEqual([expect.stringContaining(`--prefix ${prefix}: refused. The simulator's keys always live under lockscope:sim:`)]);
+    }
+    expect(parseCli(['--prefix', 'ci-7'], {})).toMatchObject({ kind: 'run', input: { keyPrefix: 'lockscope:sim:ci-7:' } });
+    expect(parseCli(['--prefix', 'lockscope:sim:ci-7:'], {})).toMatchObject({ kind: 'run', input: { keyPrefix: 'lockscope:sim:ci-7:' } });
+
+    await redis.client.set('lock:important', 'keep');
+    await redis.client.set('bull:jobs:1', 'keep');
+    const refused = await simulate(['--prefix', 'lock:', '--duration', '500ms', '--json'], { ...baseEnv, REDIS_URL: redis.url });
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain("--prefix lock:: refused. The simulator's keys always live under lockscope:sim:");
+    const { code, stdout } = await simulate(
+      ['--prefix', 'ci-7', '--workers', '5', '--resources', '2', '--duration', '800ms', '--json', '--quiet'],
+      { ...baseEnv, REDIS_URL: redis.url },
+    );
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as SimSummary;
+    expect(summary.config.keyPrefix).toBe('lockscope:sim:ci-7:');
+    expect(summary.acquisitions).toBeGreaterThan(0);
+    expect(await redis.client.get('lock:important')).toBe('keep');
+    expect(await redis.client.get('bull:jobs:1')).toBe('keep');
+    await redis.client.del('lock:important', 'bull:jobs:1');
+  }, 60_000);
+
+  it('refuses --stats-interval over 1s (live stats at ≥ 1 Hz)', async () => {
+    const { code, stderr } = await simulate(['--stats-interval', '5s'], { ...baseEnv, REDIS_URL: redis.url });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--stats-interval: must be at most 1000 ms');
+  });
+
+  it('exits 3 with a clear message, soon, when Redis is down', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const { code, stdout, stderr } = await simulate(['--duration', '2s', '--json'], { ...baseEnv, REDIS_URL: url });
+    expect(code).toBe(3);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('simulate: simulator could not start: Redis is unreachable (connect ECONNREFUSED');
+    expect(stderr).toContain(`check REDIS_URL / --redis-url (${url})`);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
 });

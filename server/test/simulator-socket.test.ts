@@ -105,6 +105,17 @@ describe('simulator over Socket.IO (real app, real Redis)', () => {
     expect(!renew.ok && renew.error.message).toContain('renewIntervalMs: must be shorter than ttlMs');
     const unknown = await client.socket.emitWithAck('sim:start', { keyPrefix: 'lock:*' } as never);
     expect(unknown).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    // The run deletes its keys at start and stop, so a browser cannot point it at anyone else's keys.
+    await redis.client.set('lock:important', 'keep');
+    await redis.client.set('bull:jobs:1', 'keep');
+    for (const keyPrefix of ['lock:', 'bull:', 'lockscope:', 'lockscope:sim:a:b:']) {
+      const refused = await client.socket.emitWithAck('sim:start', { keyPrefix, durationMs: 500 });
+      expect(refused, keyPrefix).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('always live under lockscope:sim:') } });
+    }
+    expect(app.app.simulator.state().status).toBe('idle');
+    expect(await redis.client.get('lock:important')).toBe('keep');
+    expect(await redis.client.get('bull:jobs:1')).toBe('keep');
+    await redis.client.del('lock:important', 'bull:jobs:1');
     expect(await client.socket.emitWithAck('sim:stop')).toMatchObject({ ok: false, error: { code: 'not_running' } });
   });
 

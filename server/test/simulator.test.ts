@@ -1,7 +1,14 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimConfigInput, SimStats, SimSummary } from '../../shared/simulator';
-import { defaultSimConfig, lockKey } from '../src/simulator/config';
+import { Checker } from '../src/simulator/checker';
+import { defaultSimConfig, lockKey, parseSimConfig } from '../src/simulator/config';
+import { Freezer } from '../src/simulator/freezer';
 import { Simulation } from '../src/simulator/simulator';
+import { startSlowProxy } from '../src/simulator/slow-proxy';
+import { createStrategy, DEL_REPORTING, PEXPIRE_REPORTING } from '../src/simulator/strategies';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 /**
@@ -174,5 +181,169 @@ describe('contention simulator (real Redis)', () => {
     expect(summary.fairness).toBeGreaterThan(0.5);
     // Connections are closed after the run.
     await waitFor(async () => !/name=lockscope:sim:w/.test((await redis.client.client('LIST')) as string), 'worker connections to close');
+  });
+
+  it('keeps every run under lockscope:sim: — a prefix elsewhere (lock:, bull:) is refused, by the schema and by the run itself', () => {
+    for (const keyPrefix of ['lock:', 'bull:', 'lockscope:', 'lockscope:simx:', 'lockscope:sim:a:b:', 'lockscope:sim:*:', 'lockscope:sim']) {
+      const parsed = parseSimConfig({ keyPrefix });
+      expect(parsed.ok, keyPrefix).toBe(false);
+      expect(!parsed.ok && parsed.problems.join(' ')).toContain('always live under lockscope:sim:');
+    }
+    expect(parseSimConfig({ keyPrefix: 'lockscope:sim:ci-42:' })).toMatchObject({ ok: true, config: { keyPrefix: 'lockscope:sim:ci-42:' } });
+    // A config built by hand does not get around the schema: the run deletes its keys at start and stop.
+    expect(() => new Simulation({ ...defaultSimConfig(), keyPrefix: 'lock:' }, { redisUrl: redis.url })).toThrow(/lockscope:sim:/);
+  });
+
+  it('sends live stats at ≥ 1 Hz: statsIntervalMs above 1000 is refused', () => {
+    expect(parseSimConfig({ statsIntervalMs: 5000 })).toMatchObject({ ok: false, problems: ['statsIntervalMs: must be at most 1000 ms'] });
+    expect(parseSimConfig({ statsIntervalMs: 1000 }).ok).toBe(true);
+  });
+
+  it('deletes only its own lock and fencing keys: other keys under lockscope:sim: and a sub-prefixed run’s keys survive', async () => {
+    const survivors = {
+      'lock:important': 'keep',
+      'bull:queue:1': 'keep',
+      'lockscope:sim:notes': 'not a run key',
+      'lockscope:sim:lock:r5:extra': 'not a run key either',
+      'lockscope:sim:ci-1:lock:r0': 'another run’s lock',
+    };
+    for (const [k, v] of Object.entries(survivors)) await redis.client.set(k, v);
+    const { summary } = await run({ ...hostile, strategy: 'safe-fenced', durationMs: 500, faults: {} });
+    expect(summary.acquisitions).toBeGreaterThan(0);
+    for (const [k, v] of Object.entries(survivors)) expect(await redis.client.get(k), k).toBe(v);
+
+    // A run under its own name keeps to it, and leaves the root's and everyone else's keys alone.
+    await redis.client.set(lockKey('lockscope:sim:', 0), 'a root run’s lock');
+    const named = await run({ ...hostile, strategy: 'setnx-expire', durationMs: 500, faults: {}, keyPrefix: 'lockscope:sim:ci-2:' });
+    expect(named.summary.acquisitions).toBeGreaterThan(0);
+    expect(await redis.client.get(lockKey('lockscope:sim:', 0))).toBe('a root run’s lock');
+    for (const [k, v] of Object.entries(survivors)) expect(await redis.client.get(k), k).toBe(v);
+    expect((await redis.client.scan('0', 'MATCH', 'lockscope:sim:ci-2:*', 'COUNT', 10_000))[1]).toEqual([]);
+    await redis.client.del(...Object.keys(survivors), lockKey('lockscope:sim:', 0));
+  });
+
+  it('safe: counts a release refused after the lock had already expired locally as refused by the owner check', async () => {
+    // Redis stops answering writes (CLIENT PAUSE WRITE) while the worker holds the lock: the watchdog's renewals
+    // time out, the library sees the lock expire (reason 'expired'), and the release that gets through once the
+    // pause is over finds the key expired and is refused.
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    conn.on('error', () => {});
+    try {
+      const checker = new Checker(1);
+      const strategy = createStrategy({
+        redis: conn,
+        timers: new Freezer(),
+        config: defaultSimConfig({ strategy: 'safe', resources: 1, ttlMs: 300 }),
+        checker,
+        stop: new AbortController().signal,
+        crash: () => {
+          throw new Error('no crash in this test');
+        },
+        nextTag: () => 'unused',
+      });
+      let wrote = true;
+      const outcome = await strategy.run(0, async (holding) => {
+        await redis.client.call('CLIENT', 'PAUSE', '700', 'WRITE');
+        await sleep(650);
+        wrote = holding.mayWrite();
+      });
+      expect(outcome).toBe('done');
+      expect(wrote).toBe(false);
+      expect(checker.counters.refusedByOwnerCheck).toBe(1);
+      expect(await redis.client.exists(lockKey('lockscope:sim:', 0))).toBe(0);
+    } finally {
+      conn.disconnect();
+    }
+  });
+
+  it('stuckLocksNow covers every resource, also beyond the first 2000', async () => {
+    const key = lockKey('lockscope:sim:', 2400);
+    await run({ strategy: 'safe', workers: 1, resources: 2500, durationMs: 10_000, holdMs: 1, thinkMs: 50, statsIntervalMs: 100 }, async (_sim, stats) => {
+      await redis.client.set(key, 'stuck-by-hand'); // no TTL
+      await waitFor(() => stats.at(-1)?.stuckLocksNow === 1, 'the lock without TTL at resource 2400 to be counted', 3000);
+      await redis.client.del(key);
+      await waitFor(() => stats.at(-1)?.stuckLocksNow === 0, 'it to leave the count once it is gone', 3000);
+    });
+  });
+
+  it('slow Redis: the delaying proxy really slows every round trip, and the simulator’s workers go through it', async () => {
+    const roundTrip = async (url: string) => {
+      const c = new Redis(url, { maxRetriesPerRequest: 1 });
+      try {
+        await c.ping();
+        const times: number[] = [];
+        for (let i = 0; i < 9; i++) {
+          const t0 = performance.now();
+          await c.ping();
+          times.push(performance.now() - t0);
+        }
+        return times.sort((a, b) => a - b)[4]!;
+      } finally {
+        c.disconnect();
+      }
+    };
+    const slow = await startSlowProxy(redis.url, { prob: 1, delayMs: 40 });
+    const passThrough = await startSlowProxy(redis.url, { prob: 0, delayMs: 40 });
+    try {
+      const [direct, through, slowed] = [await roundTrip(redis.url), await roundTrip(passThrough.url), await roundTrip(slow.url)];
+      // 40 ms each way.
+      expect(slowed).toBeGreaterThanOrEqual(78);
+      expect(slowed).toBeLessThan(400);
+      expect(direct).toBeLessThan(30);
+      expect(through).toBeLessThan(30);
+    } finally {
+      await slow.close();
+      await passThrough.close();
+    }
+    // In a run: every acquire is at least one slowed round trip (SET, 2 × 30 ms).
+    const base: SimConfigInput = { strategy: 'safe', workers: 1, resources: 1, durationMs: 1000, holdMs: 0, thinkMs: 0, statsIntervalMs: 500 };
+    const fast = (await run(base)).summary;
+    const slowRun = (await run({ ...base, faults: { slowProb: 1, slowMs: 30 } })).summary;
+    expect(slowRun.waitMs.p50).toBeGreaterThanOrEqual(55);
+    expect(fast.waitMs.p50).toBeLessThan(20);
+    // Acquire + release is ≥ 2 slowed round trips: at most ~8 a second, against hundreds direct.
+    expect(slowRun.acquisitions).toBeLessThanOrEqual(10);
+    expect(fast.acquisitions).toBeGreaterThan(5 * slowRun.acquisitions);
+  });
+
+  it('set-nx-ex-renew: the renewal loop stops with the release — no PEXPIRE reaches a key after its DEL', async () => {
+    const sha = (script: string) => createHash('sha1').update(script).digest('hex');
+    const kinds = new Map([
+      [sha(DEL_REPORTING), 'del'],
+      [DEL_REPORTING, 'del'],
+      [sha(PEXPIRE_REPORTING), 'renew'],
+      [PEXPIRE_REPORTING, 'renew'],
+    ]);
+    const key = lockKey('lockscope:sim:', 0);
+    const monitor = await redis.client.duplicate().monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_t: string, args: string[], source: string) => {
+      if (source === 'lua') return; // the scripts' own GET / DEL / PEXPIRE
+      const cmd = args[0]!.toLowerCase();
+      if (cmd === 'set' && args[1] === key) seen.push('set');
+      else if ((cmd === 'evalsha' || cmd === 'eval') && args[3] === key) seen.push(kinds.get(args[1]!) ?? `other:${cmd}`);
+      else if (cmd === 'pexpire' || cmd === 'expire') seen.push('plain-expire');
+    });
+    // Renewals every 20 ms while holding 70 ms; 60 ms between a release and the next SET, so a renewal that
+    // outlived the release would land in that gap.
+    const { summary } = await run({
+      strategy: 'set-nx-ex-renew',
+      workers: 1,
+      resources: 1,
+      durationMs: 1200,
+      ttlMs: 90,
+      renewIntervalMs: 20,
+      holdMs: 70,
+      holdDistribution: 'fixed',
+      thinkMs: 60,
+    });
+    await sleep(200);
+    monitor.disconnect();
+    expect(summary.acquisitions).toBeGreaterThanOrEqual(5);
+    expect(seen.filter((s) => s === 'renew').length).toBeGreaterThanOrEqual(2 * summary.acquisitions - 2);
+    expect(seen.filter((s) => s === 'del').length).toBeGreaterThanOrEqual(summary.acquisitions - 1);
+    const afterDel = seen.flatMap((s, i) => (seen[i - 1] === 'del' ? [s] : []));
+    expect(new Set(afterDel)).toEqual(new Set(['set']));
+    expect(seen.filter((s) => s.startsWith('other') || s === 'plain-expire')).toEqual([]);
   });
 });

@@ -51,14 +51,24 @@ export class LockLostError extends LockError {
   }
 }
 
-/** release()/extend() found the key gone or holding another owner's token: nothing was changed. */
+/**
+ * release()/extend() found the key gone, holding another owner's token, or holding another kind of data (a hash,
+ * a list…: Redis answered WRONGTYPE): nothing was changed.
+ */
 export class NotOwnerError extends LockError {
   readonly code = 'not_owner';
   constructor(
     key: string,
     readonly operation: 'release' | 'extend',
+    /** True when the key holds a value that is not a string (so it cannot be a lock token at all). */
+    readonly wrongType = false,
   ) {
-    super(key, `cannot ${operation} lock "${key}": it is no longer held by this owner (it expired or another owner took it)`);
+    super(
+      key,
+      wrongType
+        ? `cannot ${operation} lock "${key}": the key holds another kind of data, not this owner's token (nothing changed)`
+        : `cannot ${operation} lock "${key}": it is no longer held by this owner (it expired or another owner took it)`,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LockError, LockLostError, LockNotAcquiredError, NotOwnerError, RedisUnavailableError } from './errors';
-import { detectReleaseMode, lockCommands, type ReleaseMode } from './scripts';
+import { detectReleaseMode, isCommandRefused, isReplyError, isWrongType, lockCommands, type ReleaseMode } from './scripts';
 
 /**
  * lockscope's own Redis lock: `SET key <token> NX PX ttl` to take it, owner-checked scripts (or DELEX /
@@ -39,6 +39,11 @@ export interface LockClientOptions {
   clockDriftFactor?: number;
   /** Force a release mode instead of detecting it (tests, proxies that hide COMMAND). */
   releaseMode?: ReleaseMode;
+  /**
+   * Called with every NotOwnerError a release() or extend() runs into — including the ones withLock handles
+   * itself (a watchdog renewal or the final release refused) — e.g. to count them. Must not throw.
+   */
+  onNotOwner?: (error: NotOwnerError) => void;
   timers?: Timers;
 }
 
@@ -58,7 +63,10 @@ export interface AcquireOptions {
 }
 
 export interface WithLockOptions extends AcquireOptions {
-  /** Watchdog cadence (ms, default a third of the TTL). Each tick extends the lock to the full TTL. */
+  /**
+   * Watchdog cadence (ms, default a third of the TTL). Each tick extends the lock to the full TTL. Must be
+   * shorter than the TTL minus the clock-drift allowance, or the lock would lapse between two renewals.
+   */
   renewEveryMs?: number;
 }
 
@@ -121,28 +129,49 @@ export class Lock {
     return now < this.validUntil;
   }
 
-  /** Resets the TTL to `ttlMs` if the key still holds our token; NotOwnerError otherwise. */
+  /**
+   * Sets the key's TTL to `ttlMs` from now if it still holds our token (shorter or longer than before: the
+   * validity follows it either way); NotOwnerError otherwise, after which the lock is no longer valid.
+   */
   async extend(ttlMs: number = this.ttlMs): Promise<void> {
-    positive('ttlMs', ttlMs);
+    this.client.checkTtl(ttlMs);
     const sentAt = this.client.now();
-    const done = await this.client.call('extend', this.key, (r) => lockCommands(r).lockscopeExtend(this.key, this.token, ttlMs));
-    if (done !== 1) throw new NotOwnerError(this.key, 'extend');
+    const validUntil = sentAt + ttlMs - this.client.drift(ttlMs);
+    let done: number;
+    try {
+      done = await this.client.call('extend', this.key, (r) => lockCommands(r).lockscopeExtend(this.key, this.token, ttlMs));
+    } catch (err) {
+      if (!isWrongType(err)) {
+        // No answer: the PEXPIRE may still have run (or run later), so the key may live only `ttlMs` from now.
+        this.validUntil = Math.min(this.validUntil, validUntil);
+        throw err;
+      }
+      done = -1;
+    }
+    if (done !== 1) {
+      this.validUntil = Math.min(this.validUntil, this.client.now());
+      throw this.client.notOwner(this.key, 'extend', done === -1);
+    }
     this.ttlMs = ttlMs;
-    this.validUntil = Math.max(this.validUntil, sentAt + ttlMs - this.client.drift(ttlMs));
+    // PEXPIRE replaced the TTL, so the validity is the new one even when it is shorter than the old.
+    this.validUntil = validUntil;
   }
 
   /** Deletes the key if it still holds our token; NotOwnerError otherwise (nothing is deleted). */
   async release(): Promise<void> {
-    const done = await this.client.releaseToken(this.key, this.token);
+    const outcome = await this.client.releaseToken(this.key, this.token);
     this.validUntil = Math.min(this.validUntil, this.client.now());
-    if (!done) throw new NotOwnerError(this.key, 'release');
+    if (outcome !== 'released') throw this.client.notOwner(this.key, 'release', outcome === 'wrong-type');
   }
 }
 
 export class LockClient {
-  private releaseMode: Promise<ReleaseMode> | null;
-  /** The settled release mode, once known (saves an await per release). */
-  private knownReleaseMode: ReleaseMode | null = null;
+  /**
+   * The release mode detected on this connection, and the socket it was detected on: after a reconnect (perhaps
+   * to another server, after a failover) it is detected again.
+   */
+  private detected: { mode: ReleaseMode; stream: unknown } | null = null;
+  private detecting: Promise<ReleaseMode> | null = null;
   private readonly timers: Timers;
   private readonly commandTimeoutMs: number;
   /** Calls in flight and their deadlines; one timer sweeps them (no timer per call). */
@@ -157,8 +186,6 @@ export class LockClient {
     this.timers = options.timers ?? nodeTimers;
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
     positive('commandTimeoutMs', this.commandTimeoutMs);
-    this.releaseMode = options.releaseMode ? Promise.resolve(options.releaseMode) : null;
-    this.knownReleaseMode = options.releaseMode ?? null;
   }
 
   /** @internal */
@@ -172,8 +199,25 @@ export class LockClient {
   }
 
   /** Which owner-checked delete release() uses on this server. */
-  capabilities(): Promise<{ release: ReleaseMode }> {
-    return this.detectReleaseMode().then((release) => ({ release }));
+  async capabilities(): Promise<{ release: ReleaseMode }> {
+    return { release: await this.releaseMode() };
+  }
+
+  /** @internal Throws RangeError unless `ttlMs` is a whole number of ms longer than the clock-drift allowance. */
+  checkTtl(ttlMs: number): void {
+    if (!(Number.isSafeInteger(ttlMs) && ttlMs > 0)) throw new RangeError(`ttlMs must be a positive whole number of ms, got ${ttlMs}`);
+    if (ttlMs <= this.drift(ttlMs)) throw new RangeError(`ttlMs ${ttlMs} is too short to be valid after clock drift`);
+  }
+
+  /** @internal A NotOwnerError for `operation`, reported to `onNotOwner` first. */
+  notOwner(key: string, operation: 'release' | 'extend', wrongType = false): NotOwnerError {
+    const error = new NotOwnerError(key, operation, wrongType);
+    try {
+      this.options.onNotOwner?.(error);
+    } catch {
+      // An observer's failure is not the caller's.
+    }
+    return error;
   }
 
   /** The fencing counter's key for a lock key. */
@@ -192,24 +236,34 @@ export class LockClient {
    * reason when aborted.
    */
   async acquire(key: string, options: AcquireOptions = {}): Promise<Lock> {
+    return this.acquireWith(key, this.resolve(options), options.signal);
+  }
+
+  /** Every acquire option checked (RangeError) and defaulted, before anything is sent. */
+  private resolve(options: AcquireOptions) {
     const ttlMs = options.ttlMs ?? DEFAULTS.ttlMs;
     const waitMs = options.waitMs ?? DEFAULTS.waitMs;
     const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
-    const jitter = Math.min(1, Math.max(0, options.jitter ?? DEFAULTS.jitter));
+    const jitter = options.jitter ?? DEFAULTS.jitter;
     const fencing = options.fencing ?? this.options.fencing ?? false;
-    positive('ttlMs', ttlMs);
+    this.checkTtl(ttlMs);
     positive('retryDelayMs', retryDelayMs);
     if (!(waitMs >= 0)) throw new RangeError(`waitMs must be ≥ 0, got ${waitMs}`);
-    if (ttlMs <= this.drift(ttlMs)) throw new RangeError(`ttlMs ${ttlMs} is too short to be valid after clock drift`);
+    if (!(jitter >= 0 && jitter <= 1)) throw new RangeError(`jitter must be a fraction from 0 to 1, got ${jitter}`);
+    return { ttlMs, waitMs, retryDelayMs, jitter, fencing };
+  }
 
+  private async acquireWith(key: string, resolved: ReturnType<LockClient['resolve']>, signal: AbortSignal | undefined): Promise<Lock> {
+    const { ttlMs, waitMs, retryDelayMs, jitter, fencing } = resolved;
     const started = this.now();
     const deadline = started + waitMs;
     let attempts = 0;
     for (;;) {
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       attempts++;
       const token = newToken();
       const sentAt = this.now();
+      const stream = this.redis.stream;
       let fence: number | null = null;
       let got: boolean;
       if (fencing) {
@@ -225,12 +279,16 @@ export class LockClient {
         const validUntil = sentAt + ttlMs - this.drift(ttlMs);
         if (this.now() < validUntil) return new Lock(this, key, token, fence, ttlMs, validUntil);
         // The reply came back too late to use the lock safely: give it back and treat it as not acquired.
-        void this.releaseToken(key, token).catch(() => {});
+        this.undoAcquire(key, token);
+      } else if (this.redis.stream !== stream) {
+        // The connection dropped and came back while the SET was out. ioredis re-sends unanswered commands after
+        // a reconnect, so this "held" may be our own first SET answering its echo: give that one back.
+        this.undoAcquire(key, token);
       }
       const now = this.now();
       if (now >= deadline) throw new LockNotAcquiredError(key, now - started, attempts);
       const pause = retryDelayMs * (1 + jitter * (2 * Math.random() - 1));
-      await this.sleep(Math.max(1, Math.min(pause, deadline - now)), options.signal);
+      await this.sleep(Math.max(1, Math.min(pause, deadline - now)), signal);
     }
   }
 
@@ -247,9 +305,15 @@ export class LockClient {
     options: WithLockOptions,
     fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
   ): Promise<T> {
-    const lock = await this.acquire(key, options);
-    const renewEvery = options.renewEveryMs ?? Math.max(1, Math.floor(lock.ttlMs / 3));
+    // Every option is checked before the lock is taken: a bad one must not leave a lock behind for a whole TTL.
+    const resolved = this.resolve(options);
+    const renewEvery = options.renewEveryMs ?? Math.max(1, Math.floor(resolved.ttlMs / 3));
     positive('renewEveryMs', renewEvery);
+    const lapse = resolved.ttlMs - this.drift(resolved.ttlMs);
+    if (renewEvery >= lapse) {
+      throw new RangeError(`renewEveryMs must be shorter than ttlMs minus the clock-drift allowance (${lapse} ms), got ${renewEvery}`);
+    }
+    const lock = await this.acquireWith(key, resolved, options.signal);
     const controller = new AbortController();
     let lost: LockLostError | null = null;
     let finished = false;
@@ -312,9 +376,13 @@ export class LockClient {
     return outcome.value;
   }
 
-  /** @internal Owner-checked delete; true when our lock was deleted. */
-  async releaseToken(key: string, token: string): Promise<boolean> {
-    let mode = this.knownReleaseMode ?? (await this.detectReleaseMode());
+  /**
+   * @internal Owner-checked delete: `released` when it deleted our lock, `not-owner` when the key is gone or
+   * someone else's, `wrong-type` when it holds another kind of data (nothing deleted in either case).
+   */
+  async releaseToken(key: string, token: string): Promise<'released' | 'not-owner' | 'wrong-type'> {
+    const known = this.releaseModeNow();
+    const mode = typeof known === 'string' ? known : await known;
     const run = (m: ReleaseMode) =>
       this.call('release', key, (r) => {
         if (m === 'delex') return r.call('DELEX', key, 'IFEQ', token) as Promise<number>;
@@ -322,21 +390,36 @@ export class LockClient {
         return lockCommands(r).lockscopeRelease(key, token);
       });
     try {
-      return (await run(mode)) === 1;
+      return (await run(mode)) === 1 ? 'released' : 'not-owner';
     } catch (err) {
-      // A server that advertised the command but refuses it (e.g. a proxy): fall back to Lua for good.
-      if (mode === 'lua' || !(err instanceof Error) || err.name !== 'ReplyError') throw err;
-      mode = 'lua';
-      this.releaseMode = Promise.resolve(mode);
-      this.knownReleaseMode = mode;
-      return (await run(mode)) === 1;
+      if (isWrongType(err)) return 'wrong-type';
+      // A server that advertised the command but refuses it (a proxy, an ACL): Lua on this connection from now on.
+      // Any other reply (and every connection failure) is passed on and changes nothing.
+      if (mode === 'lua' || !isCommandRefused(err)) throw err;
+      this.detected = { mode: 'lua', stream: this.redis.stream };
+      try {
+        return (await run('lua')) === 1 ? 'released' : 'not-owner';
+      } catch (retryErr) {
+        if (isWrongType(retryErr)) return 'wrong-type';
+        throw retryErr;
+      }
     }
   }
 
   /**
+   * @internal Gives back a lock an acquire may have taken without being able to use it (its reply came too late,
+   * never came, or the call failed half-way). Owner-checked, so harmless if the SET never ran; best effort (the
+   * key's TTL ends it anyway if this fails too).
+   */
+  undoAcquire(key: string, token: string): void {
+    void this.releaseToken(key, token).catch(() => {});
+  }
+
+  /**
    * @internal Runs one Redis call with a deadline. Connection problems and timeouts become
-   * RedisUnavailableError; Redis's own error replies pass through unchanged. When an acquire times out its SET
-   * may still run later, so a release of its token is queued behind it.
+   * RedisUnavailableError; Redis's own error replies pass through unchanged. When an acquire fails in any way —
+   * timed out (its SET may still run later), connection dropped (it may have run with the reply lost), or an
+   * error reply (a script may have set the key before failing) — a release of its token is queued behind it.
    */
   async call<T>(operation: string, key: string, run: (redis: Redis) => Promise<T>, tokenToUndo?: string): Promise<T> {
     const entry = { deadline: this.now() + this.commandTimeoutMs, fail: () => {} };
@@ -348,11 +431,8 @@ export class LockClient {
         run(this.redis).then(resolve, reject);
       });
     } catch (err) {
-      if (err instanceof LockError) {
-        if (tokenToUndo) void this.releaseToken(key, tokenToUndo).catch(() => {});
-        throw err;
-      }
-      if (err instanceof Error && err.name === 'ReplyError') throw err;
+      if (tokenToUndo) this.undoAcquire(key, tokenToUndo);
+      if (err instanceof LockError || isReplyError(err)) throw err;
       throw new RedisUnavailableError(key, operation, err instanceof Error ? err.message : String(err), { cause: err });
     } finally {
       this.inFlight.delete(entry);
@@ -380,20 +460,34 @@ export class LockClient {
     (this.sweepTimer as { unref?: () => void }).unref?.();
   }
 
-  private detectReleaseMode(): Promise<ReleaseMode> {
-    if (this.releaseMode) return this.releaseMode;
+  /** The release mode for this connection: known (no await on the hot path), or being detected. */
+  private releaseModeNow(): ReleaseMode | Promise<ReleaseMode> {
+    const detected = this.detected;
+    // A fallback to Lua after a refusal wins over a forced mode too, on this connection.
+    if (detected && detected.stream === this.redis.stream) return detected.mode;
+    if (this.options.releaseMode) return this.options.releaseMode;
+    return this.releaseMode();
+  }
+
+  private releaseMode(): Promise<ReleaseMode> {
+    const known = this.detected;
+    if (known && known.stream === this.redis.stream) return Promise.resolve(known.mode);
+    if (this.options.releaseMode) return Promise.resolve(this.options.releaseMode);
+    if (this.detecting) return this.detecting;
     let timer: unknown = null;
     const detecting = Promise.race([
       detectReleaseMode(this.redis),
       new Promise<null>((resolve) => (timer = this.timers.setTimeout(() => resolve(null), this.commandTimeoutMs))),
     ]).then((mode) => {
       this.timers.clearTimeout(timer);
-      // Undecided (Redis not answering): use Lua this time and ask again next time.
-      if (mode === null) this.releaseMode = null;
-      else this.knownReleaseMode = mode;
+      this.detecting = null;
+      // Undecided (no reply: Redis down, slow, reconnecting): use Lua this time, which works everywhere, and
+      // ask again next time rather than settle on it for good.
+      // The reply came on the connection's current socket (it is read from it): remember which one that was.
+      if (mode !== null) this.detected = { mode, stream: this.redis.stream };
       return mode ?? 'lua';
     });
-    this.releaseMode = detecting;
+    this.detecting = detecting;
     return detecting;
   }
 

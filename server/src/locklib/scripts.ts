@@ -54,15 +54,36 @@ export function lockCommands(redis: Redis): LockCommands {
 
 /**
  * Asks the server which owner-checked delete it has. `COMMAND INFO` answers nil for unknown commands, so this
- * works on every Redis ≥ 2.8.13 and on Valkey. Any failure (ACL forbids COMMAND, proxy) → the Lua script.
+ * works on every Redis ≥ 2.8.13 and on Valkey. An error *reply* (ACL forbids COMMAND, a proxy refuses it) is an
+ * answer too: the Lua script. A failure to get any reply (connection closed, not writable) is no answer at all:
+ * null, so that the caller asks again instead of settling on Lua for good.
  */
-export async function detectReleaseMode(redis: Redis): Promise<ReleaseMode> {
+export async function detectReleaseMode(redis: Redis): Promise<ReleaseMode | null> {
+  let reply: unknown;
   try {
-    const reply = (await redis.call('COMMAND', 'INFO', 'DELEX', 'DELIFEQ')) as unknown[];
-    if (Array.isArray(reply) && reply[0]) return 'delex';
-    if (Array.isArray(reply) && reply[1]) return 'delifeq';
-  } catch {
-    // fall through
+    reply = await redis.call('COMMAND', 'INFO', 'DELEX', 'DELIFEQ');
+  } catch (err) {
+    return isReplyError(err) ? 'lua' : null;
   }
+  if (Array.isArray(reply) && reply[0]) return 'delex';
+  if (Array.isArray(reply) && reply[1]) return 'delifeq';
   return 'lua';
+}
+
+/** An error Redis itself answered with (as opposed to a connection or timeout failure). */
+export function isReplyError(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
+/** Redis's WRONGTYPE reply (also from inside a script): the key holds another kind of value. */
+export function isWrongType(err: unknown): boolean {
+  return isReplyError(err) && /^WRONGTYPE\b/.test(err.message);
+}
+
+/**
+ * A reply that says the command itself is not available here — unknown (an older server or a proxy that
+ * advertised it anyway), forbidden by ACL, or not understood — as opposed to an answer about the key.
+ */
+export function isCommandRefused(err: unknown): boolean {
+  return isReplyError(err) && /^(ERR unknown command|ERR unknown subcommand|ERR syntax error|ERR wrong number of arguments|NOPERM)/i.test(err.message);
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SimConfigInput, SimStats, SimSummary } from '../../../shared/simulator';
 import { SIM_STRATEGIES, SIM_VIOLATION_COUNTERS } from '../../../shared/simulator';
-import { DEFAULT_SIM_PREFIX, parseDuration, parseSimConfig, SIM_LIMITS } from './config';
+import { isSimPrefix, parseDuration, parseSimConfig, SIM_KEY_ROOT, SIM_LIMITS, SIM_PREFIX_NAME, simPrefixFor } from './config';
 
 /** Flags of `npm run simulate` (see cli.ts): parsing and output formatting, pure so they can be tested. */
 
@@ -34,11 +34,21 @@ export const FLAGS: Record<string, Flag> = {
   'respawn-delay': { kind: 'duration', path: ['faults', 'respawnDelayMs'], help: 'a crashed worker comes back after this long (default 500ms)' },
   'pause-prob': { kind: 'prob', path: ['faults', 'pauseProb'], help: 'per acquisition: freeze the worker (GC pause, timers included) while holding' },
   pause: { kind: 'duration', path: ['faults', 'pauseMs'], help: 'length of a pause; longer than the TTL to lose the lock (default 1.5s)' },
-  'pause-at': { kind: 'text', path: ['faults', 'pauseAt'], help: 'hold (default: during the work) | before-write (after the validity check)' },
+  'pause-at': {
+    kind: 'text',
+    path: ['faults', 'pauseAt'],
+    help:
+      'hold (default: during the work; safe shows 0 violations) | before-write (between the validity check and the write: ' +
+      'defeats any lock without fencing, safe included; safe-fenced fixes it)',
+  },
   'slow-prob': { kind: 'prob', path: ['faults', 'slowProb'], help: 'share of Redis traffic chunks held back (through a local delaying proxy)' },
   slow: { kind: 'duration', path: ['faults', 'slowMs'], help: 'delay of a held-back chunk, each way (default 50ms)' },
-  prefix: { kind: 'text', path: ['keyPrefix'], help: `key prefix; everything under it is deleted at start and end (default ${DEFAULT_SIM_PREFIX})` },
-  'stats-interval': { kind: 'duration', path: ['statsIntervalMs'], help: 'progress line interval (default 1s)' },
+  prefix: {
+    kind: 'text',
+    path: ['keyPrefix'],
+    help: `a name for this run's keys, which then live under ${SIM_KEY_ROOT}<name>: (e.g. ci-42; default: ${SIM_KEY_ROOT} itself). Never outside ${SIM_KEY_ROOT}`,
+  },
+  'stats-interval': { kind: 'duration', path: ['statsIntervalMs'], help: 'progress line interval (100ms–1s, default 1s)' },
   'redis-url': { kind: 'text', help: 'Redis to use (or REDIS_URL); absent: a private embedded redis-server' },
   json: { kind: 'bool', help: 'print the final summary as one JSON document on stdout' },
   quiet: { kind: 'bool', help: 'no progress lines on stderr' },
@@ -54,7 +64,7 @@ export function helpText(): string {
     'Usage: npm run simulate -- [flags]',
     '  e.g. npm run simulate -- --strategy safe --workers 50 --resources 5 --duration 20s --pause-prob 0.05 --json',
     '',
-    'Durations take a unit: 500ms, 20s, 2m. Probabilities are 0–1. Only keys under --prefix are touched.',
+    `Durations take a unit: 500ms, 20s, 2m. Probabilities are 0–1. Only the run's own keys under ${SIM_KEY_ROOT} are touched.`,
     '',
     ...rows,
     '',
@@ -94,6 +104,17 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     } else if (flag.kind === 'int' || flag.kind === 'prob') {
       value = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(value)) problems.push(`--${name} ${raw}: not a number`);
+    } else if (name === 'prefix') {
+      // A name goes below the root; a full prefix must already be one of the root's. Anything else (lock:, bull:)
+      // is refused here, before any connection, with the reason.
+      if (SIM_PREFIX_NAME.test(raw)) value = simPrefixFor(raw);
+      else if (!isSimPrefix(raw)) {
+        problems.push(
+          `--prefix ${raw}: refused. The simulator's keys always live under ${SIM_KEY_ROOT} (it deletes them at start and end, ` +
+            `so it never runs under another prefix); give a name such as ci-42 (keys under ${SIM_KEY_ROOT}ci-42:)`,
+        );
+        continue;
+      }
     }
     if (flag.path.length === 2) input.faults[flag.path[1]] = value;
     else input[flag.path[0]] = value;

@@ -42,7 +42,8 @@ async function main(): Promise<number> {
     try {
       summary = await runSimulation(parsed.config, { redisUrl }, (s) => log(progressLine(s)), controller.signal);
     } catch (err) {
-      console.error(`simulate: ${(err as Error).message}`);
+      const where = embedded ? 'the embedded Redis' : `REDIS_URL / --redis-url (${maskRedisUrl(redisUrl)})`;
+      console.error(`simulate: ${(err as Error).message}. Nothing was run; check ${where}.`);
       return 3;
     } finally {
       process.off('SIGINT', onSignal);

@@ -10,7 +10,28 @@ export const SIM_LIMITS = {
   maxPauseMs: 60_000,
 } as const;
 
-export const DEFAULT_SIM_PREFIX = 'lockscope:sim:';
+/**
+ * Every key the simulator writes lives under this root, whatever the caller asks for: it deletes its keys at
+ * start and at the end of a run, so a prefix of the caller's choosing (`lock:`, `bull:`) would delete theirs.
+ */
+export const SIM_KEY_ROOT = 'lockscope:sim:';
+export const DEFAULT_SIM_PREFIX = SIM_KEY_ROOT;
+/** A run's own name below the root (`lockscope:sim:<name>:`), e.g. for parallel CI jobs on one Redis. */
+export const SIM_PREFIX_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const SIM_PREFIX = /^lockscope:sim:(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,31}:)?$/;
+export const SIM_PREFIX_RULE =
+  'the simulator’s keys always live under lockscope:sim: (it deletes them at start and end, so it never runs under another prefix): ' +
+  'give "lockscope:sim:" or "lockscope:sim:<name>:" with a <name> of 1–32 letters, digits, _ . -';
+
+/** True for a prefix the simulator may run under: the root itself or one `<name>:` level below it. */
+export function isSimPrefix(prefix: string): boolean {
+  return SIM_PREFIX.test(prefix);
+}
+
+/** `ci-42` → `lockscope:sim:ci-42:`. */
+export function simPrefixFor(name: string): string {
+  return `${SIM_KEY_ROOT}${name}:`;
+}
 
 const ms = (min: number, max: number) =>
   z
@@ -46,11 +67,9 @@ export const simConfigSchema = z
     holdDistribution: z.enum(['fixed', 'uniform', 'exponential']).default('exponential'),
     thinkMs: ms(0, 60_000).default(10),
     faults: faults.default(faults.parse({})),
-    keyPrefix: z
-      .string()
-      .regex(/^[A-Za-z0-9_.\-:]{3,64}:$/, { message: 'must be 4–65 characters of letters, digits, _ . - : and end with ":"' })
-      .default(DEFAULT_SIM_PREFIX),
-    statsIntervalMs: ms(100, 5000).default(1000),
+    keyPrefix: z.string().regex(SIM_PREFIX, { message: SIM_PREFIX_RULE }).default(DEFAULT_SIM_PREFIX),
+    // Live stats at ≥ 1 Hz: never less often than once a second.
+    statsIntervalMs: ms(100, 1000).default(1000),
   })
   .superRefine((c, ctx) => {
     if (c.renewIntervalMs !== null && c.renewIntervalMs >= c.ttlMs) {
@@ -90,4 +109,13 @@ export function lockKey(prefix: string, i: number): string {
 /** Fencing counter of resource `i` (its own key under the prefix; a single Redis, so no slot concerns). */
 export function fenceKey(prefix: string, i: number): string {
   return `${prefix}fence:r${i}`;
+}
+
+/**
+ * Whether `key` is one a run under `prefix` creates (a lock or fencing key of some resource): the only keys its
+ * clean-up deletes. Keys of runs under a deeper prefix (`lockscope:sim:ci-42:…` seen from `lockscope:sim:`) and
+ * anything else that merely starts with the prefix are left alone.
+ */
+export function isRunKey(prefix: string, key: string): boolean {
+  return key.startsWith(prefix) && /^(?:lock|fence):r\d{1,5}$/.test(key.slice(prefix.length));
 }

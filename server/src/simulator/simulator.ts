@@ -3,14 +3,14 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import type { SimConfig, SimStats, SimSummary } from '../../../shared/simulator';
 import { Checker, violationsOf } from './checker';
-import { lockKey } from './config';
+import { isRunKey, isSimPrefix, lockKey, SIM_PREFIX_RULE } from './config';
 import { startSlowProxy, type SlowProxy } from './slow-proxy';
 import { jainFairness, Reservoir } from './stats';
 import { SimWorker } from './worker';
 
 /** How long stopping workers get to release their locks before they are cut off. */
 const STOP_GRACE_MS = 3000;
-/** Resources whose TTL is sampled each tick for `stuckLocksNow`. */
+/** Resources whose TTL is sampled per tick for `stuckLocksNow` (in rotation when there are more). */
 const STUCK_SAMPLE_MAX = 2000;
 
 export interface SimulationDeps {
@@ -20,8 +20,9 @@ export interface SimulationDeps {
 
 /**
  * One simulator run: N workers over K resources with the configured strategy and faults, a checker that
- * counts violations, and stats every `statsIntervalMs`. Touches only keys under `config.keyPrefix` (deleted with
- * SCAN + DEL at start and at the end). Stops by itself after `durationMs`; `stop()` ends it early.
+ * counts violations, and stats every `statsIntervalMs`. Touches only its own lock and fencing keys under
+ * `config.keyPrefix`, which is always under `lockscope:sim:` (deleted with SCAN + UNLINK at start and at the end).
+ * Stops by itself after `durationMs`; `stop()` ends it early.
  * No Express or Socket.IO: the CLI and the app both drive it.
  */
 export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSummary] }> {
@@ -41,6 +42,9 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
   private windowFailed = 0;
   private lastTickAt = 0;
   private stuckNow = 0;
+  /** Per resource: 1 when its key had no TTL at its latest sample. */
+  private readonly stuckSeen: Uint8Array;
+  private stuckCursor = 0;
   private admin: Redis | null = null;
   private proxy: SlowProxy | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -57,7 +61,10 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
     private readonly deps: SimulationDeps,
   ) {
     super();
+    // The schema already enforces this; a config built by hand must not get around it (the prefix is deleted).
+    if (!isSimPrefix(config.keyPrefix)) throw new RangeError(`keyPrefix "${config.keyPrefix}" refused: ${SIM_PREFIX_RULE}`);
     this.checker = new Checker(config.resources);
+    this.stuckSeen = new Uint8Array(config.resources);
     this.perWorker = Array.from({ length: config.workers }, () => 0);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     // Every worker waits on the stop signal (a few listeners each at a time): not a leak.
@@ -82,11 +89,15 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
       retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 1000),
       connectionName: 'lockscope:sim:admin',
     });
-    admin.on('error', () => {});
+    let connectError: Error | null = null;
+    admin.on('error', (err: Error) => (connectError ??= err));
     this.admin = admin;
     try {
-      await admin.connect();
-      await deletePrefix(admin, config.keyPrefix);
+      await admin.connect().catch((err: Error) => {
+        // ioredis rejects with "Connection is closed."; the 'error' event has the cause (ECONNREFUSED, ENOTFOUND…).
+        throw new Error(`Redis is unreachable (${(connectError ?? err).message})`, { cause: err });
+      });
+      await deleteRunKeys(admin, config.keyPrefix);
       if (config.faults.slowProb > 0) {
         this.proxy = await startSlowProxy(this.deps.redisUrl, { prob: config.faults.slowProb, delayMs: config.faults.slowMs });
       }
@@ -152,7 +163,7 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
       this.running = null;
       await this.proxy?.close();
       if (this.admin) {
-        await deletePrefix(this.admin, this.config.keyPrefix).catch(() => {});
+        await deleteRunKeys(this.admin, this.config.keyPrefix).catch(() => {});
         this.admin.disconnect();
       }
       this.ended = true;
@@ -174,15 +185,28 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
     void this.sampleStuck();
   }
 
+  /**
+   * Samples up to STUCK_SAMPLE_MAX resources' PTTL per tick, continuing where the last tick stopped, and counts
+   * the keys whose latest sample had no TTL. With more resources than that, each is re-checked every
+   * ⌈resources / STUCK_SAMPLE_MAX⌉ ticks.
+   */
   private async sampleStuck(): Promise<void> {
     const admin = this.admin;
     if (!admin || admin.status !== 'ready') return;
-    const n = Math.min(this.config.resources, STUCK_SAMPLE_MAX);
+    const { resources, keyPrefix } = this.config;
+    const n = Math.min(resources, STUCK_SAMPLE_MAX);
+    const first = this.stuckCursor;
+    this.stuckCursor = (first + n) % resources;
     const pipeline = admin.pipeline();
-    for (let i = 0; i < n; i++) pipeline.pttl(lockKey(this.config.keyPrefix, i));
+    for (let k = 0; k < n; k++) pipeline.pttl(lockKey(keyPrefix, (first + k) % resources));
     try {
       const replies = (await pipeline.exec()) ?? [];
-      this.stuckNow = replies.filter(([err, pttl]) => !err && pttl === -1).length;
+      replies.forEach(([err, pttl], k) => {
+        if (!err) this.stuckSeen[(first + k) % resources] = pttl === -1 ? 1 : 0;
+      });
+      let stuck = 0;
+      for (const s of this.stuckSeen) stuck += s;
+      this.stuckNow = stuck;
     } catch {
       // Redis away: keep the last sample.
     }
@@ -245,16 +269,20 @@ export class Simulation extends EventEmitter<{ stats: [SimStats]; end: [SimSumma
   }
 }
 
-/** Deletes every key under `prefix` with SCAN (never KEYS), in batches. Returns how many it deleted. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+/**
+ * Deletes the keys a run under `prefix` creates (its lock and fencing keys: see isRunKey) with SCAN (never KEYS)
+ * + UNLINK, in batches; refuses a prefix outside `lockscope:sim:`. Returns how many it deleted.
+ */
+export async function deleteRunKeys(redis: Redis, prefix: string): Promise<number> {
+  if (!isSimPrefix(prefix)) throw new RangeError(`keyPrefix "${prefix}" refused: ${SIM_PREFIX_RULE}`);
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
   let cursor = '0';
   let deleted = 0;
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
-    // SCAN's MATCH is a glob: check the prefix again so nothing outside it can ever be deleted.
-    const ours = keys.filter((k) => k.startsWith(prefix));
+    // SCAN's MATCH is a glob: check every key again so nothing but the run's own keys can ever be deleted.
+    const ours = keys.filter((k) => isRunKey(prefix, k));
     if (ours.length) deleted += await redis.unlink(...ours);
   } while (cursor !== '0');
   return deleted;

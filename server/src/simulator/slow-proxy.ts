@@ -3,6 +3,8 @@ import { createServer, connect, type Socket } from 'node:net';
 export interface SlowProxy {
   /** redis:// URL of the proxy (same database path as the target). */
   url: string;
+  /** Cuts every open connection (both sides; data still held back is lost) and keeps accepting new ones. */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,9 @@ export async function startSlowProxy(targetUrl: string, options: { prob: number;
   url.port = String(port);
   return {
     url: url.toString(),
+    drop: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -43,8 +43,8 @@ export interface Strategy {
  * or extend whatever is in the key, unchecked), but they also return the value they acted on, so the checker
  * knows exactly whose lock was deleted or extended.
  */
-const DEL_REPORTING = `local v = redis.call('GET', KEYS[1]) redis.call('DEL', KEYS[1]) return v`;
-const PEXPIRE_REPORTING = `local v = redis.call('GET', KEYS[1]) if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then return v end return false`;
+export const DEL_REPORTING = `local v = redis.call('GET', KEYS[1]) redis.call('DEL', KEYS[1]) return v`;
+export const PEXPIRE_REPORTING = `local v = redis.call('GET', KEYS[1]) if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then return v end return false`;
 
 interface ReportingCommands {
   simDelReporting(key: string): Promise<string | null>;
@@ -103,7 +103,9 @@ function setnxExpire(env: StrategyEnv): Strategy {
 /**
  * Second design note: `SET NX` with a TTL, a background loop of blind PEXPIRE renewals while the body runs,
  * then stop the loop and `DEL` (a context manager). The loop runs on the worker's timers, so a pause freezes
- * it too, and it resumes — renewing whatever lock is in the key by then — when the pause ends.
+ * it too, and it resumes — renewing whatever lock is in the key by then — when the pause ends. Once the loop is
+ * stopped no renewal follows the DEL: one already in flight was sent before it on the same connection, so Redis
+ * runs it first, and it does not reschedule.
  */
 function setNxExRenew(env: StrategyEnv): Strategy {
   const { redis, timers, config, checker, stop } = env;
@@ -158,6 +160,8 @@ function safe(env: StrategyEnv, fenced: boolean): Strategy {
     timers,
     commandTimeoutMs: Math.max(200, Math.min(2000, config.ttlMs)),
     fencing: fenced,
+    // Every refusal counts, also a release refused after the library had already seen the lock expire locally.
+    onNotOwner: () => checker.count('refusedByOwnerCheck'),
     fenceKey: (key) => fenceKey(config.keyPrefix, Number(key.slice(lockPrefix.length + 1))),
     // The counters live as long as the run could (and are deleted with the prefix at the end).
     fenceTtlMs: config.durationMs + 60_000,
@@ -192,10 +196,7 @@ function safe(env: StrategyEnv, fenced: boolean): Strategy {
         return 'done';
       } catch (err) {
         if (err instanceof LockNotAcquiredError) return 'timeout';
-        if (err instanceof LockLostError) {
-          if (err.reason === 'taken') checker.count('refusedByOwnerCheck');
-          return 'done';
-        }
+        if (err instanceof LockLostError) return 'done';
         if (stop.aborted && !token) return 'stopped';
         throw err;
       }

@@ -244,9 +244,16 @@ export function SimulatorPanel() {
             />
             <NumberField label="Pause probability" value={form.pauseProb} onChange={set('pauseProb')} disabled={running} step={0.01} min={0} max={1} />
             <NumberField label="Pause length (ms)" value={form.pauseMs} onChange={set('pauseMs')} disabled={running} min={1} />
-            <Field label="Pause strikes">
-              {(id) => (
-              <select id={id} className={CONTROL} value={form.pauseAt} disabled={running} onChange={(e) => set('pauseAt')(e.target.value as PauseAt)}>
+            <Field label="Pause strikes" wide help={PAUSE_HELP}>
+              {(id, helpId) => (
+              <select
+                id={id}
+                aria-describedby={helpId}
+                className={CONTROL}
+                value={form.pauseAt}
+                disabled={running}
+                onChange={(e) => set('pauseAt')(e.target.value as PauseAt)}
+              >
                 <option value="hold">during the work</option>
                 <option value="before-write">right before the write</option>
               </select>
@@ -276,15 +283,41 @@ export function SimulatorPanel() {
   );
 }
 
-/** A label above its control, tied by id (a wrapping label would fold the control's value into the name). */
-function Field({ label, children, wide }: { label: string; children: (id: string) => ReactNode; wide?: boolean }) {
+/**
+ * What the pause setting claims, and what it does not: shown under it and tied to it as its description. `safe`
+ * holds under crashes and pauses during the work (the default); a pause between its validity check and the write
+ * is the case only fencing covers (Kleppmann's argument), which `safe-fenced` shows.
+ */
+const PAUSE_HELP =
+  'During the work (default): safe shows 0 violations under crashes and pauses while holding. Right before the write, ' +
+  'i.e. between the validity check and the write: a pause longer than the TTL defeats any lock without fencing, safe ' +
+  'included (its stale write is counted); safe-fenced fixes that, as the resource refuses the stale write.';
+
+/** A label above its control, tied by id (a wrapping label would fold the control's value into the name); optional help below, as its description. */
+function Field({
+  label,
+  children,
+  wide,
+  help,
+}: {
+  label: string;
+  children: (id: string, helpId: string | undefined) => ReactNode;
+  wide?: boolean;
+  help?: string;
+}) {
   const id = useId();
+  const helpId = `${id}-help`;
   return (
     <div className={`flex flex-col gap-1 ${wide ? 'col-span-2' : ''}`}>
       <label htmlFor={id} className="text-xs text-slate-600 dark:text-slate-300">
         {label}
       </label>
-      {children(id)}
+      {children(id, help ? helpId : undefined)}
+      {help && (
+        <p id={helpId} className="text-xs text-slate-500 dark:text-slate-400">
+          {help}
+        </p>
+      )}
     </div>
   );
 }
