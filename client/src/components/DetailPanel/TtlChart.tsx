@@ -2,6 +2,7 @@ import { memo, useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { LockView, TtlSample } from '../../../../shared/locks';
+import { showLatest } from '../../lib/chart';
 import { formatClock, formatDuration, formatDurationShort } from '../../lib/format';
 import { useTheme, type Theme } from '../../theme/theme';
 
@@ -14,11 +15,6 @@ const COLORS: Record<Theme, { line: string; fill: string; axis: string; grid: st
   dark: { line: '#60a5fa', fill: 'rgba(96, 165, 250, 0.16)', axis: '#cbd5e1', grid: '#334155' },
 };
 
-/** Away from the cursor, the legend reads out the newest point (the live TTL) instead of dashes. */
-function showLatest(u: uPlot): void {
-  const n = u.data[0]?.length ?? 0;
-  if (n > 0 && (u.cursor.left == null || u.cursor.left < 0)) u.setLegend({ idx: n - 1 }, false);
-}
 
 /** Tick steps for the TTL axis (s): whole seconds, minutes, hours, days, so labels read `30s`, `5m`, `2h`. */
 const TTL_STEPS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];

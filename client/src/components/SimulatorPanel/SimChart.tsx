@@ -1,6 +1,7 @@
 import { memo, useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { showLatest } from '../../lib/chart';
 import { formatClock } from '../../lib/format';
 import { useTheme, type Theme } from '../../theme/theme';
 
@@ -26,6 +27,7 @@ function options(theme: Theme, width: number, series: readonly ChartSeries[], un
     height: HEIGHT,
     cursor: { drag: { x: false, y: false }, points: { size: 5 } },
     legend: { show: true, live: true },
+    hooks: { setCursor: [showLatest], setData: [showLatest] },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 1) * 1.1)] } },
     series: [
       { label: 'Time', value: (_u, v) => (v == null ? '—' : formatClock(v * 1000)) },
