@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { ProbeResult } from '../src/inspector/probe';
-import { isUuid1Hex, recognise, sideKeyOf } from '../src/inspector/recognise';
+import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/inspector/probe';
+import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/inspector/recognise';
 
 type Present = Extract<ProbeResult, { exists: true }>;
 
@@ -46,11 +46,30 @@ describe('recognise() on raw bytes, one library at a time', () => {
     const write = recognise(k('rw'), hash([['mode', 'write'], [`${a}:1:write`, '2'], [`${a}:1`, '1']]));
     expect(write).toMatchObject({ library: 'redisson-rw', reentryCount: 2, fields: { mode: 'write', clientId: a, threadId: '1', holders: '2' } });
     expect(write.owner?.toString()).toBe(`${a}:1:write`);
+    expect(write.shared).toBe(false);
     const read = recognise(k('rw'), hash([['mode', 'read'], [`${b}:9`, '1'], [`${a}:4`, '2']]));
-    expect(read).toMatchObject({ library: 'redisson-rw', fields: { mode: 'read', holders: '2' } });
-    // A stable pick among readers (smallest field), so the owner does not flap with hash order.
-    const first = [`${a}:4`, `${b}:9`].sort()[0]!;
-    expect(read.owner?.toString()).toBe(first);
+    const names = [`${a}:4`, `${b}:9`].sort();
+    expect(read).toMatchObject({ library: 'redisson-rw', shared: true, fields: { mode: 'read', holders: '2', readers: names.join(', ') } });
+    // A stable pick among readers (smallest field), so the owner does not flap with hash order ...
+    expect(read.owner?.toString()).toBe(names[0]);
+    // ... unless the lock is already shown by a reader that is still there.
+    const current = { ownedBy: (o: Buffer | null) => o?.toString() === names[1] };
+    expect(recognise(k('rw'), hash([['mode', 'read'], [`${b}:9`, '1'], [`${a}:4`, '2']]), current).owner?.toString()).toBe(names[1]);
+    // A single reader is still a shared read lock (others may join).
+    expect(recognise(k('rw'), hash([['mode', 'read'], [`${a}:4`, '1']]))).toMatchObject({ shared: true, fields: { readers: `${a}:4` } });
+  });
+
+  it('hash fields not read in full: a cut holder value leaves the owner truncated; a sampled big hash names no owner', () => {
+    const id = randomUUID();
+    const cutValue = hash([[`${id}:1`, '']]);
+    cutValue.fields![0]![2] = CUT_VALUE;
+    expect(recognise(k('big'), cutValue)).toMatchObject({ library: 'redisson', ownerCut: true, reentryCount: null });
+    const cutName = hash([['y'.repeat(512), '']]);
+    cutName.fields![0]![2] = CUT_NAME | CUT_VALUE;
+    const r = recognise(k('lock:odd'), cutName);
+    expect(r).toMatchObject({ library: 'unknown', ownerCut: true });
+    expect(r.fields.fields).toBe(`${'y'.repeat(512)}…`);
+    expect(recognise(k('lock:sampled'), { ...hash([['a', 'b']]), sampled: true })).toMatchObject({ library: 'unknown', owner: null });
   });
 
   it('Redisson side keys (fair-lock queue and timeout set, reader timeouts, unlock latch) are not locks', () => {
@@ -123,6 +142,11 @@ describe('recognise() on raw bytes, one library at a time', () => {
     // Printed by CPython's uuid.uuid1().hex on this machine.
     expect(isUuid1Hex('b2208d0ce67d11f19bc402fc00000001')).toBe(true);
     expect(recognise(k('resource'), str(token))).toMatchObject({ library: 'redis-py', fields: { token: 'uuid1' } });
+    // redis-py makes the token in acquire(): its uuid1 timestamp is when the lock was taken.
+    const at = Date.UTC(2026, 3, 5, 6, 7, 8, 901);
+    expect(uuid1Time(uuid1Hex(at))).toBe(at);
+    expect(recognise(k('resource'), str(uuid1Hex(at))).acquiredAt).toBe(at);
+    expect(recognise(k('res'), str('a3f1c2d4e5f60718293a4b5c6d7e8f90')).acquiredAt).toBeNull();
   });
 
   it('node-redlock: 32 random hex — even when digit 12 happens to be "1" (no uuid1 timestamp)', () => {
@@ -163,6 +187,39 @@ describe('recognise() on raw bytes, one library at a time', () => {
     const r = recognise(k('uniquejobs:abc123:LOCKED'), hash([['4d3c2b1a0f9e8d7c6b5a4f3e', '1767323045.123']]));
     expect(r).toMatchObject({ library: 'sidekiq-unique', fields: { digest: 'uniquejobs:abc123', jid: '4d3c2b1a0f9e8d7c6b5a4f3e' }, acquiredAt: 1767323045123 });
     for (const s of ['QUEUED', 'PRIMED', 'INFO']) expect(recognise(k(`uniquejobs:abc123:${s}`), str('x')).role).toBe('side-key');
+  });
+
+  it('sidekiq-unique-jobs v9: the job id maps to Locksmith#lock_metadata JSON (worker, queue, type, args, time)', () => {
+    // lock_v9.lua: HSET <digest>:LOCKED <jid> <metadata>, metadata = dump_json(worker:, queue:, limit:, timeout:,
+    // ttl:, type:, lock_args:, time: now_f, at:).
+    const meta = {
+      worker: 'HardWorkingJob',
+      queue: 'critical',
+      limit: null,
+      timeout: 0,
+      ttl: 7200,
+      type: 'until_executed',
+      lock_args: [42, 'eu-west'],
+      time: 1767323045.5,
+      at: null,
+    };
+    const jid = '4d3c2b1a0f9e8d7c6b5a4f3e';
+    const r = recognise(k('uniquejobs:abc123:LOCKED'), hash([[jid, JSON.stringify(meta)]]));
+    expect(r).toMatchObject({
+      library: 'sidekiq-unique',
+      acquiredAt: 1767323045500,
+      fields: { digest: 'uniquejobs:abc123', jid, worker: 'HardWorkingJob', queue: 'critical', lockType: 'until_executed', lockArgs: '[42,"eu-west"]', ttl: '7200' },
+    });
+    expect(r.owner?.toString()).toBe(jid);
+    // A value longer than the probe reads is cut: the members there in full still decode.
+    const long = JSON.stringify({ ...meta, lock_args: ['x'.repeat(600)] }).slice(0, 512);
+    const cut = hash([[jid, long]]);
+    cut.fields![0]![2] = CUT_VALUE;
+    const rc = recognise(k('uniquejobs:abc123:LOCKED'), cut);
+    expect(rc).toMatchObject({ library: 'sidekiq-unique', ownerCut: true, acquiredAt: null, fields: { worker: 'HardWorkingJob', queue: 'critical', ttl: '7200' } });
+    expect(rc.fields.lockArgs).toBeUndefined();
+    // Several jobs hold a lock with a limit above 1.
+    expect(recognise(k('uniquejobs:abc123:LOCKED'), hash([[jid, JSON.stringify(meta)], ['ffeeddccbbaa998877665544', '{}']])).fields.holders).toBe('2');
   });
 
   it('lockscope own locks, generic strings, odd hashes and other types', () => {

@@ -8,8 +8,8 @@ import type { ProbedKey } from '../src/inspector/probe';
  * The lock model's rules, driven directly: probe results in, views and events out. Time is the tracker's
  * injected clock (the model has no timers of its own); Redis's TTLs are exercised by the integration suites.
  */
-function setup(heldTooLongMs = 300_000) {
-  let now = 1_000_000;
+function setup(heldTooLongMs = 300_000, start = 1_000_000) {
+  let now = start;
   const tracker = new LockTracker({ heldTooLongMs, clock: () => now });
   const events: { id: string; event: LockEvent }[] = [];
   const changes: LockView[] = [];
@@ -25,7 +25,21 @@ function setup(heldTooLongMs = 300_000) {
         : { exists: true, type: 'string', pttlMs, size: value.length, value: Buffer.from(value), fields: null },
   });
   const id = (k: string) => key(k).toString('base64');
+  /** A hash as the probe reads it: `mode` and holder fields → values. */
+  const hash = (k: string, fields: [string, string][], pttlMs = 30_000): ProbedKey => ({
+    key: key(k),
+    observedAt: now,
+    result: {
+      exists: true,
+      type: 'hash',
+      pttlMs,
+      size: fields.length,
+      value: null,
+      fields: fields.map(([f, v]) => [Buffer.from(f), Buffer.from(v)]),
+    },
+  });
   return {
+    hash,
     tracker,
     events,
     changes,
@@ -227,5 +241,90 @@ describe('lock tracker', () => {
     s.advance(10);
     s.tracker.apply(probe('2'));
     expect(s.changes.length).toBe(before);
+  });
+
+  it('renewals and expiries are judged on Redis’s clock: a probe read late on ours (busy event loop) moves nothing', () => {
+    const s = setup();
+    const at = (p: ProbedKey, redisAt: number, lateMs: number): ProbedKey => ({ ...p, redisAt, observedAt: redisAt + lateMs });
+    s.tracker.apply(at(s.str('c', TOKEN, 10_000), s.now, 0));
+    for (const late of [80, 5, 140, 0, 200]) {
+      // 1 s later on Redis's clock, 1 s less left; our estimate of when that was is off by up to 200 ms.
+      s.advance(1000);
+      s.tracker.apply(at(s.str('c', TOKEN, 10_000 - (s.now - 1_000_000)), s.now, late));
+    }
+    expect(s.kinds('c')).toEqual(['acquired']);
+    expect(s.tracker.get(s.id('c'))?.renewals).toBe(0);
+    // A real renewal moves the deadline on Redis's clock.
+    s.advance(1000);
+    s.tracker.apply(at(s.str('c', TOKEN, 10_000), s.now, 0));
+    expect(s.kinds('c')).toEqual(['acquired', 'renewed']);
+    // Gone at the deadline on Redis's clock is an expiry, even if our estimate of that moment is early.
+    s.advance(10_000);
+    s.tracker.apply({ ...s.str('c', null), redisAt: s.now, observedAt: s.now - 120 });
+    expect(s.kinds('c')).toEqual(['acquired', 'renewed', 'expired']);
+  });
+
+  it('Redisson read lock: readers joining and leaving are one lock (no owner change, acquired-at and renewals kept); read → write is', () => {
+    const s = setup(20_000);
+    const a = `ffffffff-0000-4000-8000-000000000000:5`;
+    const b = `00000000-0000-4000-8000-000000000000:6`;
+    const c = `${randomUUID()}:7`;
+    s.tracker.apply(s.hash('rw', [['mode', 'read'], [a, '1']]));
+    const acquiredAt = s.now;
+    s.advance(5000);
+    s.tracker.apply(s.hash('rw', [['mode', 'read'], [a, '1']])); // the watchdog
+    s.advance(1000);
+    // B joins (its field sorts before A's): the lock is still shown by A, now with two readers.
+    s.tracker.apply(s.hash('rw', [['mode', 'read'], [a, '1'], [b, '1']], 29_000));
+    let v = s.tracker.get(s.id('rw'))!;
+    expect(v.owner?.text).toBe(a);
+    expect(v.owner?.fields).toMatchObject({ mode: 'read', holders: '2', readers: `${b}, ${a}` });
+    s.advance(1000);
+    // A leaves: B stands for the lock now; still no owner change.
+    s.tracker.apply(s.hash('rw', [['mode', 'read'], [b, '2']], 28_000));
+    v = s.tracker.get(s.id('rw'))!;
+    expect(v.owner?.text).toBe(b);
+    expect(v.owner?.fields).toMatchObject({ clientId: b.split(':')[0], threadId: '6', readers: b });
+    expect(v.owner?.fields.holders).toBeUndefined();
+    expect(v).toMatchObject({ acquiredAt, renewals: 1, reentryCount: 2 });
+    expect(s.kinds('rw')).toEqual(['acquired', 'renewed']);
+    // Readers churning (and the watchdog renewing) for longer than HELD_TOO_LONG_MS: the lock has been held that long.
+    let pttl = 28_000;
+    for (let i = 0; i < 14; i++) {
+      s.advance(1000);
+      pttl = i % 5 === 4 ? 30_000 : pttl - 1000;
+      s.tracker.apply(s.hash('rw', i % 2 ? [['mode', 'read'], [b, '1']] : [['mode', 'read'], [b, '1'], [`${randomUUID()}:${i}`, '1']], pttl));
+    }
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('rw'))).toMatchObject({ state: 'held-too-long', acquiredAt, renewals: 3 });
+    expect(s.kinds('rw')).toEqual(['acquired', 'renewed', 'renewed', 'renewed']);
+    // The read side let go and a writer took it: that is a new owner.
+    s.advance(500);
+    s.tracker.apply(s.hash('rw', [['mode', 'write'], [`${c}:write`, '1']]));
+    v = s.tracker.get(s.id('rw'))!;
+    expect(v.owner?.text).toBe(`${c}:write`);
+    expect(v.owner?.fields.mode).toBe('write');
+    expect(v.renewals).toBe(0);
+    expect(s.kinds('rw')).toEqual(['acquired', 'renewed', 'renewed', 'renewed', 'owner-changed']);
+    // And back to read mode: another owner change.
+    s.advance(500);
+    s.tracker.apply(s.hash('rw', [['mode', 'read'], [a, '1']]));
+    expect(s.kinds('rw').slice(-2)).toEqual(['owner-changed', 'owner-changed']);
+  });
+
+  it('acquired-at decoded from the value (redis-py uuid1 token), never later than the lock was first seen', () => {
+    const s = setup(300_000, Date.UTC(2026, 5, 1, 12));
+    const tokenAt = (ms: number) => {
+      const ticks = BigInt(ms + 12_219_292_800_000) * 10_000n;
+      const low = (ticks & 0xffffffffn).toString(16).padStart(8, '0');
+      const mid = ((ticks >> 32n) & 0xffffn).toString(16).padStart(4, '0');
+      const hi = (((ticks >> 48n) & 0x0fffn) | 0x1000n).toString(16).padStart(4, '0');
+      return `${low}${mid}${hi}9a7f02fc00000001`;
+    };
+    s.tracker.apply(s.str('py', tokenAt(s.now - 42_000)));
+    expect(s.tracker.get(s.id('py'))).toMatchObject({ library: 'redis-py', acquiredAt: s.now - 42_000 });
+    // A client clock ahead of ours: not acquired in the future.
+    s.tracker.apply(s.str('py-ahead', tokenAt(s.now + 5_000)));
+    expect(s.tracker.get(s.id('py-ahead'))).toMatchObject({ library: 'redis-py', acquiredAt: s.now });
   });
 });

@@ -114,6 +114,53 @@ if (mode == 'write') then
   end;
 end;
 return redis.call('pttl', KEYS[1]);`;
+// Redisson `RedissonReadLock.unlockInnerAsync` (KEYS: name, channel, this thread's timeout prefix, key prefix).
+const REDISSON_READ_UNLOCK = `
+local mode = redis.call('hget', KEYS[1], 'mode');
+if (mode == false) then
+  redis.call('publish', KEYS[2], ARGV[1]);
+  return 1;
+end;
+local lockExists = redis.call('hexists', KEYS[1], ARGV[2]);
+if (lockExists == 0) then return nil; end;
+local counter = redis.call('hincrby', KEYS[1], ARGV[2], -1);
+if (counter == 0) then redis.call('hdel', KEYS[1], ARGV[2]); end;
+redis.call('del', KEYS[3] .. ':' .. (counter+1));
+if (redis.call('hlen', KEYS[1]) > 1) then
+  local maxRemainTime = -3;
+  local keys = redis.call('hkeys', KEYS[1]);
+  for n, key in ipairs(keys) do
+    counter = tonumber(redis.call('hget', KEYS[1], key));
+    if type(counter) == 'number' then
+      for i=counter, 1, -1 do
+        local remainTime = redis.call('pttl', KEYS[4] .. ':' .. key .. ':rwlock_timeout:' .. i);
+        maxRemainTime = math.max(remainTime, maxRemainTime);
+      end;
+    end;
+  end;
+  if maxRemainTime > 0 then
+    redis.call('pexpire', KEYS[1], maxRemainTime);
+    return 0;
+  end;
+  if mode == 'write' then return 0; end;
+end;
+redis.call('del', KEYS[1]);
+redis.call('publish', KEYS[2], ARGV[1]);
+return 1;`;
+// sidekiq-unique-jobs v9 `lua/lock_v9.lua` (KEYS: locked, digests; ARGV: job_id, pttl, lock_type, limit, metadata, current_time).
+// The ZADD member is parenthesised here: as stored, `string.gsub(...)` passes its match count to ZADD too.
+const SIDEKIQ_LOCK_V9 = `
+local locked, digests = KEYS[1], KEYS[2]
+local job_id, pttl, lock_type, limit, metadata = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local current_time = tonumber(ARGV[6])
+if redis.call("HEXISTS", locked, job_id) == 1 then return job_id end
+if redis.call("HLEN", locked) >= limit then return nil end
+redis.call("HSET", locked, job_id, metadata)
+local score
+if lock_type == "until_expired" and pttl and pttl > 0 then score = current_time + pttl else score = current_time end
+redis.call("ZADD", digests, score, (string.gsub(locked, ":LOCKED$", "")))
+if pttl and pttl > 0 then redis.call("PEXPIRE", locked, pttl) end
+return job_id`;
 // python-redis-lock 4.0 (`src/redis_lock/__init__.py`): UNLOCK_SCRIPT and EXTEND_SCRIPT.
 const PRL_UNLOCK = `
 if redis.call("get", KEYS[1]) ~= ARGV[1] then
@@ -286,6 +333,37 @@ describe('lock formats written exactly as each library writes them (real app, re
     expect([...client.locks.values()].some((l) => l.key.text.includes('rwlock_timeout'))).toBe(false);
   });
 
+  it('Redisson read-write lock: readers joining and leaving keep one lock (no owner change); read → write is one', async () => {
+    // Readers whose fields sort so that the second one to join would have been picked as the owner.
+    const [r2, r1] = [`${randomUUID()}:5`, `${randomUUID()}:6`].sort();
+    const timeoutPrefix = (owner: string) => `{fmt:churn}:${owner}:rwlock_timeout`;
+    const readLock = (owner: string) => run(REDISSON_READ_LOCK, ['fmt:churn', timeoutPrefix(owner!)], [30_000, owner!, `${owner!}:write`]);
+    const readUnlock = (owner: string) =>
+      run(REDISSON_READ_UNLOCK, ['fmt:churn', 'redisson_rwlock:{fmt:churn}', timeoutPrefix(owner), '{fmt:churn}'], [0, owner]);
+    await readLock(r1!);
+    const first = await live('fmt:churn');
+    expect(first).toMatchObject({ library: 'redisson-rw' });
+    expect(first.owner?.text).toBe(r1);
+    await new Promise((r) => setTimeout(r, 100));
+    await readLock(r2!);
+    const two = await live('fmt:churn', (v) => v.owner?.fields.holders === '2', 'second reader');
+    expect(two.owner?.text).toBe(r1); // still shown by the first reader
+    expect(two.owner?.fields.readers).toBe(`${r2}, ${r1}`);
+    await readUnlock(r1!);
+    const left = await live('fmt:churn', (v) => v.owner?.fields.holders === undefined, 'first reader gone');
+    expect(left.owner?.text).toBe(r2);
+    expect(left).toMatchObject({ acquiredAt: first.acquiredAt, state: 'held' });
+    const id = first.id;
+    const kinds = () => app.app.tracker.history(id)!.events.map((e) => e.kind);
+    expect(kinds()).not.toContain('owner-changed');
+    // The last reader goes and a writer takes the lock: a new owner.
+    await readUnlock(r2!);
+    const w = `${randomUUID()}:9:write`;
+    await run(REDISSON_WRITE_LOCK, ['fmt:churn'], [30_000, w]);
+    await live('fmt:churn', (v) => v.owner?.text === w, 'the writer');
+    expect(kinds().filter((k) => k === 'owner-changed' || k === 'acquired').length).toBeGreaterThanOrEqual(2);
+  });
+
   it('python-redis-lock 2.x: a 16-byte binary owner, auto-renewal, release with its signal list', async () => {
     const id = Buffer.concat([Buffer.from([0xff, 0x00, 0x0a]), randomBytes(13)]); // urandom(16): not text
     await redis.client.set('lock:fmt-reports', id, 'EX', 2, 'NX');
@@ -342,7 +420,8 @@ describe('lock formats written exactly as each library writes them (real app, re
   it('redsync, redis-py (with and without timeout), Laravel (with and without seconds), sidekiq-unique-jobs', async () => {
     const rs = randomBytes(16).toString('base64');
     await redis.client.set('fmt:mutex', rs, 'PX', 8000, 'NX');
-    const py = uuid1Hex();
+    const pyAt = Date.now() - 2500; // the token redis-py made in acquire(), a little while ago
+    const py = uuid1Hex(pyAt);
     await redis.client.set('fmt:py', py, 'PX', 10_000, 'NX');
     await redis.client.set('fmt:py-forever', uuid1Hex(), 'NX'); // Lock(timeout=None): no TTL
     await redis.client.set('laravel_cache_:fmt-invoices', strRandom16(), 'EX', 10, 'NX');
@@ -352,7 +431,7 @@ describe('lock formats written exactly as each library writes them (real app, re
     await redis.client.rpush('uniquejobs:fmtdigest:PRIMED', jid);
 
     expect((await live('fmt:mutex')).library).toBe('redsync');
-    expect((await live('fmt:py')).library).toBe('redis-py');
+    expect(await live('fmt:py')).toMatchObject({ library: 'redis-py', acquiredAt: pyAt });
     expect(await live('fmt:py-forever')).toMatchObject({ library: 'redis-py', state: 'no-ttl', deadline: null, pttlMs: -1 });
     expect((await live('laravel_cache_:fmt-invoices')).library).toBe('laravel');
     expect(await live('laravel_cache_:fmt-forever')).toMatchObject({ library: 'laravel', state: 'no-ttl' });
@@ -368,5 +447,38 @@ describe('lock formats written exactly as each library writes them (real app, re
     await live('fmt:py', (v) => v.renewals === 1, 'redis-py extend');
     await run(COMPARE_AND_DELETE, ['fmt:mutex'], [rs]);
     await live('fmt:mutex', (v) => v.state === 'released', 'redsync unlock');
+  });
+
+  it('sidekiq-unique-jobs v9: lock_v9.lua stores Locksmith#lock_metadata JSON per job id', async () => {
+    const jid = randomBytes(12).toString('hex');
+    const now = Date.now() / 1000;
+    // Locksmith#lock_metadata: dump_json(worker:, queue:, limit:, timeout:, ttl:, type:, lock_args:, time:, at:)
+    const metadata = JSON.stringify({
+      worker: 'ReportJob',
+      queue: 'reports',
+      limit: 1,
+      timeout: 0,
+      ttl: 60,
+      type: 'until_expired',
+      lock_args: [7, 'monthly'],
+      time: now - 1.5,
+      at: null,
+    });
+    const args = [jid, 60_000, 'until_expired', 1, metadata, Math.floor(now * 1000)];
+    expect(await run(SIDEKIQ_LOCK_V9, ['uniquejobs:fmtv9:LOCKED', 'uniquejobs:digests'], args)).toBe(jid);
+    const held = await live('uniquejobs:fmtv9:LOCKED');
+    expect(held).toMatchObject({ library: 'sidekiq-unique', type: 'hash', acquiredAt: Math.round((now - 1.5) * 1000), state: 'held' });
+    expect(held.owner?.text).toBe(jid);
+    expect(held.owner?.fields).toMatchObject({
+      digest: 'uniquejobs:fmtv9',
+      jid,
+      worker: 'ReportJob',
+      queue: 'reports',
+      lockType: 'until_expired',
+      lockArgs: '[7,"monthly"]',
+    });
+    // A second job is refused (limit 1): nothing changes hands.
+    expect(await run(SIDEKIQ_LOCK_V9, ['uniquejobs:fmtv9:LOCKED', 'uniquejobs:digests'], [randomBytes(12).toString('hex'), ...args.slice(1)])).toBeNull();
+    expect(client.byKey('uniquejobs:digests')).toBeUndefined();
   });
 });

@@ -17,6 +17,11 @@ import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './reco
 
 /** A renewal must push the deadline out by more than this, so probe round-trip jitter is never a "renewal". */
 export const RENEWAL_THRESHOLD_MS = 50;
+/**
+ * A deadline is shown on this server's clock: Redis's deadline plus the estimated offset between the clocks. The
+ * estimate firms up as probes come back quickly; a shown deadline follows it once it moved by more than this.
+ */
+export const DEADLINE_SHIFT_MS = 10;
 /** A key gone within this much of its deadline expired; gone earlier, it was released. */
 export const EXPIRY_TOLERANCE_MS = 50;
 /** How long a released/expired lock stays visible before it is dropped. */
@@ -97,6 +102,13 @@ class Lock implements LockView {
   reentryCount: number | null;
   pttlMs: number;
   deadline: number | null;
+  /**
+   * The deadline on Redis's clock (`ProbedKey.redisAt` + PTTL), as last taken to have moved: renewals and
+   * expiries are judged on it, so nothing that delays a reply on our side (a busy event loop) can fake either.
+   */
+  expiresAt: number | null;
+  /** A Redisson read lock held by readers together (see Recognition.shared). */
+  shared: boolean;
   acquiredAt: number;
   renewals = 0;
   lastRenewalAt: number | null = null;
@@ -123,25 +135,42 @@ class Lock implements LockView {
     result: Extract<ProbedKey['result'], { exists: true }>,
     recognition: Recognition,
     deadline: number | null,
+    expiresAt: number | null,
     observedAt: number,
   ) {
     this.type = result.type;
     this.library = result.type === 'string' || result.type === 'hash' ? recognition.library : 'unknown';
-    if (recognition.owner) {
-      const plain = plainText(recognition.owner);
-      this.ownerText = plain ?? bytesText(recognition.owner);
-      this.ownerBinary = plain === null;
-      if (plain === null) this.ownerRaw64 = recognition.owner.toString('base64');
-      this.ownerTruncated = result.type === 'string' && result.size > recognition.owner.length;
-      this.ownerSize = result.size;
-      if (Object.keys(recognition.fields).length) this.ownerFields = recognition.fields;
-    }
+    if (this.setOwner(recognition, result) && Object.keys(recognition.fields).length) this.ownerFields = recognition.fields;
+    this.shared = recognition.shared;
     this.reentryCount = recognition.reentryCount;
     this.pttlMs = result.pttlMs;
     this.deadline = deadline;
-    this.acquiredAt = recognition.acquiredAt ?? observedAt;
+    this.expiresAt = expiresAt;
+    // A time decoded from the value is on the holder's clock: never later than we saw the lock.
+    this.acquiredAt = Math.min(recognition.acquiredAt ?? observedAt, observedAt);
     this.rule = recognition.renewal;
     this.maxTtlMs = result.pttlMs;
+  }
+
+  /** Takes the owner (and its decoded fields) from a recognition; true when anything shown changed. */
+  setOwner(recognition: Recognition, result: Extract<ProbedKey['result'], { exists: true }>): boolean {
+    const owner = recognition.owner;
+    if (!owner) return false;
+    let changed = false;
+    if (!this.ownedBy(owner)) {
+      const plain = plainText(owner);
+      this.ownerText = plain ?? bytesText(owner);
+      this.ownerBinary = plain === null;
+      this.ownerRaw64 = plain === null ? owner.toString('base64') : null;
+      changed = true;
+    }
+    const truncated = recognition.ownerCut || (result.type === 'string' && result.size > owner.length);
+    if (truncated !== this.ownerTruncated || this.ownerSize !== result.size) {
+      this.ownerTruncated = truncated;
+      this.ownerSize = result.size;
+      changed = true;
+    }
+    return changed;
   }
 
   get key(): BytesView {
@@ -259,25 +288,31 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   /** Folds one probe result in. */
-  apply({ key, result, observedAt }: ProbedKey): void {
+  apply({ key, result, observedAt, redisAt }: ProbedKey): void {
     const id = key.toString('base64');
     const prev = this.locks.get(id);
+    // When Redis read the key, on Redis's clock (a probe made up without one is taken to be on a single clock).
+    const at = redisAt ?? observedAt;
     if (!result.exists) {
-      if (prev && prev.endedAt === null) this.end(id, prev, observedAt);
+      if (prev && prev.endedAt === null) this.end(id, prev, observedAt, at);
       else if (!prev) this.sideKeyGone(key);
       return;
     }
-    const recognition = recognise(key, result);
+    const held = prev && prev.endedAt === null ? prev : undefined;
+    const recognition = recognise(key, result, held);
     if (recognition.role === 'side-key') {
       this.sideKeySeen(key, result.size);
       return;
     }
     const deadline = result.pttlMs >= 0 ? observedAt + result.pttlMs : null;
-    if (!prev || prev.endedAt !== null || !prev.ownedBy(recognition.owner)) {
+    const expiresAt = result.pttlMs >= 0 ? at + result.pttlMs : null;
+    // A read lock stays one lock while it stays in read mode, whichever readers hold it; otherwise the owner decides.
+    const same = held !== undefined && (held.shared || recognition.shared ? held.shared && recognition.shared : held.ownedBy(recognition.owner));
+    if (!same) {
       let kind: LockEventKind = 'acquired';
       if (prev && prev.endedAt === null) {
         // Gone at its deadline and taken again before we looked: an expiry and a new lock, not a takeover.
-        if (prev.deadline !== null && observedAt >= prev.deadline - EXPIRY_TOLERANCE_MS) this.end(id, prev, observedAt);
+        if (prev.expiresAt !== null && at >= prev.expiresAt - EXPIRY_TOLERANCE_MS) this.end(id, prev, observedAt, at);
         else kind = 'owner-changed';
       }
       const t = new Lock(
@@ -287,6 +322,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
         result,
         recognition,
         deadline,
+        expiresAt,
         observedAt,
       );
       // The key's history outlives a change of owner: that is the story an operator wants to read.
@@ -303,13 +339,13 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       return;
     }
 
-    const t = prev;
+    const t = held!;
     let changed = false;
     let event: LockEventKind | null = null;
     const before = t.deadline;
-    if (t.deadline !== null && deadline === null) event = 'ttl-removed';
-    else if (t.deadline === null && deadline !== null) event = 'ttl-set';
-    else if (t.deadline !== null && deadline !== null && deadline > t.deadline + RENEWAL_THRESHOLD_MS) {
+    if (t.expiresAt !== null && expiresAt === null) event = 'ttl-removed';
+    else if (t.expiresAt === null && expiresAt !== null) event = 'ttl-set';
+    else if (t.expiresAt !== null && expiresAt !== null && expiresAt > t.expiresAt + RENEWAL_THRESHOLD_MS) {
       event = 'renewed';
       if (t.lastRenewalAt !== null) {
         t.intervalSum += observedAt - t.lastRenewalAt;
@@ -319,10 +355,16 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       t.lastRenewalAt = observedAt;
       t.renewalIntervalMs = t.intervalCount ? Math.round(t.intervalSum / t.intervalCount) : null;
     }
-    // Deadlines of an unchanged lock wobble by the probe's round trip: only a real move is news.
-    if (event || (deadline !== null && t.deadline !== null && Math.abs(deadline - t.deadline) > RENEWAL_THRESHOLD_MS)) {
-      t.deadline = deadline;
+    // Only a real move is news: the deadline on Redis's clock moved (set shorter, say) ...
+    if (event || (expiresAt !== null && t.expiresAt !== null && Math.abs(expiresAt - t.expiresAt) > RENEWAL_THRESHOLD_MS)) {
+      t.expiresAt = expiresAt;
       changed = true;
+    }
+    // ... or where that deadline falls on our clock, as the estimate of the clocks' offset firms up.
+    const shown = t.expiresAt === null ? null : t.expiresAt + (observedAt - at);
+    if (changed || (shown !== null && t.deadline !== null && Math.abs(shown - t.deadline) > DEADLINE_SHIFT_MS)) {
+      if (shown !== t.deadline) changed = true;
+      t.deadline = shown;
     }
     t.pttlMs = result.pttlMs;
     t.maxTtlMs = event === 'ttl-set' ? result.pttlMs : Math.max(t.maxTtlMs, result.pttlMs);
@@ -330,12 +372,13 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       t.reentryCount = recognition.reentryCount;
       changed = true;
     }
-    if (t.setField('holders', recognition.fields.holders)) changed = true;
-    if (t.ownerText !== null && t.ownerSize !== result.size) {
-      // A hash gained or lost fields (readers, waiters), or a long value changed past the part that is read.
-      t.ownerSize = result.size;
-      changed = true;
+    // The reader shown for a shared read lock, if it left (no event: no owner changed); a hash that gained or lost
+    // fields (readers, waiters); a long value that changed past the part that is read.
+    if (t.setOwner(recognition, result)) changed = true;
+    if (t.shared) {
+      for (const name of ['clientId', 'threadId', 'readers']) if (t.setField(name, recognition.fields[name])) changed = true;
     }
+    if (t.setField('holders', recognition.fields.holders)) changed = true;
     t.rule = recognition.renewal;
     const expected = expectedRenewal(t);
     if (expected !== t.expectedRenewalMs) {
@@ -408,8 +451,9 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     return last !== undefined && last.kind === kind && now - last.at < FORCE_RELEASE_WINDOW_MS;
   }
 
-  private end(id: string, t: Lock, observedAt: number): void {
-    const expired = t.deadline !== null && observedAt >= t.deadline - EXPIRY_TOLERANCE_MS;
+  /** `at` is when the key was found gone on Redis's clock, `observedAt` the same moment on ours. */
+  private end(id: string, t: Lock, observedAt: number, at: number): void {
+    const expired = t.expiresAt !== null && at >= t.expiresAt - EXPIRY_TOLERANCE_MS;
     t.state = expired ? 'expired' : 'released';
     // An expiry happened at the deadline, not when we noticed it.
     t.endedAt = expired ? Math.min(observedAt, t.deadline!) : observedAt;

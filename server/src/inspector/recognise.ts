@@ -1,7 +1,7 @@
 import { AUDIT_STREAM } from '../../../shared/admin';
 import type { LibraryId } from '../../../shared/locks';
 import { isPlainText } from './bytes';
-import type { ProbeResult } from './probe';
+import { CUT_NAME, CUT_VALUE, type HashField, type ProbeResult } from './probe';
 
 type Present = Extract<ProbeResult, { exists: true }>;
 
@@ -22,6 +22,13 @@ export interface Recognition {
   role: 'lock' | 'side-key';
   /** The bytes that identify the holder (string value or hash field), or null. */
   owner: Buffer | null;
+  /** The owner's hash field name, or its value, was not read in full (a string's cut shows in its size instead). */
+  ownerCut: boolean;
+  /**
+   * A Redisson read-write lock in read mode: one lock however many readers come and go. `owner` is one reader
+   * (kept while it stays), the `readers` field lists them; a reader joining or leaving is not a new owner.
+   */
+  shared: boolean;
   /** Parts decoded from the owner and key, shown in the detail view. */
   fields: Record<string, string>;
   reentryCount: number | null;
@@ -104,7 +111,7 @@ function owned(fields: Record<string, string>): Record<string, string> {
 }
 
 function base(library: LibraryId, owner: Buffer | null): Recognition {
-  return { library, role: 'lock', owner, fields: {}, reentryCount: null, acquiredAt: null, renewal: null };
+  return { library, role: 'lock', owner, ownerCut: false, shared: false, fields: {}, reentryCount: null, acquiredAt: null, renewal: null };
 }
 
 /** Redisson names side keys `prefix:{name}` (or `prefix:name` when the name already has a hash tag). */
@@ -151,65 +158,149 @@ export function sideKeyOf(key: Buffer): SideKey | null {
   return null;
 }
 
-/** Works out which library wrote a key, and who holds it, from the key and a probe. Pure and synchronous. */
-export function recognise(key: Buffer, probe: Present): Recognition {
+/** The owner a lock is known by so far: a shared read lock keeps showing the same reader while that one stays. */
+export interface CurrentOwner {
+  ownedBy(owner: Buffer | null): boolean;
+}
+
+/**
+ * Works out which library wrote a key, and who holds it, from the key and a probe. Pure and synchronous.
+ * `current` (the tracked lock, if any) only breaks ties: which reader of a shared read lock stands for it.
+ */
+export function recognise(key: Buffer, probe: Present, current?: CurrentOwner): Recognition {
   const side = sideKeyOf(key);
   if (side) return { ...base(side.library, null), role: 'side-key' };
   const keyText = key.toString('latin1');
   let r: Recognition;
-  if (probe.type === 'hash') r = recogniseHash(keyText, probe.fields ?? []);
+  if (probe.type === 'hash') r = recogniseHash(keyText, probe.fields ?? [], probe.size, probe.sampled === true, current);
   else if (probe.type === 'string' && probe.value) r = recogniseString(keyText, probe.value);
   else return base('unknown', null);
   owned(r.fields);
   return r;
 }
 
-function recogniseHash(keyText: string, fields: [Buffer, Buffer][]): Recognition {
-  const holders: { field: Buffer; text: string; m: RegExpExecArray; count: Buffer }[] = [];
+/** Readers listed by name in a shared read lock's `readers` field (the count is in `holders`). */
+const READERS_LISTED = 8;
+
+function recogniseHash(keyText: string, fields: HashField[], size: number, sampled: boolean, current?: CurrentOwner): Recognition {
+  const holders: { field: Buffer; text: string; m: RegExpExecArray; count: Buffer; cut: number }[] = [];
   let mode: string | null = null;
-  for (const [f, v] of fields) {
+  for (const [f, v, cut = 0] of fields) {
     const text = f.toString('latin1');
-    const m = REDISSON_FIELD.exec(text);
-    if (m) holders.push({ field: f, text, m, count: v });
-    else if (text === 'mode') mode = v.toString('latin1');
+    const m = cut & CUT_NAME ? null : REDISSON_FIELD.exec(text);
+    if (m) holders.push({ field: f, text, m, count: v, cut });
+    else if (text === 'mode' && !(cut & CUT_VALUE)) mode = v.toString('latin1');
   }
   if (holders.length > 0) {
-    // The writer holds a read-write lock in write mode (it may hold read entries too); otherwise the first
-    // holder in a stable order, so a lock shared by readers does not flap between them.
+    // The writer holds a read-write lock in write mode (it may hold read entries too). In read mode every holder
+    // is a reader and the lock is theirs together: it is shown by the reader it was shown by before while that
+    // one stays, else the first in a stable order, so readers coming and going change no owner.
     const writer = holders.find((h) => h.m[3] !== undefined);
-    const holder = writer ?? holders.reduce((a, b) => (b.text < a.text ? b : a));
+    const shared = mode === 'read' && !writer;
+    const first = () => holders.reduce((a, b) => (b.text < a.text ? b : a));
+    const holder = writer ?? (shared && current ? holders.find((h) => current.ownedBy(h.field)) : undefined) ?? first();
     const r = base(mode !== null ? 'redisson-rw' : 'redisson', holder.field);
+    r.shared = shared;
+    r.ownerCut = (holder.cut & CUT_VALUE) !== 0;
     r.fields = { clientId: holder.m[1]!, threadId: holder.m[2]! };
     if (mode !== null) r.fields.mode = mode;
-    if (holders.length > 1) r.fields.holders = String(holders.length);
-    const count = Number.parseInt(holder.count.toString('latin1'), 10);
+    // Every field but `mode` is a holder: count them all, also those of a hash bigger than what was read.
+    const total = fields.length < size ? size - (mode !== null ? 1 : 0) : holders.length;
+    if (total > 1) r.fields.holders = String(total);
+    if (shared) {
+      const names = holders.map((h) => h.text).sort();
+      const listed = names.slice(0, READERS_LISTED).join(', ');
+      r.fields.readers = total > READERS_LISTED ? `${listed} … (${total - READERS_LISTED} more)` : listed;
+    }
+    const count = holder.cut & CUT_VALUE ? Number.NaN : Number.parseInt(holder.count.toString('latin1'), 10);
     r.reentryCount = Number.isFinite(count) ? count : null;
     r.renewal = RENEWAL.redisson;
     return r;
   }
+  // A random sample of a big hash names no owner: a different one would show at every probe.
+  if (sampled) return base('unknown', null);
   const sidekiq = SIDEKIQ_LOCKED.exec(keyText);
   if (sidekiq && keyText.startsWith('uniquejobs:') && fields.length > 0) {
-    // sidekiq-unique-jobs v7 `lock.lua`: HSET <digest>:LOCKED <jid> <current_time (s, float)>.
-    const [jid, at] = fields[0]!;
-    const r = base('sidekiq-unique', jid);
-    r.fields = { digest: sidekiq[1]!, jid: jid.toString('latin1') };
-    if (fields.length > 1) r.fields.holders = String(fields.length);
-    const seconds = Number(at.toString('latin1'));
-    if (Number.isFinite(seconds) && seconds * 1000 > YEAR_2000_MS && seconds * 1000 < YEAR_2100_MS) r.acquiredAt = Math.round(seconds * 1000);
-    return r;
+    return recogniseSidekiq(sidekiq[1]!, fields, size);
   }
-  const r = base('unknown', fields[0]?.[0] ?? null);
-  r.fields = { fields: fields.slice(0, 5).map(([f]) => f.toString('latin1')).join(', ') };
+  const [name, , cut = 0] = fields[0] ?? [null];
+  const r = base('unknown', name ?? null);
+  r.ownerCut = cut !== 0;
+  r.fields = { fields: fields.slice(0, 5).map(([f, , c = 0]) => f.toString('latin1') + (c & CUT_NAME ? '…' : '')).join(', ') };
   return r;
 }
 
-/** redis-py's default token is `uuid1().hex`: version nibble 1, RFC 4122 variant, and a timestamp from this century. */
-export function isUuid1Hex(text: string): boolean {
-  if (!HEX32.test(text) || text[12] !== '1' || !'89ab'.includes(text[16]!)) return false;
+/**
+ * sidekiq-unique-jobs `<digest>:LOCKED`, a hash of job id → lock data: v7/v8 `lock.lua` writes the time
+ * (`HSET locked job_id current_time`, float seconds); v9 `lock_v9.lua` writes the JSON `Locksmith#lock_metadata`
+ * builds (`worker`, `queue`, `limit`, `timeout`, `ttl`, `type`, `lock_args`, `time` (float seconds), `at`).
+ * With a lock limit above 1 several jobs hold it: the first read stands for them, `holders` counts them.
+ */
+function recogniseSidekiq(digest: string, fields: HashField[], size: number): Recognition {
+  const [jid, value, cut = 0] = fields[0]!;
+  const r = base('sidekiq-unique', jid);
+  r.ownerCut = cut !== 0;
+  r.fields = { digest, jid: jid.toString('latin1') };
+  if (size > 1) r.fields.holders = String(size);
+  const text = value.toString('utf8');
+  let seconds = Number(text);
+  if (text.startsWith('{')) {
+    const meta = jsonFields(text, ['worker', 'queue', 'type', 'lock_args', 'limit', 'ttl', 'time']);
+    const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+    const put = (name: string, v: string | undefined) => {
+      if (v !== undefined && v !== '') r.fields[name] = v.length > 200 ? `${v.slice(0, 200)}…` : v;
+    };
+    put('worker', str(meta.worker));
+    put('queue', str(meta.queue));
+    put('lockType', str(meta.type));
+    if (meta.lock_args !== undefined && meta.lock_args !== null) put('lockArgs', JSON.stringify(meta.lock_args));
+    put('limit', str(meta.limit));
+    put('ttl', str(meta.ttl));
+    seconds = typeof meta.time === 'number' ? meta.time : Number.NaN;
+  }
+  if (Number.isFinite(seconds) && seconds * 1000 > YEAR_2000_MS && seconds * 1000 < YEAR_2100_MS) r.acquiredAt = Math.round(seconds * 1000);
+  return r;
+}
+
+/**
+ * Named top-level members of a JSON object. A value cut short by the probe's bound is no longer JSON: then each
+ * member that is there in full (a string, number, boolean or null) is picked out on its own.
+ */
+function jsonFields(text: string, names: string[]): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    const out: Record<string, unknown> = {};
+    for (const name of names) {
+      const m = new RegExp(`"${name}"\\s*:\\s*("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?|true|false|null)`).exec(text);
+      if (m) {
+        try {
+          out[name] = JSON.parse(m[1]!);
+        } catch {
+          // not a whole value
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * When a `uuid1().hex` token was made (epoch ms, on the client's clock), or null when the text is not one: version
+ * nibble 1, RFC 4122 variant, and a timestamp from this century. redis-py makes its token in `acquire()`.
+ */
+export function uuid1Time(text: string): number | null {
+  if (!HEX32.test(text) || text[12] !== '1' || !'89ab'.includes(text[16]!)) return null;
   const ticks =
     BigInt(`0x${text.slice(13, 16)}`) * 2n ** 48n + BigInt(`0x${text.slice(8, 12)}`) * 2n ** 32n + BigInt(`0x${text.slice(0, 8)}`);
   const ms = UUID1_EPOCH_MS + Number(ticks / 10_000n);
-  return ms > YEAR_2000_MS && ms < YEAR_2100_MS;
+  return ms > YEAR_2000_MS && ms < YEAR_2100_MS ? ms : null;
+}
+
+/** redis-py's default token is `uuid1().hex`. */
+export function isUuid1Hex(text: string): boolean {
+  return uuid1Time(text) !== null;
 }
 
 function recogniseString(keyText: string, value: Buffer): Recognition {
@@ -257,7 +348,8 @@ function recogniseString(keyText: string, value: Buffer): Recognition {
   }
   if (REDSYNC.test(text)) return base('redsync', value);
   if (HEX32.test(text)) {
-    if (isUuid1Hex(text)) return { ...base('redis-py', value), fields: { token: 'uuid1' } };
+    const made = uuid1Time(text);
+    if (made !== null) return { ...base('redis-py', value), fields: { token: 'uuid1' }, acquiredAt: made };
     const r = base('redlock', value);
     r.renewal = RENEWAL.redlock;
     return r;
