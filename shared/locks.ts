@@ -71,11 +71,12 @@ export interface OwnerView extends BytesView {
   sizeBytes: number;
   /**
    * Parts decoded from the owner and key by the recognised library, for the detail view. By library:
-   * Redisson `clientId`, `threadId` (+ `mode` read/write for read-write locks, `holders` when several threads hold
-   * it, `waiters` queued on a fair lock); BullMQ `queue`, `jobId`, `worker`, `lockNumber`, `prefix`; ShedLock
-   * `host`, `lockedAt` (ISO), `instance`, `env`, `name`; Spring `registry`, `lockKey`, `clientId`;
-   * python-redis-lock `name`, `id`; sidekiq-unique-jobs `digest`, `jid`; redis-py `token`. Empty when nothing
-   * decodes. Values are text for display only.
+   * Redisson `clientId`, `threadId` (+ `mode` read/write for read-write locks, `holders` = how many threads hold
+   * it, `readers` = the readers of a shared read lock by name, `waiters` queued on a fair lock); BullMQ `queue`,
+   * `jobId`, `worker`, `lockNumber`, `prefix`; ShedLock `host`, `lockedAt` (ISO), `instance`, `env`, `name`;
+   * Spring `registry`, `lockKey`, `clientId`; python-redis-lock `name`, `id`; sidekiq-unique-jobs `digest`, `jid`,
+   * `holders` (+ v9 JSON: `worker`, `queue`, `lockType`, `lockArgs`, `limit`, `ttl`); redis-py `token`. Empty when
+   * nothing decodes. Values are text for display only.
    */
   fields: Record<string, string>;
 }
