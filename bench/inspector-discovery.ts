@@ -10,7 +10,7 @@ import { setPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS } from '../server/src/config/config';
-import { Inspector } from '../server/src/inspector/inspector';
+import { Inspector, SCAN_PROBE_BATCH } from '../server/src/inspector/inspector';
 import { LockTracker } from '../server/src/inspector/lock-tracker';
 import { connectRedis } from '../server/src/redis/connect';
 
@@ -178,7 +178,7 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
     log(`lockscope discovery (scan + de-dup + probe + track ${LOCKS.toLocaleString('en')} locks): ${o.toFixed(0)} ms (median of ${ROUNDS})`);
     log(`ratio discovery / bare scan: ${median(ratios).toFixed(3)}× (median of per-round ratios; best ${Math.min(...ratios).toFixed(3)}×, worst ${Math.max(...ratios).toFixed(3)}×) (target ≤ 1.1×)`);
     log(`Redis calls over 1 ms (SLOWLOG) in ${ROUNDS} discovery passes: ${summary(slowOurs)}; probe script calls over 1 ms: ${scriptSlow.length} (target 0)`);
-    log(`  mean Redis time per call: SCAN ${perCall('scan').toFixed(0)} µs, probe script (EVALSHA, 100 keys) ${perCall('evalsha').toFixed(0)} µs`);
+    log(`  mean Redis time per call: SCAN ${perCall('scan').toFixed(0)} µs, probe script (EVALSHA, ${SCAN_PROBE_BATCH} keys) ${perCall('evalsha').toFixed(0)} µs`);
     log(`  same check on the ${ROUNDS} bare SCAN passes, for scale (the same SCAN COUNT ${SCAN_COUNT}; >1 ms here is this machine's scheduling): ${summary(slowBare)}`);
   } finally {
     await admin.config('SET', 'slowlog-log-slower-than', '10000').catch(() => {});

@@ -1,15 +1,21 @@
 /**
  * Heap per tracked lock: 10 000 real locks of mixed libraries are probed from Redis and folded into a tracker;
- * the retained size (V8 heap + array buffers, after GC) is divided by the lock count. Then every lock gets a full
- * bounded history (64 events, 240 TTL samples) to show what the bound costs.
+ * the retained size (V8 heap + array buffers, after GC) is divided by the lock count. Then the same again with
+ * the inspector running on its own tracker (what the server holds: the tracker plus the inspector's expiry
+ * checks, one per lock, each lock's deadline in its own wheel slot). Then every lock gets a full bounded history
+ * (64 events, 240 TTL samples) to show what the bound costs.
  * Target (issue 4): ≤ 1 KB per lock plus bounded history.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { DEFAULT_LOCK_PATTERNS } from '../server/src/config/config';
+import { Inspector } from '../server/src/inspector/inspector';
 import { LockTracker } from '../server/src/inspector/lock-tracker';
 import { probeKeys, type ProbedKey } from '../server/src/inspector/probe';
+import { connectRedis } from '../server/src/redis/connect';
 
 const LOCKS = 10_000;
 
@@ -21,7 +27,7 @@ function gcFunction(): () => void {
 }
 
 async function retained(gc: () => void): Promise<number> {
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 6; i++) {
     gc();
     await new Promise((r) => setImmediate(r));
   }
@@ -29,30 +35,34 @@ async function retained(gc: () => void): Promise<number> {
   return m.heapUsed + m.arrayBuffers;
 }
 
-/** A realistic mix: what the recogniser sees in the field. */
+/**
+ * A realistic mix: what the recogniser sees in the field. Deadlines 37 ms apart (600–970 s away), so each lock's
+ * expiry check sits in a wheel slot of its own, as with locks taken at different times.
+ */
 async function seed(redis: Redis): Promise<Buffer[]> {
   const keys: Buffer[] = [];
   const p = redis.pipeline();
   const worker = randomUUID();
   for (let i = 0; i < LOCKS; i++) {
     const kind = i % 5;
+    const ttl = 600_000 + i * 37;
     let key: string;
     if (kind === 0) {
       key = `bull:emails:${i}:lock`;
-      p.set(key, `${worker}:${i}`, 'PX', 600_000);
+      p.set(key, `${worker}:${i}`, 'PX', ttl);
     } else if (kind === 1) {
       key = `lock:orders:${i}`;
-      p.set(key, randomBytes(16).toString('hex'), 'PX', 600_000);
+      p.set(key, randomBytes(16).toString('hex'), 'PX', ttl);
     } else if (kind === 2) {
       key = `invoice-lock:{tenant-${i % 97}}:${i}`;
       p.hset(key, `${randomUUID()}:${60 + (i % 40)}`, 1);
-      p.pexpire(key, 600_000);
+      p.pexpire(key, ttl);
     } else if (kind === 3) {
       key = `job-lock:default:task-${i}`;
-      p.set(key, `ADDED:${new Date().toISOString()}@host-${i % 13}:${randomUUID()}`, 'PX', 600_000);
+      p.set(key, `ADDED:${new Date().toISOString()}@host-${i % 13}:${randomUUID()}`, 'PX', ttl);
     } else {
       key = `lock:py-${i}`;
-      p.set(key, randomBytes(16), 'EX', 600);
+      p.set(key, randomBytes(16), 'PX', ttl);
     }
     keys.push(Buffer.from(key));
   }
@@ -73,7 +83,14 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
     const after = await retained(gc);
     if (tracker.size !== LOCKS) throw new Error(`tracked ${tracker.size} locks, expected ${LOCKS}`);
     const perLock = (after - before) / LOCKS;
-    log(`heap per tracked lock: ${perLock.toFixed(0)} B (target ≤ 1024 B; ratio ${(perLock / 1024).toFixed(2)} of the budget) — ${LOCKS} locks, first event and sample included`);
+    log(`heap per tracked lock, tracker alone: ${perLock.toFixed(0)} B — ${LOCKS} locks, first event and sample included`);
+
+    // The server's whole per-lock cost: a tracker fed by a running inspector (discovery scan, expiry checks).
+    const both = await inspectorHeap(redisUrl, gc);
+    log(
+      `heap per tracked lock, tracker + inspector: ${both.total.toFixed(0)} B (target ≤ 1024 B; ratio ${(both.total / 1024).toFixed(2)} of the budget), ` +
+        `of which the inspector's own ${both.inspector.toFixed(0)} B (${both.checks.toLocaleString('en')} expiry checks pending)`,
+    );
 
     // Fill every lock's history to its bound: renewals every 500 ms (sawtooth pairs) for a while.
     const probes = await probeKeys(redis, keys);
@@ -97,5 +114,48 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
   } finally {
     await redis.flushall();
     redis.disconnect();
+  }
+}
+
+/**
+ * Retained bytes per lock of a tracker plus an inspector that discovered the seeded locks and follows them, and
+ * the inspector's own part of that (what is freed when it goes: its expiry checks).
+ */
+async function inspectorHeap(redisUrl: string, gc: () => void): Promise<{ total: number; inspector: number; checks: number }> {
+  const redis = connectRedis(redisUrl, 'bench-heap');
+  const subscriber = connectRedis(redisUrl, 'bench-heap-sub');
+  await Promise.all([redis.connect(), subscriber.connect()]);
+  const patterns = [...DEFAULT_LOCK_PATTERNS];
+  const options = { patterns, scanCount: 1000, pollMs: 1000, db: 0, configureNotifications: false };
+  /** Lets an inspector go: stopped, and no connection event still refers to it. */
+  const release = async (inspector: Inspector, tracker: LockTracker) => {
+    await inspector.stop();
+    await subscriber.punsubscribe();
+    for (const c of [redis, subscriber]) for (const e of ['ready', 'pmessageBuffer'] as const) c.removeAllListeners(e);
+    tracker.removeAllListeners();
+  };
+  try {
+    // A warm-up run: connections, the script and the code paths reach their steady size.
+    const warmTracker = new LockTracker({ heldTooLongMs: 3_600_000 });
+    const warm = new Inspector({ redis, subscriber, tracker: warmTracker, logger: pino({ level: 'silent' }) }, options);
+    await warm.start();
+    await release(warm, warmTracker);
+
+    const tracker = new LockTracker({ heldTooLongMs: 3_600_000 });
+    const before = await retained(gc);
+    let inspector: Inspector | null = new Inspector({ redis, subscriber, tracker, logger: pino({ level: 'silent' }) }, options);
+    await inspector.start();
+    // Stopped (timers cleared, state kept) so that nothing allocates while the heap is measured.
+    await inspector.stop();
+    const after = await retained(gc);
+    if (tracker.size !== LOCKS) throw new Error(`inspector tracked ${tracker.size} locks, expected ${LOCKS}`);
+    const checks = inspector.pendingExpiryChecks();
+    await release(inspector, tracker);
+    inspector = null;
+    const trackerOnly = await retained(gc);
+    return { total: (after - before) / LOCKS, inspector: (after - trackerOnly) / LOCKS, checks };
+  } finally {
+    redis.disconnect();
+    subscriber.disconnect();
   }
 }

@@ -9,7 +9,11 @@ import type { ServerStatus } from './status';
  * Names are namespaced by domain: `lock:*`, `server:*`, `sim:*`, `admin:*`.
  */
 export interface ServerToClientEvents {
-  /** Sent on connect and after a resync: the complete set of tracked locks. Replaces the client's table. */
+  /**
+   * The complete set of tracked locks; replaces the client's table. Sent on connect, and to a client the stream
+   * skipped as too slow once it has caught up. A resync (after Redis restarts or reconnects, or a reconcile scan)
+   * sends none: what it finds — locks gone, new ones — arrives as `lock:changes` like any other change.
+   */
   'lock:snapshot': (snapshot: LockSnapshot) => void;
   /** Coalesced changes since the previous snapshot/changes message (at most 20 per second). */
   'lock:changes': (changes: LockChanges) => void;
@@ -27,7 +31,11 @@ export interface ServerToClientEvents {
 }
 
 export interface ClientToServerEvents {
-  /** History (events and TTL samples) of one lock, by id (base64 key). */
+  /**
+   * History (events and TTL samples) of one lock, by id (base64 key). Errors: `bad_request`, `not_found`, `busy`
+   * (this connection has too many replies it has not read yet: retry in a moment). A client that keeps asking
+   * without reading its replies is disconnected.
+   */
   'lock:history': (id: string, ack: (result: Result<LockHistory>) => void) => void;
   /**
    * Starts a simulation with these settings (missing ones take their defaults). Errors: `bad_request` (invalid

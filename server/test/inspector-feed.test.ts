@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/config';
 import { startTestApp, type TestApp } from './support/app';
@@ -62,10 +65,25 @@ describe('change feed: polling when keyspace notifications are off (external Red
     expect(await notifyFlags(redis)).toBe('');
   });
 
+  it("clears a Redisson fair lock's waiter count once its queue is gone (side keys are re-probed too)", async () => {
+    const client = await app.connect();
+    await redis.client.hset('fair:lock', `${randomUUID()}:1`, 1);
+    await redis.client.pexpire('fair:lock', 60_000);
+    await redis.client.rpush('redisson_lock_queue:{fair:lock}', `${randomUUID()}:2`, `${randomUUID()}:3`);
+    await waitFor(() => client.byKey('fair:lock')?.owner?.fields.waiters === '2', 'two waiters', 3000);
+    await redis.client.del('redisson_lock_queue:{fair:lock}');
+    await waitFor(() => client.byKey('fair:lock')?.owner?.fields.waiters === undefined, 'the waiter count to clear', 1500);
+    expect(client.byKey('redisson_lock_queue:{fair:lock}')).toBeUndefined();
+    await redis.client.del('fair:lock');
+  });
+
   it('backs off (and logs it) when a probe round is slow compared with POLL_MS', async () => {
     const pipeline = redis.client.pipeline();
     for (let i = 0; i < 20_000; i++) pipeline.set(`lock:bulk:${i}`, TOKEN, 'PX', 60_000);
     await pipeline.exec();
+    // A scan that ran during the inserts saw some of them, and the next waits 10× its duration (long on a busy
+    // machine): find the rest now, this test is about the polling rounds that follow.
+    await app.app.inspector.resync();
     await waitFor(() => app.app.tracker.size >= 20_000, 'the bulk locks to be tracked', 10_000);
     // 20 000 locks cannot be probed in POLL_MS/4 = 25 ms here: the interval stretches instead of saturating Redis.
     await waitFor(() => app.app.inspector.pollIntervalMs > 100, 'polling to back off', 5000);
@@ -92,8 +110,58 @@ describe('change feed: notifications', () => {
     try {
       expect(app.app.inspector.mode).toBe('notifications');
       const flags = await notifyFlags(redis);
-      for (const c of 'g$xhlE') expect(flags).toContain(c);
+      for (const c of 'g$xhelE') expect(flags).toContain(c);
       expect(flags).toMatch(/K|A/);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('an evicted lock goes at once: re-probed every POLL_MS when notifications lack `e` on a server that evicts', async () => {
+    // An external Redis with lockscope's minimum flags (no evicted events) that evicts keys with a TTL first.
+    const redis = await startTestRedis({ args: ['--notify-keyspace-events', 'Kg$xh', '--maxmemory-policy', 'volatile-ttl'] });
+    const app = await startTestApp(redis.url, { POLL_MS: '100' }, { configureNotifications: false });
+    try {
+      expect(app.app.inspector.mode).toBe('notifications');
+      const client = await app.connect();
+      await redis.client.set('lock:evicted', 'x', 'PX', 60_000);
+      await waitFor(() => client.byKey('lock:evicted'), 'the lock');
+      await new Promise((r) => setTimeout(r, 300)); // past the first reconcile scan (the next is 30 s away)
+      // Just enough memory for what is there: the next big write evicts the only key with a TTL, the lock.
+      const used = Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))![1]);
+      await redis.client.config('SET', 'maxmemory', String(used + 256 * 1024));
+      for (let i = 0; i < 8 && (await redis.client.exists('lock:evicted')); i++) {
+        await redis.client.set(`filler:${i}`, 'x'.repeat(64 * 1024)).catch(() => {});
+      }
+      expect(await redis.client.exists('lock:evicted')).toBe(0);
+      const t0 = Date.now();
+      await waitFor(() => client.byKey('lock:evicted')?.state === 'released', 'the evicted lock to go', 2000);
+      expect(Date.now() - t0).toBeLessThan(1000); // not at the 30 s reconcile scan
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('a probe that Redis refuses (not a disconnect) is logged as a warning, at most once a minute', async () => {
+    const lines: { level: number; msg: string; err?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string; err?: string });
+        done();
+      },
+    });
+    // A server whose scripting commands are renamed away: every probe fails with an error reply.
+    const redis = await startTestRedis({ args: ['--rename-command', 'EVALSHA', '', '--rename-command', 'EVAL', ''] });
+    await redis.client.set('lock:unprobed', 'x', 'PX', 60_000);
+    const app = await startTestApp(redis.url, {}, { logger: pino({ level: 'info' }, sink) });
+    try {
+      await app.app.inspector.resync();
+      await app.app.inspector.resync();
+      const warnings = lines.filter((l) => l.level === 40 && /probe failed/.test(l.msg));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.err).toMatch(/unknown command/i);
     } finally {
       await app.close();
       await redis.stop();

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backlogOf } from '../src/realtime/lock-broadcaster';
-import { startTestApp, type TestApp } from './support/app';
+import type { LockHistory } from '../../shared/locks';
+import type { Result } from '../../shared/result';
+import { startTestApp, type LiveClient, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 function serverBacklogBytes(app: TestApp): number[] {
@@ -29,6 +31,9 @@ describe('change stream protocol (real app, real Redis)', () => {
     expect(Date.now() - t0).toBeLessThan(40); // nothing pending: no 50 ms wait
 
     const start = client.batches.length;
+    // When the server sent each batch (its clock): arrival times also carry delivery jitter on a busy machine.
+    const sentAt: number[] = [];
+    client.socket.on('lock:changes', ({ serverTime }) => sentAt.push(serverTime));
     const deadline = Date.now() + 1000;
     let n = 0;
     while (Date.now() < deadline) {
@@ -44,7 +49,7 @@ describe('change stream protocol (real app, real Redis)', () => {
     const batches = client.batches.slice(start);
     expect(batches.length).toBeLessThanOrEqual(22); // ≤ 20 a second (+ the edges of the window)
     for (const b of batches) expect(new Set(b.upserts.map((u) => u.id)).size).toBe(b.upserts.length);
-    for (let i = 1; i < batches.length; i++) expect(batches[i]!.at - batches[i - 1]!.at).toBeGreaterThanOrEqual(45);
+    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(49);
     expect(client.byKey('lock:busy')?.owner?.text).toBe(`owner-${n - 1}-9`);
     expect([...client.locks.values()].filter((l) => l.key.text.startsWith('lock:many:')).length).toBe(n);
   });
@@ -100,4 +105,84 @@ describe('change stream protocol (real app, real Redis)', () => {
     await redis.client.set('lock:after-drain', 'x', 'PX', 10_000);
     await waitFor(() => slow.byKey('lock:after-drain'), 'live changes again');
   }, 20_000);
+
+  /** A lock whose history reply is ~10 KB (60 renewals: events plus sawtooth samples). */
+  async function lockWithHistory(client: LiveClient, key: string): Promise<string> {
+    await redis.client.set(key, 'a3f1c2d4e5f60718293a4b5c6d7e8f90', 'PX', 60_000);
+    const lock = await waitFor(() => client.byKey(key), key);
+    for (let i = 1; i <= 60; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      await redis.client.pexpire(key, 60_000 + i * 100);
+    }
+    await waitFor(() => (client.byKey(key)?.renewals ?? 0) >= 50, 'renewals of the history lock');
+    return lock.id;
+  }
+
+  function pauseReading(client: LiveClient): { pause(): void; resume(): void } {
+    const engine = client.socket.io.engine as unknown as { transport: { ws: { _socket: { pause(): void; resume(): void } } } };
+    return engine.transport.ws._socket;
+  }
+
+  it('history requests from a client that stops reading: refused as busy, every request answered, buffer bounded', async () => {
+    const client = await app.connect();
+    const id = await lockWithHistory(client, 'lock:hist:busy');
+    const server = app.app.io.of('/').sockets.get(client.socket.id!)!;
+    const answers: Result<LockHistory>[] = [];
+    const ask = () => client.socket.emit('lock:history', id, (r) => answers.push(r));
+    const tcp = pauseReading(client);
+    tcp.pause();
+    let sent = 0;
+    let firstPhase: number;
+    try {
+      // Fill the kernel's socket buffers until engine.io itself has to hold replies back.
+      await waitFor(async () => {
+        for (let i = 0; i < 20; i++, sent++) ask();
+        await new Promise((r) => setTimeout(r, 20));
+        return backlogOf(server).packets > 0;
+      }, 'replies to queue up in the server', 10_000);
+      firstPhase = sent;
+      for (let i = 0; i < 40; i++, sent++) ask();
+      await new Promise((r) => setTimeout(r, 100));
+      // Held back: at most 16 history replies (≈ 10 KB each) plus 40 small refusals.
+      expect(backlogOf(server).bytes).toBeLessThan(400 * 1024);
+    } finally {
+      tcp.resume();
+    }
+    await waitFor(() => answers.length === sent, `all ${sent} requests to be answered`, 10_000);
+    const late = answers.slice(firstPhase);
+    const busy = late.filter((a) => !a.ok && a.error.code === 'busy');
+    expect(busy.length).toBeGreaterThanOrEqual(40 - 16);
+    for (const a of late) if (!a.ok) expect(a.error.message).toMatch(/busy|behind/i);
+    // Still connected, and answered normally again once it reads.
+    expect(client.socket.connected).toBe(true);
+    const again = await client.socket.emitWithAck('lock:history', id);
+    expect(again.ok && again.data.events.length).toBeGreaterThan(50);
+  }, 20_000);
+
+  it('a client that floods history requests without reading is disconnected; the server never buffers much for it', async () => {
+    const client = await app.connect();
+    const id = await lockWithHistory(client, 'lock:hist:flood');
+    const serverId = client.socket.id!;
+    const tcp = pauseReading(client);
+    tcp.pause();
+    let maxBacklog = 0;
+    try {
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < 500; i++) client.socket.emit('lock:history', id, () => {});
+        await new Promise((r) => setTimeout(r, 50));
+        const s = app.app.io.of('/').sockets.get(serverId);
+        if (s) maxBacklog = Math.max(maxBacklog, backlogOf(s).bytes);
+      }
+    } finally {
+      tcp.resume();
+      client.socket.disconnect();
+    }
+    // 20 000 replies of ~10 KB would be ~200 MB; bounded, the server holds about one socket buffer's worth.
+    expect(maxBacklog).toBeLessThan(2 * 1024 * 1024);
+    expect(app.app.io.of('/').sockets.has(serverId)).toBe(false);
+    // Other clients are unaffected.
+    const other = await app.connect();
+    const ok = await other.socket.emitWithAck('lock:history', id);
+    expect(ok.ok).toBe(true);
+  }, 30_000);
 });

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChangeFeedMode } from '../../../shared/status';
-import type { LockTracker } from './lock-tracker';
-import { detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
+import { RENEWAL_THRESHOLD_MS, type LockTracker } from './lock-tracker';
+import { coversEvictions, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
 import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
-import { scanKeys } from './scan';
+import { sideKeyOf } from './recognise';
+import { keySlot, scanKeys } from './scan';
 
 export interface InspectorOptions {
   patterns: string[];
@@ -20,6 +21,8 @@ export interface InspectorOptions {
   reconcileMs?: number;
   /** Cursors walking the keyspace at once in a full scan (a power of two; see scanKeys). Default 2; 1 on a cluster node. */
   scanWays?: number;
+  /** Keys per probe script call in a full scan (at most PROBE_BATCH). Default SCAN_PROBE_BATCH. */
+  scanProbeBatch?: number;
 }
 
 export interface InspectorDeps {
@@ -33,8 +36,18 @@ export interface InspectorDeps {
 
 /** Expiry checks are grouped into slots this wide, so a timer never fires per key. */
 const WHEEL_SLOT_MS = 25;
+/** Slot-grouped probe calls in flight at once on a cluster node (each holds the keys of one hash slot). */
+const CLUSTER_PROBES_IN_FLIGHT = 16;
+/** Failing probes (not disconnects) are logged as a warning at most this often, with the count since the last. */
+const PROBE_ERROR_LOG_MS = 60_000;
 /** Probe a lock this long after its deadline: expiry is shown promptly, never waiting for Redis's late `expired` event. */
 const EXPIRY_PROBE_DELAY_MS = 10;
+/**
+ * Keys per probe script call in a full scan: half of PROBE_BATCH, so that each call (≈ 5 µs a key) keeps well
+ * clear of 1 ms on a busy server. `npm run bench -- inspector-discovery`: the same total time as batches of 100,
+ * half the time per call.
+ */
+export const SCAN_PROBE_BATCH = 50;
 /** Longest a found key waits for its probe batch to fill during a full scan. */
 const BATCH_WAIT_MS = 100;
 /** Probe results folded into the tracker between two looks at the event loop. */
@@ -61,7 +74,18 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   /** The polling interval in force (ms): POLL_MS, or longer while probe rounds are slow (adaptive back-off). */
   pollIntervalMs: number;
   private readonly dirty = new Map<string, Buffer>();
-  private readonly wheel = new Map<number, Map<string, Buffer>>();
+  /**
+   * Expiry checks by wheel slot, counted from `wheelBase` (small integers, stored unboxed): lock ids only (the
+   * tracker's own strings, so an entry costs a pointer), one id or an array of them; a key is decoded from its id
+   * when its check comes due. A renewal leaves the old entry behind (found stale when its slot comes).
+   */
+  private readonly wheel = new Map<number, string | string[]>();
+  private wheelBase = 0;
+  /**
+   * Ids of side keys whose disappearance changes a lock (a Redisson fair lock's waiter queue). They are not locks,
+   * so neither polling nor reconcile rounds would look at them again: these are re-probed with the locks.
+   */
+  private readonly sideKeys = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private flushing: Promise<void> | null = null;
   private syncing: Promise<void> | null = null;
@@ -69,8 +93,17 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   private stopped = false;
   private wheelCursor = 0;
   private lastScanMs = 0;
-  /** Set per connection: a cluster node keeps slots in SCAN cursors' low bits, so it is walked by one cursor. */
+  /**
+   * Set per connection. A cluster node keeps slots in SCAN cursors' low bits, so it is walked by one cursor, and
+   * refuses a script touching keys of several hash slots (CROSSSLOT), so its probes are grouped by slot.
+   */
   private clusterNode = false;
+  /**
+   * Notifications are on but without `e` (evicted) on a server that evicts keys: an evicted lock raises no event,
+   * so the tracked locks are re-probed every POLL_MS as in polling mode (the scan for new locks stays at 30 s).
+   */
+  private evictionsUnseen = false;
+  private probeErrors = { loggedAt: -Infinity, failures: 0 };
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
 
@@ -101,8 +134,9 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     subscriber.on('ready', () => {
       if (redis.status === 'ready') void this.onReady();
     });
-    this.wheelCursor = Math.floor(Date.now() / WHEEL_SLOT_MS);
-    this.every(WHEEL_SLOT_MS, () => this.turnWheel());
+    this.wheelBase = Math.floor(Date.now() / WHEEL_SLOT_MS);
+    this.wheelCursor = 0;
+    this.loop(() => WHEEL_SLOT_MS - (Date.now() % WHEEL_SLOT_MS) + 1, async () => this.turnWheel());
     this.every(1000, () => tracker.tick());
     this.loop(() => this.reconcileDelay(), () => this.resync());
     this.loop(() => this.pollIntervalMs, () => this.poll());
@@ -123,8 +157,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   }
 
   /** Marks a key for probing; bursts of events for the same key collapse into one probe. */
-  requestProbe(key: Buffer): void {
-    this.dirty.set(key.toString('base64'), key);
+  requestProbe(key: Buffer, id = key.toString('base64')): void {
+    this.dirty.set(id, key);
     if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flushDirty());
   }
 
@@ -143,10 +177,14 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     return this.syncing;
   }
 
-  /** One polling round: re-probe every tracked lock, backing off while rounds take long relative to POLL_MS. */
+  /**
+   * One polling round: re-probe every tracked lock (and the side keys that shape one), backing off while rounds take
+   * long relative to POLL_MS.
+   */
   private async poll(): Promise<void> {
-    if (this.mode !== 'polling') return;
+    if (this.mode !== 'polling' && !(this.mode === 'notifications' && this.evictionsUnseen)) return;
     const keys = this.deps.tracker.heldKeys();
+    for (const id of this.sideKeys) keys.push(Buffer.from(id, 'base64'));
     const started = Date.now();
     await this.probeNow(keys);
     const took = Date.now() - started;
@@ -165,10 +203,11 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     const seen = new Set<string>();
     const probes: Promise<void>[] = [];
     // A SCAN page of a big keyspace holds a few locks: gather them into full probe batches (one script call per
-    // PROBE_BATCH keys, not one per page), each sent at once so it overlaps the next SCAN.
+    // SCAN_PROBE_BATCH keys, not one per page), each sent at once so it overlaps the next SCAN.
     const batch: Buffer[] = [];
     // On a huge, sparse keyspace a batch may take long to fill: locks found are shown within BATCH_WAIT_MS anyway.
     let batchSince = 0;
+    const size = Math.min(this.options.scanProbeBatch ?? SCAN_PROBE_BATCH, PROBE_BATCH);
     for (const pattern of this.options.patterns) {
       const ways = this.clusterNode ? 1 : (this.options.scanWays ?? 2);
       for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount, ways)) {
@@ -179,11 +218,14 @@ export class Inspector extends EventEmitter<InspectorEvents> {
           if (!batch.length) batchSince = Date.now();
           batch.push(k);
         }
-        while (batch.length >= PROBE_BATCH) probes.push(this.probeNow(batch.splice(0, PROBE_BATCH)));
+        while (batch.length >= size) probes.push(this.probeNow(batch.splice(0, size)));
         if (batch.length && Date.now() - batchSince >= BATCH_WAIT_MS) probes.push(this.probeNow(batch.splice(0)));
       }
     }
+    // Tracked locks and side keys the scan did not see (gone, or renamed away): a probe tells which.
     for (const id of this.deps.tracker.heldIds()) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
+    for (const id of this.sideKeys) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
+    while (batch.length > size) probes.push(this.probeNow(batch.splice(0, size)));
     if (batch.length) probes.push(this.probeNow(batch));
     await Promise.all(probes);
     this.lastScanMs = Date.now() - started;
@@ -203,25 +245,72 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     if (!keys.length || this.stopped) return;
     let probed: ProbedKey[];
     try {
-      probed = await probeKeys(this.deps.redis, keys);
+      probed = await this.probe(keys);
     } catch (err) {
-      // Disconnected: the resync after reconnect covers these keys.
-      this.deps.logger.debug({ err: (err as Error).message, keys: keys.length }, 'probe failed');
+      this.probeFailed(err as Error, keys.length);
       return;
     }
+    const { tracker } = this.deps;
     // Fold results in small slices, letting I/O in between: a SCAN reply that arrived with this one sends the
     // next SCAN first, so folding overlaps Redis's work instead of delaying it.
     for (let i = 0; i < probed.length; i++) {
       if (i % APPLY_SLICE === 0) await new Promise((r) => setImmediate(r));
       const p = probed[i]!;
-      this.deps.tracker.apply(p);
+      tracker.apply(p);
       const r = p.result;
-      // Still there at (our estimate of) its deadline: look again shortly rather than wait for Redis's event.
-      if (r.exists && r.pttlMs >= 0 && r.pttlMs < WHEEL_SLOT_MS) {
-        const id = p.key.toString('base64');
-        if (this.deps.tracker.get(id)?.endedAt === null) this.scheduleExpiryProbe(id, p.observedAt + r.pttlMs);
+      if (!r.exists) {
+        if (this.sideKeys.size) this.sideKeys.delete(p.key.toString('base64'));
+        continue;
       }
+      const id = p.key.toString('base64');
+      const view = tracker.get(id);
+      if (!view) {
+        if (sideKeyOf(p.key)?.kind === 'waiters') this.sideKeys.add(id);
+        continue;
+      }
+      if (view.endedAt !== null || view.deadline === null || r.pttlMs < 0) continue;
+      // Still there at (our estimate of) its deadline, or about to go: look again just after the deadline this
+      // probe shows, rather than wait for Redis's `expired` event (seconds late on a big keyspace). An estimate a
+      // little early (within the tracker's jitter threshold, so the deadline was not moved) is corrected here.
+      const due = p.observedAt + r.pttlMs;
+      if (Math.min(view.deadline, due) <= p.observedAt + WHEEL_SLOT_MS) this.scheduleExpiryProbe(view.id, due);
     }
+  }
+
+  /** Probes keys; on a cluster node one script call per hash slot (a script may not cross slots there). */
+  private async probe(keys: Buffer[]): Promise<ProbedKey[]> {
+    const { redis } = this.deps;
+    if (!this.clusterNode) return probeKeys(redis, keys);
+    const bySlot = new Map<number, Buffer[]>();
+    for (const k of keys) {
+      const slot = keySlot(k);
+      const group = bySlot.get(slot);
+      if (group) group.push(k);
+      else bySlot.set(slot, [k]);
+    }
+    const groups = [...bySlot.values()];
+    const out: ProbedKey[] = [];
+    let next = 0;
+    // A few calls at a time, not all at once: each batch's timing stays its own (see probeKeys).
+    const worker = async () => {
+      while (next < groups.length) for (const p of await probeKeys(redis, groups[next++]!)) out.push(p);
+    };
+    await Promise.all(Array.from({ length: Math.min(CLUSTER_PROBES_IN_FLIGHT, groups.length) }, worker));
+    return out;
+  }
+
+  /** Disconnected: the resync after reconnect covers these keys. Anything else is a fault worth a warning. */
+  private probeFailed(err: Error, keys: number): void {
+    const { logger, redis } = this.deps;
+    if (redis.status !== 'ready') {
+      logger.debug({ err: err.message, keys }, 'probe failed');
+      return;
+    }
+    const now = Date.now();
+    this.probeErrors.failures++;
+    if (now - this.probeErrors.loggedAt < PROBE_ERROR_LOG_MS) return;
+    logger.warn({ err: err.message, keys, failures: this.probeErrors.failures }, 'probe failed: these keys are not tracked');
+    this.probeErrors = { loggedAt: now, failures: 0 };
   }
 
   private async setupFeed(): Promise<void> {
@@ -241,6 +330,20 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       }
     }
     let mode: ChangeFeedMode = 'polling';
+    this.evictionsUnseen = false;
+    if (support.kind === 'enabled' && !coversEvictions(support.flags)) {
+      const policy = await redis.config('GET', 'maxmemory-policy').then(
+        (r) => (r as string[])[1] ?? 'noeviction',
+        () => 'unknown',
+      );
+      if (policy !== 'noeviction') {
+        this.evictionsUnseen = true;
+        logger.info(
+          { flags: support.flags, policy },
+          'notify-keyspace-events lacks e (evicted) on a server that may evict keys: re-probing tracked locks every POLL_MS',
+        );
+      }
+    }
     if (support.kind === 'enabled') {
       try {
         if (subscriber.status !== 'ready') await whenReady(subscriber, SUBSCRIBER_READY_TIMEOUT_MS);
@@ -266,25 +369,41 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     return Math.max(this.options.pollMs, this.lastScanMs * 10);
   }
 
-  private scheduleExpiryProbe(id: string, deadline: number): void {
-    const slot = Math.max(Math.ceil((deadline + EXPIRY_PROBE_DELAY_MS) / WHEEL_SLOT_MS), this.wheelCursor + 1);
-    let bucket = this.wheel.get(slot);
-    if (!bucket) this.wheel.set(slot, (bucket = new Map()));
-    bucket.set(id, Buffer.from(id, 'base64'));
+  /** Expiry checks waiting in the wheel (stale ones included), for the heap bench. */
+  pendingExpiryChecks(): number {
+    let n = 0;
+    for (const bucket of this.wheel.values()) n += typeof bucket === 'string' ? 1 : bucket.length;
+    return n;
   }
 
+  private scheduleExpiryProbe(id: string, deadline: number): void {
+    const at = Math.ceil((deadline + EXPIRY_PROBE_DELAY_MS) / WHEEL_SLOT_MS) - this.wheelBase;
+    const slot = Math.max(at, this.wheelCursor + 1);
+    const bucket = this.wheel.get(slot);
+    if (bucket === undefined) this.wheel.set(slot, id);
+    else if (typeof bucket === 'string') {
+      if (bucket !== id) this.wheel.set(slot, [bucket, id]);
+    } else if (bucket[bucket.length - 1] !== id) bucket.push(id); // a lock changing twice in a row: one entry
+  }
+
+  /** Runs just after each slot boundary (timed to it, so a check fires within a few ms of its slot). */
   private turnWheel(): void {
-    const now = Math.floor(Date.now() / WHEEL_SLOT_MS);
+    const now = Math.floor(Date.now() / WHEEL_SLOT_MS) - this.wheelBase;
     for (; this.wheelCursor <= now; this.wheelCursor++) {
       const bucket = this.wheel.get(this.wheelCursor);
-      if (!bucket) continue;
+      if (bucket === undefined) continue;
       this.wheel.delete(this.wheelCursor);
-      for (const [id, key] of bucket) {
-        const view = this.deps.tracker.get(id);
-        // A renewal moved the deadline (and scheduled another check): this one is stale.
-        if (view && view.endedAt === null && view.deadline !== null && view.deadline <= Date.now()) this.requestProbe(key);
-      }
+      if (typeof bucket === 'string') this.expiryCheck(bucket);
+      else for (const id of bucket) this.expiryCheck(id);
     }
+  }
+
+  private expiryCheck(id: string): void {
+    const view = this.deps.tracker.get(id);
+    // A renewal moved the deadline (and scheduled another check), or the lock ended: this entry is stale. A deadline
+    // up to the tracker's jitter threshold ahead is due too (the probe that scheduled this one saw the key nearer).
+    if (!view || view.endedAt !== null || view.deadline === null) return;
+    if (view.deadline - Date.now() <= RENEWAL_THRESHOLD_MS) this.requestProbe(Buffer.from(id, 'base64'), id);
   }
 
   private every(ms: number, fn: () => void): void {

@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 
-/** Keyspace channel + generic, string, hash and expired events: all a lock's life touches. */
-export const REQUIRED_FLAGS = 'Kg$xh';
+/**
+ * What lockscope sets when it may configure notifications: keyspace channel + generic, string, hash and expired
+ * events (all a lock's life touches), and evicted events, so a lock evicted under `maxmemory` goes at once.
+ */
+export const REQUIRED_FLAGS = 'Kg$xhe';
 
 export type NotificationSupport =
   | { kind: 'enabled'; flags: string }
@@ -19,11 +22,21 @@ export async function detectNotifications(redis: Redis): Promise<NotificationSup
   }
 }
 
+/**
+ * Whether `flags` are enough to follow locks by notifications (`Kg$xh`). Evicted events (`e`) are not required:
+ * on a server that never evicts (`maxmemory-policy noeviction`, the default) there are none; elsewhere the
+ * inspector re-probes tracked locks every POLL_MS when they are missing (see coversEvictions).
+ */
 export function covers(flags: string): boolean {
   if (!flags.includes('K')) return false;
   // `A` is the alias for every class (g$lshzxet).
   const classes = flags.includes('A') ? 'g$lshzxet' : flags;
   return [...'g$xh'].every((c) => classes.includes(c));
+}
+
+/** Whether `flags` include evicted events (`e`, or `A` for all classes). */
+export function coversEvictions(flags: string): boolean {
+  return flags.includes('e') || flags.includes('A');
 }
 
 /** Adds lockscope's flags to whatever the server already has (other tools may rely on theirs). */

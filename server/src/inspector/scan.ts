@@ -34,3 +34,34 @@ export async function* scanKeys(redis: Redis, pattern: string, count: number, wa
     if (step.keys.length) yield step.keys;
   }
 }
+
+/** CRC16-CCITT (XMODEM), the hash Redis Cluster slots keys by. */
+const CRC16 = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    table[i] = c;
+  }
+  return table;
+})();
+
+/**
+ * The cluster hash slot of a key, as `CLUSTER KEYSLOT` computes it: CRC16 of the key, or of its hash tag (the bytes
+ * between the first `{` and the next `}`, when there are any), modulo 16384.
+ */
+export function keySlot(key: Buffer): number {
+  let start = 0;
+  let end = key.length;
+  const open = key.indexOf(0x7b);
+  if (open !== -1) {
+    const close = key.indexOf(0x7d, open + 1);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >> 8) ^ key[i]!) & 0xff]!;
+  return crc & 16383;
+}

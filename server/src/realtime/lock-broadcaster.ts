@@ -89,7 +89,8 @@ export function backlogOf(socket: ClientSocket): { packets: number; bytes: numbe
   return { packets: buffer.length, bytes };
 }
 
-function isBacklogged(socket: ClientSocket): boolean {
+/** Over the slow-client limit: the stream parks such a client, and its history requests are refused as busy. */
+export function isBacklogged(socket: ClientSocket): boolean {
   const { packets, bytes } = backlogOf(socket);
   return packets >= SLOW_CLIENT_PACKETS || bytes >= SLOW_CLIENT_BYTES;
 }
