@@ -6,7 +6,7 @@ describe('resolveConfig', () => {
     const r = resolveConfig({}, []);
     expect(r.kind).toBe('ok');
     if (r.kind !== 'ok') return;
-    expect(r.config).toMatchObject({ port: 7070, host: '127.0.0.1', scanCount: 1000, pollMs: 1000, lockPatterns: DEFAULT_LOCK_PATTERNS });
+    expect(r.config).toMatchObject({ port: 7070, host: '127.0.0.1', scanCount: 500, pollMs: 1000, lockPatterns: DEFAULT_LOCK_PATTERNS });
     expect(r.config.redisUrl).toBeUndefined();
   });
 
