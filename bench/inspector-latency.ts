@@ -34,7 +34,9 @@ const sockets = [];
 for (let i = 0; i < workerData.clients; i++) {
   const s = io(workerData.url, { transports: ['websocket'], reconnection: false, forceNew: true });
   let first = true;
-  s.on('lock:snapshot', () => {
+  // A snapshot comes in parts: count whole ones (the first is the table on connect; later ones, re-sent).
+  s.on('lock:snapshot', (part) => {
+    if (!part.done) return;
     if (first) { first = false; if (++ready === workerData.clients) parentPort.postMessage({ type: 'ready' }); }
     else snapshots++;
   });

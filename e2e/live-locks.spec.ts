@@ -1,4 +1,5 @@
 import { expect, test } from './support/fixtures';
+import { Dashboard, lockId } from './support/dashboard';
 import { startLockscope } from './support/lockscope';
 
 test.describe('live lock table', () => {
@@ -37,6 +38,38 @@ test.describe('live lock table', () => {
     // "<b>" in the owner is rendered as characters, never as markup.
     await expect(row.getByRole('cell', { name: /\\xc3\(<b>/ })).toBeVisible();
     await expect(row.locator('b')).toHaveCount(0);
+  });
+
+  test('a table of 20,000 arrives as a snapshot in parts; sorting and filtering it (in slices) end exact', async ({ page }) => {
+    const own = await startLockscope();
+    try {
+      const N = 20_000;
+      const key = (i: number) => `lock:e2e:many:${String(i).padStart(5, '0')}`;
+      const p = own.redis.pipeline();
+      for (let i = 0; i < N; i++) p.set(key(i), `owner-${i % 7}`, 'PX', 120_000);
+      await p.exec();
+      const count = page.getByTestId('lock-count');
+      await page.goto(own.url);
+      await expect(count).toHaveText('20,000', { timeout: 15_000 });
+      // Loaded again, now that the server has them all: one snapshot, in parts.
+      await page.reload();
+      await expect(count).toHaveText('20,000', { timeout: 15_000 });
+      const loaded = await page.evaluate(() => (globalThis as unknown as { __lockscope: { snapshotParts: number; snapshotLocks: number } }).__lockscope);
+      expect(loaded.snapshotParts).toBeGreaterThanOrEqual(20);
+      expect(loaded.snapshotLocks).toBe(N);
+
+      const dashboard = new Dashboard(page);
+      await dashboard.sortBy('Key');
+      await dashboard.sortBy('Key');
+      await expect(dashboard.columnHeader('Key')).toHaveAttribute('aria-sort', 'descending');
+      await expect(dashboard.rows.first()).toHaveAttribute('data-lock-id', lockId(key(N - 1)));
+      // many:19990 … many:19999, in the order asked for.
+      await dashboard.filter.fill('many:1999');
+      await expect(page.getByTestId('shown-count')).toHaveText('10 of 20,000 locks match');
+      expect(await dashboard.keys()).toEqual(Array.from({ length: 10 }, (_, i) => key(19_999 - i)));
+    } finally {
+      await own.stop();
+    }
   });
 
   test('a banner says so when Redis goes away, and the header shows the target and feed', async ({ page }) => {

@@ -10,9 +10,11 @@ import type { ServerStatus } from './status';
  */
 export interface ServerToClientEvents {
   /**
-   * The complete set of tracked locks; replaces the client's table. Sent on connect, and to a client the stream
-   * skipped as too slow once it has caught up. A resync (after Redis restarts or reconnects, or a reconcile scan)
-   * sends none: what it finds — locks gone, new ones — arrives as `lock:changes` like any other change.
+   * One part of the complete set of tracked locks, which replaces the client's table (how to apply the parts and
+   * the changes between them: `LockSnapshot`). Sent on connect, and to a client the stream skipped as too slow
+   * once it has caught up; each part only once the previous one has left the server's buffer for that client. A
+   * resync (after Redis restarts or reconnects, or a reconcile scan) sends none: what it finds — locks gone, new
+   * ones — arrives as `lock:changes` like any other change.
    */
   'lock:snapshot': (snapshot: LockSnapshot) => void;
   /** Coalesced changes since the previous snapshot/changes message (at most 20 per second). */

@@ -162,9 +162,28 @@ export interface LockHistory {
   ttl: TtlSample[];
 }
 
+/**
+ * One part of a snapshot: the complete set of tracked locks, sent as a sequence of parts (each at most about
+ * 1,000 locks or 512 KB of JSON) so that neither the server nor the browser spends long on any one message.
+ *
+ * - `seq` 0 starts a snapshot; the following parts of the same snapshot come in order, `seq` 1, 2, …, and the
+ *   one with `done` ends it (a small table is a single part: `seq` 0 with `done`).
+ * - Each lock in a part is that lock as it is when the part is sent, so messages apply in arrival order: upsert
+ *   every lock of a part (it may already be in the table, from a change that came first).
+ * - The client is in the change stream from part 0 on: `lock:changes` may arrive between parts (a lock that
+ *   appears or changes after its part was sent, or is removed, arrives as a change like any other).
+ * - A lock the client still shows that is in no part of the snapshot and in no change since its part 0 is gone:
+ *   drop it when the part with `done` arrives.
+ * - A snapshot may be abandoned (the client disconnects, or is parked as too slow): the next one starts again
+ *   at `seq` 0, and supersedes it.
+ */
 export interface LockSnapshot {
+  /** 0 for the first part of a snapshot, then 1, 2, … */
+  seq: number;
   locks: LockView[];
-  /** The server's clock when the snapshot was taken (epoch ms). */
+  /** The last part: the table is complete. */
+  done: boolean;
+  /** The server's clock when this part was sent (epoch ms). */
   serverTime: number;
 }
 

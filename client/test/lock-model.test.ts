@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LibraryId, LockState, LockView } from '../../shared/locks';
 import { LOCK_STATES } from '../../shared/locks';
-import { comparator, LockModel, NO_FILTER, predicate, SORT_KEYS, type LockFilter, type SortSpec } from '../src/store/lock-model';
+import { comparator, LockModel, NO_FILTER, predicate, SORT_KEYS, sortKeyOrdered, type LockFilter, type SortSpec } from '../src/store/lock-model';
 import { SortedList } from '../src/store/sorted-list';
 import { formatUrlState, parseUrlState } from '../src/store/url-state';
 
@@ -91,9 +91,9 @@ describe('LockModel', () => {
           for (let i = 0; i < 25; i++) {
             const r = rand();
             if (r < 0.55 && ids.length) {
-              // A change to an existing lock: same id and key, new everything else.
+              // A change to an existing lock: same id and key (a new object, as from JSON), new everything else.
               const old = known.get(ids[Math.floor(rand() * ids.length)]!)!;
-              const next = { ...makeView(rand, n++, batch), id: old.id, key: old.key };
+              const next = { ...makeView(rand, n++, batch), id: old.id, key: { ...old.key } };
               upserts.push(next);
               truth.set(next.id, next);
             } else if (r < 0.8) {
@@ -165,6 +165,143 @@ describe('LockModel', () => {
     expect(model.indexOf('nope')).toBe(-1);
   });
 
+  it('sorting from key order by column values alone matches the comparator, on every path (counting, packed, fallback)', () => {
+    const rand = rng(5);
+    const base = Array.from({ length: 400 }, (_, i) => makeView(rand, i));
+    const datasets: [string, LockView[]][] = [
+      // Few distinct values: counting sort.
+      ['ties', base],
+      // Deadlines and acquisitions spread over days: packed into doubles.
+      ['wide', base.map((v, i) => ({ ...v, deadline: v.deadline === null ? null : 1.7e12 + i * 86_400_123, acquiredAt: 1.6e12 + i * 7_777_777, renewals: i * 1_000_003 }))],
+      // Fractions and a range too wide to pack: the comparator over the typed array.
+      ['fallback', base.map((v, i) => ({ ...v, deadline: v.deadline === null ? null : i % 2 ? 1e15 + i : 1000.5 + i, acquiredAt: i % 3 ? -1e15 : 0.25 * i }))],
+      // Every lock its own owner, some without one.
+      ['owners', base.map((v, i) => ({ ...v, owner: i % 7 === 0 ? null : { ...(v.owner ?? { base64: '', binary: false, truncated: false, sizeBytes: 1, fields: {} }), text: `o${(i * 37) % 400}` } }))],
+      ['empty', []],
+    ];
+    for (const [name, views] of datasets) {
+      const keyOrder = [...views].sort(comparator({ key: 'key', dir: 'asc' }));
+      for (const key of SORT_KEYS) {
+        for (const dir of ['asc', 'desc'] as const) {
+          const expected = [...views].sort(comparator({ key, dir })).map((v) => v.id);
+          expect(sortKeyOrdered(keyOrder, { key, dir }).map((v) => v.id), `${name}: ${key} ${dir}`).toEqual(expected);
+        }
+      }
+    }
+  });
+
+  it('a snapshot in parts, with changes between them, ends as the server’s table; what it did not mention is dropped', () => {
+    for (const [stale, filter] of [
+      [100, NO_FILTER],
+      [600, { text: 'jobs', states: new Set<LockState>(), libraries: new Set<LibraryId>() }],
+    ] as const) {
+      const rand = rng(stale);
+      const model = new LockModel(8);
+      model.setSort({ key: 'ttl', dir: 'asc' });
+      model.setFilter(filter);
+      let n = 0;
+      // Shown before: some locks the snapshot will carry again (changed), some it will not (gone meanwhile).
+      const kept = Array.from({ length: 300 }, () => makeView(rand, n++));
+      const gone = Array.from({ length: stale }, () => makeView(rand, n++));
+      model.replaceAll([...kept, ...gone]);
+      const truth = new Map<string, LockView>();
+      const server = [...kept.map((v) => ({ ...makeView(rand, n++), id: v.id, key: { ...v.key } })), ...Array.from({ length: 500 }, () => makeView(rand, n++))];
+      model.beginSnapshot();
+      for (let at = 0; at < server.length; at += 64) {
+        const part = server.slice(at, at + 64);
+        model.apply(part, []);
+        for (const v of part) truth.set(v.id, v);
+        // A change between parts: a lock from a part already sent, one not sent yet (its part will carry the
+        // same state), a new lock, a removal.
+        const sent = server[Math.floor(rand() * (at + part.length))]!;
+        const later = server[at + part.length + 3];
+        const changed = { ...makeView(rand, n++), id: sent.id, key: { ...sent.key } };
+        const added = makeView(rand, n++);
+        const upserts = [changed, added];
+        if (later) {
+          const next = { ...makeView(rand, n++), id: later.id, key: { ...later.key } };
+          upserts.push(next);
+          server[at + part.length + 3] = next;
+        }
+        const removed = server[Math.floor(rand() * at)]?.id;
+        model.apply(upserts, removed ? [removed] : []);
+        for (const v of upserts) truth.set(v.id, v);
+        if (removed) truth.delete(removed);
+        if (removed) for (let i = at + part.length; i < server.length; i++) if (server[i]!.id === removed) server.splice(i, 1);
+      }
+      model.endSnapshot();
+      expectConsistent(model, truth, { key: 'ttl', dir: 'asc' }, filter);
+      for (const v of gone) expect(model.byId.has(v.id)).toBe(false);
+    }
+  });
+
+  it('a new order and a filter applied in slices: rows stay current, matching and in order, and end exact', () => {
+    const rand = rng(77);
+    const filter: LockFilter = { text: 'orders', states: new Set(), libraries: new Set() };
+    const model = new LockModel(8, { filter: 37, sort: 53 });
+    let sort: SortSpec = { key: 'ttl', dir: 'asc' };
+    model.setSort(sort);
+    let n = 0;
+    const truth = new Map<string, LockView>();
+    const initial = Array.from({ length: 600 }, () => makeView(rand, n++));
+    model.replaceAll(initial);
+    for (const v of initial) truth.set(v.id, v);
+    const pred = predicate(filter)!;
+    const inOrder = (rows: LockView[], spec: SortSpec) => rows.every((v, i) => i === 0 || comparator(spec)(rows[i - 1]!, v) < 0);
+    const sorts: SortSpec[] = [
+      { key: 'heldFor', dir: 'asc' },
+      { key: 'owner', dir: 'asc' },
+      { key: 'state', dir: 'desc' },
+    ];
+    let slices = 0;
+    for (let round = 0; round < 6; round++) {
+      const before = sort;
+      if (round % 2 === 0) model.setSort((sort = sorts[round / 2]!));
+      if (round % 2 === 1 || round === 0) model.setFilter(filter);
+      expect(model.busy).toBe(true);
+      for (let step = 0; model.busy; step++) {
+        // What is shown meanwhile: current views only, each a match, in the old order or the new one.
+        const rows = model.rows.toArray();
+        for (const v of rows) expect(truth.get(v.id)).toBe(v);
+        expect(rows.every(pred)).toBe(true);
+        expect(inOrder(rows, before) || inOrder(rows, sort)).toBe(true);
+        const ids = [...truth.keys()];
+        const upserts: LockView[] = [];
+        for (let i = 0; i < 6; i++) {
+          const old = truth.get(ids[Math.floor(rand() * ids.length)]!)!;
+          upserts.push({ ...makeView(rand, n++, round), id: old.id, key: { ...old.key } });
+        }
+        upserts.push(makeView(rand, n++));
+        const removed = [ids[Math.floor(rand() * ids.length)]!];
+        for (const v of upserts) truth.set(v.id, v);
+        for (const id of removed) truth.delete(id);
+        model.apply(upserts, removed);
+        if (step === 2) {
+          // A snapshot that drops 300 locks at once (the bulk path) in the middle of it all.
+          model.beginSnapshot();
+          const kept = [...truth.values()].slice(300);
+          model.apply(kept, []);
+          model.endSnapshot();
+          truth.clear();
+          for (const v of kept) truth.set(v.id, v);
+          for (let i = 0; i < 300; i++) {
+            const v = makeView(rand, n++);
+            truth.set(v.id, v);
+            model.apply([v], []);
+          }
+        }
+        model.work();
+        slices++;
+        // Every lock once, as it is now, whatever is half done.
+        const all = model.sorted.toArray();
+        expect(all.length).toBe(truth.size);
+        for (const v of all) expect(truth.get(v.id)).toBe(v);
+      }
+      expectConsistent(model, truth, sort, filter);
+    }
+    expect(slices).toBeGreaterThan(30);
+  });
+
   it('applies a 100k snapshot and a 1,000-change batch quickly', () => {
     const rand = rng(11);
     const model = new LockModel();
@@ -174,7 +311,7 @@ describe('LockModel', () => {
     const snapshotMs = performance.now() - t;
     const changes = Array.from({ length: 1000 }, (_, i) => {
       const old = views[Math.floor(rand() * views.length)]!;
-      return { ...makeView(rand, 200_000 + i, 1), id: old.id, key: old.key };
+      return { ...makeView(rand, 200_000 + i, 1), id: old.id, key: { ...old.key } };
     });
     t = performance.now();
     model.apply(changes, []);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backlogOf } from '../src/realtime/lock-broadcaster';
-import type { LockHistory } from '../../shared/locks';
+import type { LockHistory, LockView } from '../../shared/locks';
 import type { Result } from '../../shared/result';
-import { startTestApp, type LiveClient, type TestApp } from './support/app';
+import { LiveClient, startTestApp, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 function serverBacklogBytes(app: TestApp): number[] {
@@ -97,14 +97,72 @@ describe('change stream protocol (real app, real Redis)', () => {
     const parked = [...app.app.io.of('/').sockets.values()].filter((s) => !s.rooms.has('locks:live'));
     expect(parked.length).toBe(1);
 
-    let snapshots = 0;
-    slow.socket.on('lock:snapshot', () => snapshots++);
+    const snapshots = slow.snapshots;
     tcp.resume();
-    await waitFor(() => snapshots > 0 && slow.byKey('lock:flood:499')?.owner?.text.endsWith('59'), 'the slow client to be resynced', 10_000);
+    await waitFor(() => slow.snapshots > snapshots && slow.byKey('lock:flood:499')?.owner?.text.endsWith('59'), 'the slow client to be resynced', 10_000);
     await waitFor(() => [...app.app.io.of('/').sockets.values()].every((s) => s.rooms.has('locks:live')), 'the slow client to rejoin');
     await redis.client.set('lock:after-drain', 'x', 'PX', 10_000);
     await waitFor(() => slow.byKey('lock:after-drain'), 'live changes again');
   }, 20_000);
+
+  it('a snapshot bigger than one part arrives complete, with the changes made meanwhile between its parts', async () => {
+    // ~1.5 KB of JSON a lock (512-byte owners): ~15 MB in ~30 parts, far more than the kernel buffers hold.
+    const N = 10_000;
+    const owner = (i: number, v = 0) => `${v}:${i}:`.padEnd(512, 'o');
+    for (let from = 0; from < N; from += 2000) {
+      const p = redis.client.pipeline();
+      for (let i = from; i < from + 2000; i++) p.set(`lock:part:${i}`, owner(i), 'PX', 120_000);
+      await p.exec();
+    }
+    const ours = () => app.app.tracker.views().filter((v) => v.key.text.startsWith('lock:part:'));
+    await waitFor(() => ours().length === N, 'the tracker to find every lock', 20_000);
+
+    // Stop reading as soon as the connection is open: the server sends parts only as the socket takes them.
+    const others = new Set(app.app.io.of('/').sockets.keys());
+    const client = LiveClient.open(app.url);
+    const engine = client.socket.io.engine;
+    const tcp = await new Promise<{ pause(): void; resume(): void }>((resolve) =>
+      engine.once('open', () => {
+        const raw = (engine as unknown as { transport: { ws: { _socket: { pause(): void; resume(): void } } } }).transport.ws._socket;
+        raw.pause();
+        resolve(raw);
+      }),
+    );
+    let server: ReturnType<typeof app.app.io.sockets.sockets.get>;
+    try {
+      server = await waitFor(() => [...app.app.io.of('/').sockets.values()].find((s) => !others.has(s.id)), 'the connection');
+      await waitFor(() => backlogOf(server!).packets > 0, 'a part to wait in the server');
+      // Meanwhile: new owners, releases and new locks — most of them in parts not sent yet.
+      const p = redis.client.pipeline();
+      for (let i = 0; i < N; i += 500) p.set(`lock:part:${i}`, owner(i, 1), 'PX', 120_000);
+      for (let i = 250; i < N; i += 1000) p.del(`lock:part:${i}`);
+      for (let i = 0; i < 5; i++) p.set(`lock:part:new:${i}`, 'late', 'PX', 120_000);
+      await p.exec();
+      // A change set queued behind the waiting part.
+      await waitFor(() => backlogOf(server!).packets > 1, 'changes to queue up behind the part');
+    } finally {
+      tcp.resume();
+    }
+    await waitFor(() => client.snapshots === 1, 'the snapshot to complete', 15_000);
+    expect(server.rooms.has('locks:live')).toBe(true); // never parked
+    const parts = client.received.filter((r) => r.kind === 'part');
+    expect(parts.length).toBeGreaterThan(5);
+    expect(parts.map((r) => r.seq)).toEqual(parts.map((_, i) => i));
+    const between = client.received.slice(0, client.received.findIndex((r) => r.kind === 'part' && r.done)).filter((r) => r.kind === 'changes');
+    expect(between.length).toBeGreaterThan(0);
+
+    // Every lock as the server has it (once the last changes are in): nothing lost, nothing stale. (`pttlMs`,
+    // the TTL at the last probe, is refreshed without a change, so it is left out.)
+    const shown = (v: LockView | undefined) => JSON.stringify({ ...(JSON.parse(JSON.stringify(v ?? null)) as LockView), pttlMs: 0 });
+    await waitFor(() => {
+      const views = app.app.tracker.views();
+      return client.locks.size === views.length && views.every((v) => shown(client.locks.get(v.id)) === shown(v));
+    }, 'the client table to match the server');
+    expect(client.byKey('lock:part:500')?.owner?.text).toBe(owner(500, 1));
+    expect(client.byKey('lock:part:250')?.state).toBe('released');
+    expect(client.byKey('lock:part:new:4')?.owner?.text).toBe('late');
+    client.socket.disconnect();
+  }, 60_000);
 
   /** A lock whose history reply is ~10 KB (60 renewals: events plus sawtooth samples). */
   async function lockWithHistory(client: LiveClient, key: string): Promise<string> {

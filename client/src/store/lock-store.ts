@@ -17,10 +17,17 @@ export const lockModel = new LockModel();
  * and how long it took. Plain numbers, constant size.
  */
 export const diagnostics = {
+  /** Snapshots received in full. */
   snapshots: 0,
   snapshotLocks: 0,
-  /** Applying the last snapshot to the model (after socket.io parsed it), ms. */
+  /** Parts of the last snapshot (each its own socket message, so its own task). */
+  snapshotParts: 0,
+  /** Applying the last snapshot to the model (after socket.io parsed it), ms: all parts, and the longest one. */
   snapshotApplyMs: 0,
+  snapshotPartMaxMs: 0,
+  /** When the last snapshot's first and last parts arrived (`performance.now()`). */
+  snapshotStartedAt: 0,
+  snapshotDoneAt: 0,
   batches: 0,
   upserts: 0,
   removed: 0,
@@ -43,6 +50,37 @@ const cancelFrame: (id: number) => void = typeof cancelAnimationFrame === 'funct
 /** Tell subscribers on the next frame (coalesced). */
 function publishSoon(): void {
   frame ??= nextFrame(publishNow);
+}
+
+/**
+ * While a snapshot arrives the table re-renders at most this often: each render with a new row count costs the
+ * virtualizer a pass over every row, and new rows all over the order replace most of those on screen.
+ */
+const LOADING_RENDER_MS = 250;
+let loading = false;
+let loadingTimer: ReturnType<typeof setTimeout> | null = null;
+
+function publishWhileLoading(): void {
+  loadingTimer ??= setTimeout(() => {
+    loadingTimer = null;
+    publishSoon();
+  }, LOADING_RENDER_MS);
+}
+
+let workTimer: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Finishes what the model left for later (a new order or filter on a big table, see `LockModel.work`): a slice
+ * per task, so the page stays responsive, rendering the rows once a frame meanwhile.
+ */
+export function continueModelWork(): void {
+  if (workTimer !== null || !lockModel.busy) return;
+  workTimer = setTimeout(() => {
+    workTimer = null;
+    lockModel.work();
+    publishSoon();
+    continueModelWork();
+  }, 0);
 }
 
 /** Tell subscribers now: for user actions (sort, filter), whose result must show in the same render. */
@@ -78,7 +116,10 @@ interface LockStore {
   socket: SocketState;
   /** When the data on screen stopped being live (epoch ms, browser clock), or null while live. */
   staleSince: number | null;
-  /** When the last snapshot arrived (browser clock), and how long applying it took, for diagnostics. */
+  /**
+   * When the last complete snapshot arrived (browser clock), and how long applying it took, for diagnostics.
+   * Null until the first one is complete (the table fills in while its parts arrive).
+   */
   snapshot: { at: number; locks: number; applyMs: number } | null;
   applySnapshot(snapshot: LockSnapshot): void;
   applyChanges(changes: LockChanges): void;
@@ -97,15 +138,33 @@ export const useLockStore = create<LockStore>()((set, get) => {
     socket: 'connecting',
     staleSince: null,
     snapshot: null,
-    applySnapshot: ({ locks, serverTime }) => {
+    // One part at a time, each its own message (so its own task): parsing and applying a part (≤ 1,000 locks)
+    // takes ~10 ms, and the page renders between parts. Changes in between apply as usual (see `LockSnapshot`).
+    applySnapshot: ({ seq, locks, done, serverTime }) => {
       const started = performance.now();
-      lockModel.replaceAll(locks);
-      const applyMs = performance.now() - started;
-      diagnostics.snapshots++;
-      diagnostics.snapshotLocks = locks.length;
-      diagnostics.snapshotApplyMs = applyMs;
-      set({ snapshot: { at: Date.now(), locks: locks.length, applyMs } });
+      if (seq === 0) {
+        loading = true;
+        lockModel.beginSnapshot();
+        diagnostics.snapshotLocks = 0;
+        diagnostics.snapshotParts = 0;
+        diagnostics.snapshotApplyMs = 0;
+        diagnostics.snapshotPartMaxMs = 0;
+        diagnostics.snapshotStartedAt = started;
+      }
+      lockModel.apply(locks, []);
+      if (done) lockModel.endSnapshot();
+      const ms = performance.now() - started;
+      diagnostics.snapshotLocks += locks.length;
+      diagnostics.snapshotParts++;
+      diagnostics.snapshotApplyMs += ms;
+      if (ms > diagnostics.snapshotPartMaxMs) diagnostics.snapshotPartMaxMs = ms;
       syncClock(serverTime);
+      // The first part shows at once, the next ones a few times a second, the whole table as soon as it is in.
+      if (!done) return seq === 0 ? publishSoon() : publishWhileLoading();
+      loading = false;
+      diagnostics.snapshots++;
+      diagnostics.snapshotDoneAt = performance.now();
+      set({ snapshot: { at: Date.now(), locks: diagnostics.snapshotLocks, applyMs: diagnostics.snapshotApplyMs } });
       publishNow();
     },
     applyChanges: ({ upserts, removed, serverTime }) => {
@@ -118,7 +177,8 @@ export const useLockStore = create<LockStore>()((set, get) => {
       diagnostics.applyMsTotal += ms;
       if (ms > diagnostics.applyMsMax) diagnostics.applyMsMax = ms;
       syncClock(serverTime);
-      publishSoon();
+      if (loading) publishWhileLoading();
+      else publishSoon();
     },
     setStatus: (status) => {
       const live = status.redis === 'ready';

@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { LibraryId, LockState } from '../../../shared/locks';
 import { FIRST_DIR, type LockFilter, type SortKey, type SortSpec } from './lock-model';
-import { lockModel, publishNow } from './lock-store';
+import { continueModelWork, lockModel, publishNow } from './lock-store';
 import { formatUrlState, parseUrlState, type View } from './url-state';
 
 /**
@@ -70,6 +70,7 @@ export function connectViewState(): () => void {
   const s = useViewStore.getState();
   lockModel.setSort(s.sort);
   lockModel.setFilter(filterOf(s));
+  continueModelWork();
   return useViewStore.subscribe((next, prev) => {
     let changed = false;
     if (next.sort !== prev.sort) {
@@ -80,7 +81,10 @@ export function connectViewState(): () => void {
       lockModel.setFilter(filterOf(next));
       changed = true;
     }
-    if (changed) publishNow();
+    if (changed) {
+      publishNow();
+      continueModelWork();
+    }
     // A closed panel leaves the link: reloading it must not reopen what Esc closed (the selection stays in memory).
     const lock = next.detailOpen ? next.selected : null;
     const search = formatUrlState({ q: next.q, states: next.states, libraries: next.libraries, sort: next.sort, lock, view: next.view }, location.search);

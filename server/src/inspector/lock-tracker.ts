@@ -82,6 +82,23 @@ class SampleRing {
 
 const EMPTY_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/** What a lock's JSON takes besides its strings: field names, numbers, the owner's other fields (measured: ~390). */
+const JSON_OVERHEAD_CHARS = 420;
+/** Characters of `text` in JSON: an escaped rendering (`\xNN` a byte) has backslashes, which JSON doubles. */
+const textChars = (text: string, escaped: boolean): number => (escaped ? Math.ceil(text.length * 1.25) : text.length);
+
+/**
+ * Reads the table a part at a time, for snapshots sent in parts (`LockSnapshot` in shared/locks.ts). Each part
+ * holds the locks as they are when it is taken; a lock removed before its turn is skipped, and one added after
+ * the cursor was made may be left out (a client already gets it as a change). Holds no copy of the table.
+ */
+export interface SnapshotCursor {
+  /** The next locks: up to `maxLocks`, fewer once their JSON comes to about `maxChars` (at least one). */
+  next(maxLocks: number, maxChars: number): LockView[];
+  /** Nothing more to read. */
+  readonly done: boolean;
+}
+
 /**
  * One tracked lock. It *is* the `LockView` the browser gets: `key` and `owner` are built on access from flat
  * fields, and `toJSON` leaves the bookkeeping out of the wire, so a lock costs one object plus its strings
@@ -210,6 +227,19 @@ class Lock implements LockView {
     return true;
   }
 
+  /**
+   * About how many characters `toJSON()` comes to as JSON, from the flat fields, without building it (sizes
+   * snapshot parts).
+   */
+  jsonChars(): number {
+    let n = JSON_OVERHEAD_CHARS + 2 * this.id.length + textChars(this.keyText, this.keyBinary);
+    if (this.ownerText !== null) {
+      n += textChars(this.ownerText, this.ownerBinary) + (this.ownerRaw64?.length ?? Math.ceil((this.ownerText.length * 4) / 3));
+      for (const name in this.ownerFields) n += name.length + this.ownerFields[name]!.length + 6;
+    }
+    return n;
+  }
+
   toJSON(): LockView {
     return {
       id: this.id,
@@ -264,6 +294,36 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
 
   views(): LockView[] {
     return [...this.locks.values()];
+  }
+
+  /**
+   * A cursor over the table for a snapshot in parts. It walks the live map: insertion order puts every lock
+   * that existed when it was made before any added later, so after as many steps as there were locks it has
+   * seen each of those still present, and it stops there.
+   */
+  cursor(): SnapshotCursor {
+    const it = this.locks.values();
+    let left = this.locks.size;
+    return {
+      get done() {
+        return left === 0;
+      },
+      next(maxLocks, maxChars) {
+        const part: Lock[] = [];
+        let chars = 0;
+        while (left > 0 && part.length < maxLocks && (part.length === 0 || chars < maxChars)) {
+          const step = it.next();
+          if (step.done) {
+            left = 0;
+            break;
+          }
+          left--;
+          part.push(step.value);
+          chars += step.value.jsonChars();
+        }
+        return part;
+      },
+    };
   }
 
   get(id: string): LockView | undefined {

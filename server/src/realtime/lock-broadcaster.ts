@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { LockView } from '../../../shared/locks';
-import type { LockTracker } from '../inspector/lock-tracker';
+import type { LockTracker, SnapshotCursor } from '../inspector/lock-tracker';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -16,13 +16,32 @@ const MIN_FLUSH_GAP_MS = 50;
 const SLOW_CLIENT_PACKETS = 40;
 const SLOW_CLIENT_BYTES = 1024 * 1024;
 const LIVE_ROOM = 'locks:live';
+/**
+ * A snapshot goes out in parts of at most this many locks or about this much JSON (characters): a browser parses
+ * and applies one in a few ms, and one part waiting in a client's buffer stays well under SLOW_CLIENT_BYTES.
+ */
+const SNAPSHOT_PART_LOCKS = 1000;
+const SNAPSHOT_PART_CHARS = 512 * 1024;
+
+/** A snapshot being sent to one socket. */
+interface SnapshotStream {
+  cursor: SnapshotCursor;
+  seq: number;
+}
 
 /**
  * Streams the tracker to browsers: a snapshot on connect, then coalesced change sets (one entry per lock,
  * however often it changed), immediately when the stream is quiet and at most every 50 ms under load.
+ *
+ * The snapshot goes out in parts (see `LockSnapshot`), each once the previous one has left engine.io's buffer
+ * for that socket, so the server holds at most about two parts per client and never builds the whole table as
+ * one message. The socket joins the change stream with the first part; each part is read from the tracker as it
+ * is sent, so every lock's messages reach the client oldest first.
  */
 export class LockBroadcaster {
   private readonly pending = new Map<string, LockView | null>();
+  /** The snapshot each socket is being sent; a new one (or parking) replaces or ends it. */
+  private readonly snapshots = new WeakMap<ClientSocket, SnapshotStream>();
   private timer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
 
@@ -35,15 +54,37 @@ export class LockBroadcaster {
     tracker.on('remove', (id) => this.queue(id, null));
   }
 
-  /** Sends the full table to one socket and adds it to the live stream. */
+  /** Sends the full table to one socket, in parts, and adds it to the live stream (from the first part on). */
   sendSnapshot(socket: ClientSocket): void {
-    socket.emit('lock:snapshot', { locks: this.tracker.views(), serverTime: this.clock() });
+    const stream: SnapshotStream = { cursor: this.tracker.cursor(), seq: 0 };
+    this.snapshots.set(socket, stream);
+    this.sendPart(socket, stream);
     void socket.join(LIVE_ROOM);
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private sendPart(socket: ClientSocket, stream: SnapshotStream): void {
+    if (this.snapshots.get(socket) !== stream) return; // superseded, or ended by parking
+    if (!socket.connected) {
+      this.snapshots.delete(socket);
+      return;
+    }
+    const locks = stream.cursor.next(SNAPSHOT_PART_LOCKS, SNAPSHOT_PART_CHARS);
+    const done = stream.cursor.done;
+    socket.emit('lock:snapshot', { seq: stream.seq++, locks, done, serverTime: this.clock() });
+    if (done) {
+      this.snapshots.delete(socket);
+      return;
+    }
+    const next = () => this.sendPart(socket, stream);
+    // Handed straight to the transport (now busy writing it): the next part waits in the buffer for it, so
+    // prepare it on the next turn. Otherwise wait until the buffer (this part) is handed over.
+    if (backlogOf(socket).packets === 0) setImmediate(next);
+    else socket.conn.once('drain', next);
   }
 
   private queue(id: string, view: LockView | null): void {
@@ -71,6 +112,8 @@ export class LockBroadcaster {
     for (const socket of this.io.of('/').sockets.values()) {
       if (!socket.rooms.has(LIVE_ROOM) || !isBacklogged(socket)) continue;
       void socket.leave(LIVE_ROOM);
+      // A snapshot it was being sent is abandoned: a new one follows once it has caught up.
+      this.snapshots.delete(socket);
       socket.conn.once('drain', () => {
         if (socket.connected) this.sendSnapshot(socket);
       });

@@ -70,30 +70,66 @@ export async function startTestApp(
   };
 }
 
-/** Applies snapshots and change sets exactly as the browser store does, and records every batch. */
+/** What a client received, in order (for tests of how snapshot parts and changes interleave). */
+export type Received = { kind: 'part'; seq: number; locks: number; done: boolean } | { kind: 'changes'; upserts: number; removed: number };
+
+/**
+ * Applies snapshots (in parts) and change sets exactly as the browser store does (see `LockSnapshot`), and
+ * records every batch.
+ */
 export class LiveClient {
   readonly locks = new Map<string, LockView>();
   readonly batches: { at: number; upserts: LockView[]; removed: string[] }[] = [];
+  readonly received: Received[] = [];
+  /** Snapshots received in full. */
+  snapshots = 0;
+  /** While a snapshot arrives: ids shown before it that no part or change has mentioned yet. */
+  private unseen: Set<string> | null = null;
 
   private constructor(readonly socket: TestSocket) {
-    socket.on('lock:snapshot', ({ locks }) => {
-      this.locks.clear();
-      for (const l of locks) this.locks.set(l.id, l);
+    socket.on('lock:snapshot', ({ seq, locks, done }) => {
+      this.received.push({ kind: 'part', seq, locks: locks.length, done });
+      if (seq === 0) this.unseen = new Set(this.locks.keys());
+      for (const l of locks) {
+        this.locks.set(l.id, l);
+        this.unseen?.delete(l.id);
+      }
+      if (!done) return;
+      for (const id of this.unseen ?? []) this.locks.delete(id);
+      this.unseen = null;
+      this.snapshots++;
     });
     socket.on('lock:changes', ({ upserts, removed }) => {
+      this.received.push({ kind: 'changes', upserts: upserts.length, removed: removed.length });
       this.batches.push({ at: Date.now(), upserts, removed });
-      for (const l of upserts) this.locks.set(l.id, l);
-      for (const id of removed) this.locks.delete(id);
+      for (const l of upserts) {
+        this.locks.set(l.id, l);
+        this.unseen?.delete(l.id);
+      }
+      for (const id of removed) {
+        this.locks.delete(id);
+        this.unseen?.delete(id);
+      }
     });
   }
 
+  /** Connects and resolves once the first snapshot is complete. */
   static connect(url: string): Promise<LiveClient> {
-    const socket: TestSocket = connectClient(url, { transports: ['websocket'], reconnection: false });
-    const client = new LiveClient(socket);
+    const client = LiveClient.open(url);
     return new Promise((resolve, reject) => {
-      socket.once('lock:snapshot', () => resolve(client));
-      socket.once('connect_error', reject);
+      const onPart = ({ done }: { done: boolean }) => {
+        if (!done) return;
+        client.socket.off('lock:snapshot', onPart);
+        resolve(client);
+      };
+      client.socket.on('lock:snapshot', onPart);
+      client.socket.once('connect_error', reject);
     });
+  }
+
+  /** A client whose socket is still connecting (websocket only, no reconnection). */
+  static open(url: string): LiveClient {
+    return new LiveClient(connectClient(url, { transports: ['websocket'], reconnection: false }));
   }
 
   byKey(key: string): LockView | undefined {

@@ -193,6 +193,9 @@ export function LockTable() {
           <p className="p-8 text-center text-slate-500 dark:text-slate-400">
             No locks held right now. Keys matching the lock patterns appear here the moment they are taken.
           </p>
+        ) : lockModel.filtering ? (
+          // A filter on a big table is applied in slices: none found yet is not "none match".
+          <p className="p-8 text-center text-slate-500 dark:text-slate-400">Filtering…</p>
         ) : (
           <p className="p-8 text-center text-slate-500 dark:text-slate-400">
             No lock matches these filters ({total.toLocaleString('en-US')} hidden).{' '}
