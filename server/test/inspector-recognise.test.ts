@@ -2,21 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/inspector/probe';
 import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/inspector/recognise';
+import { hashResult, stringResult } from './support/probe-results';
 
 type Present = Extract<ProbeResult, { exists: true }>;
-
-const str = (value: Buffer | string, pttlMs = 30_000): Present => {
-  const v = Buffer.isBuffer(value) ? value : Buffer.from(value);
-  return { exists: true, type: 'string', pttlMs, size: v.length, value: v, fields: null };
-};
-const hash = (fields: [string, string][], pttlMs = 30_000): Present => ({
-  exists: true,
-  type: 'hash',
-  pttlMs,
-  size: fields.length,
-  value: null,
-  fields: fields.map(([f, v]) => [Buffer.from(f), Buffer.from(v)]),
-});
+const str = stringResult;
+const hash = hashResult;
 const k = (s: string) => Buffer.from(s);
 
 /** Python's `uuid.uuid1().hex` for a given time: 60-bit 100 ns ticks since 1582, version 1, RFC 4122 variant. */

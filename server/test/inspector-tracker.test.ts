@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { LockEvent, LockView } from '../../shared/locks';
 import { ENDED_VISIBLE_MS, HISTORY_EVENTS, HISTORY_SAMPLES, leaseOf, LockTracker } from '../src/inspector/lock-tracker';
 import type { ProbedKey } from '../src/inspector/probe';
+import { hashResult, stringResult } from './support/probe-results';
 
 /**
  * The lock model's rules, driven directly: probe results in, views and events out. Time is the tracker's
@@ -19,25 +20,10 @@ function setup(heldTooLongMs = 300_000, start = 1_000_000) {
   const str = (k: string, value: string | null, pttlMs = 30_000): ProbedKey => ({
     key: key(k),
     observedAt: now,
-    result:
-      value === null
-        ? { exists: false }
-        : { exists: true, type: 'string', pttlMs, size: value.length, value: Buffer.from(value), fields: null },
+    result: value === null ? { exists: false } : stringResult(value, pttlMs),
   });
   const id = (k: string) => key(k).toString('base64');
-  /** A hash as the probe reads it: `mode` and holder fields → values. */
-  const hash = (k: string, fields: [string, string][], pttlMs = 30_000): ProbedKey => ({
-    key: key(k),
-    observedAt: now,
-    result: {
-      exists: true,
-      type: 'hash',
-      pttlMs,
-      size: fields.length,
-      value: null,
-      fields: fields.map(([f, v]) => [Buffer.from(f), Buffer.from(v)]),
-    },
-  });
+  const hash = (k: string, fields: [string, string][], pttlMs = 30_000): ProbedKey => ({ key: key(k), observedAt: now, result: hashResult(fields, pttlMs) });
   return {
     hash,
     tracker,
