@@ -1,14 +1,11 @@
 import type { Page } from '@playwright/test';
+import { logIn as logInWith, setTtlFromDialog } from './support/admin';
 import { expect, test } from './support/fixtures';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
 
 const TOKEN = 'e2e-admin-token-0123456789';
 
-async function logIn(page: Page, token = TOKEN): Promise<void> {
-  await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-  await page.getByLabel(/Admin token/).fill(token);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-}
+const logIn = (page: Page, token = TOKEN) => logInWith(page, token);
 
 test.describe('admin actions', () => {
   let own: RunningLockscope;
@@ -74,13 +71,7 @@ test.describe('admin actions', () => {
     await own.redis.set('lock:e2e:ttl', 'holder-1');
     await page.goto(own.url);
     await logIn(page);
-    await locks.row('lock:e2e:ttl').getByRole('button', { name: 'Set TTL on lock:e2e:ttl' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Set a TTL on this lock' });
-    await dialog.getByLabel('TTL in seconds').fill('1.5');
-    await dialog.getByLabel(/Reason/).fill('let it expire if the holder is gone');
-    await dialog.getByRole('button', { name: 'Set TTL' }).click();
-    await expect(dialog.getByRole('status')).toContainText('TTL set');
-    await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+    await setTtlFromDialog(page, locks.row('lock:e2e:ttl'), 'lock:e2e:ttl', '1.5', 'let it expire if the holder is gone');
     await expect(locks.row('lock:e2e:ttl')).toHaveAttribute('data-state', 'expired', { timeout: 5000 });
   });
 

@@ -1,4 +1,5 @@
 import type { Page } from '@playwright/test';
+import { logIn as logInWith, setTtlFromDialog } from './support/admin';
 import { expect, test } from './support/fixtures';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
 
@@ -6,9 +7,7 @@ const TOKEN = 'e2e-layout-token-0123456789';
 const LONG_KEY = 'lock:e2e-layout:tenant-eu-west-1:service-billing-reconciliation';
 
 async function logIn(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-  await page.getByLabel(/Admin token/).fill(TOKEN);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await logInWith(page, TOKEN);
   await expect(page.getByRole('button', { name: 'Log out' })).toBeVisible();
 }
 
@@ -88,13 +87,7 @@ test.describe('lock table layout with admin actions', () => {
     await own.redis.set('lock:e2e-audit-link', 'holder-1');
     await page.goto(own.url);
     await logIn(page);
-    await dashboard.row('lock:e2e-audit-link').getByRole('button', { name: 'Set TTL on lock:e2e-audit-link' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Set a TTL on this lock' });
-    await dialog.getByLabel('TTL in seconds').fill('600');
-    await dialog.getByLabel(/Reason/).fill('holder gone');
-    await dialog.getByRole('button', { name: 'Set TTL' }).click();
-    await expect(dialog.getByRole('status')).toContainText('TTL set');
-    await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+    await setTtlFromDialog(page, dashboard.row('lock:e2e-audit-link'), 'lock:e2e-audit-link', '600', 'holder gone');
 
     await page.getByRole('tab', { name: 'Audit log' }).click();
     const entry = page.getByRole('table', { name: 'Audit log' }).getByRole('row').filter({ hasText: 'lock:e2e-audit-link' });

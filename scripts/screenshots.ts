@@ -7,6 +7,7 @@
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config';
+import { logIn, setTtlFromDialog } from '../e2e/support/admin';
 import { startLockscope } from '../e2e/support/lockscope';
 
 const out = new URL('../docs/', import.meta.url).pathname;
@@ -64,9 +65,7 @@ async function context(scheme: Scheme): Promise<BrowserContext> {
   ctx = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
   await page.goto(lockscope.url);
-  await page.getByRole('button', { name: 'Log in for admin actions' }).click();
-  await page.getByLabel(/Admin token/).fill(ADMIN_TOKEN);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await logIn(page, ADMIN_TOKEN);
   await page.getByRole('button', { name: 'Log out' }).waitFor();
   await page.close();
   contexts.set(scheme, ctx);
@@ -103,19 +102,13 @@ const timeline = (page: Page) => page.getByRole('complementary', { name: 'Lock d
 async function actAsOperator(): Promise<void> {
   const page = await open('light', '/?q=lock%3Acache%3Awarmup', 1280, 800);
   await page.getByRole('button', { name: 'Force release lock:cache:warmup' }).click();
-  let dialog = page.getByRole('dialog', { name: 'Force release lock' });
+  const dialog = page.getByRole('dialog', { name: 'Force release lock' });
   await dialog.getByLabel(/Reason/).fill('deploy-2288 crashed during warm-up; INC-4471');
   await dialog.getByRole('button', { name: 'Force release' }).click();
   await dialog.getByRole('status').waitFor();
   await dialog.getByRole('button', { name: 'Close', exact: true }).click();
   await page.getByRole('searchbox', { name: 'Filter by key or owner' }).fill('lock:migrations');
-  await page.getByRole('button', { name: 'Set TTL on lock:migrations' }).click();
-  dialog = page.getByRole('dialog', { name: 'Set a TTL on this lock' });
-  await dialog.getByLabel('TTL in seconds').fill('900');
-  await dialog.getByLabel(/Reason/).fill('runner-4 gone; let it expire if nobody renews');
-  await dialog.getByRole('button', { name: 'Set TTL' }).click();
-  await dialog.getByRole('status').waitFor();
-  await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+  await setTtlFromDialog(page, page.locator('body'), 'lock:migrations', '900', 'runner-4 gone; let it expire if nobody renews');
   await page.close();
 }
 
