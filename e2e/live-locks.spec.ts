@@ -72,15 +72,27 @@ test.describe('live lock table', () => {
     }
   });
 
-  test('a banner says so when Redis goes away, and the header shows the target and feed', async ({ page }) => {
+  test('a banner says so when Redis goes away, the header shows the target and feed, and locks a restart wiped show as lost', async ({ page, locks }) => {
     const own = await startLockscope();
     try {
       await page.goto(own.url);
       await expect(page.getByTestId('redis-state')).toHaveText('ready');
       await expect(page.getByTestId('feed-mode')).toHaveText('notifications');
       await expect(page.getByTestId('redis-target')).toContainText('redis://127.0.0.1:');
+      await own.redis.set('lock:e2e:before-restart', 'worker-1', 'PX', 60_000);
+      await expect(locks.row('lock:e2e:before-restart')).toHaveAttribute('data-state', 'held');
       await own.stopRedis();
       await expect(page.getByRole('alert')).toContainText('Redis is', { timeout: 10_000 });
+
+      // It comes back empty (a restart without persistence): the lock its holder still thinks it has is lost.
+      await own.startRedisAgain();
+      await expect(locks.row('lock:e2e:before-restart')).toHaveAttribute('data-state', 'lost', { timeout: 10_000 });
+      const banner = page.getByTestId('restart-banner');
+      await expect(banner).toContainText('Redis restarted or failed over at');
+      await expect(banner).toContainText('1 lock held before it is gone');
+      await expect(page.getByRole('button', { name: /lost in Redis restart/ })).toContainText('1');
+      await banner.getByRole('button', { name: 'Dismiss' }).click();
+      await expect(banner).toBeHidden();
     } finally {
       await own.stop();
     }

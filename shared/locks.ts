@@ -31,6 +31,8 @@ export type LibraryId =
  * - `held-too-long`: held by one owner longer than the configured `HELD_TOO_LONG_MS`.
  * - `released`: gone before its deadline (someone deleted it). Kept visible briefly, then dropped.
  * - `expired`: gone at its deadline. Kept visible briefly, then dropped.
+ * - `lost`: held when Redis restarted or failed over (its server's run id changed) and gone after it, before its
+ *   deadline: nobody released it, and its holder may still believe it holds it. Kept visible briefly, then dropped.
  * - `unexpected-type`: a key matched a lock pattern but has a type no lock library uses (list, set, ...).
  */
 export type LockState =
@@ -41,6 +43,7 @@ export type LockState =
   | 'held-too-long'
   | 'released'
   | 'expired'
+  | 'lost'
   | 'unexpected-type';
 
 export const LOCK_STATES: readonly LockState[] = [
@@ -51,6 +54,7 @@ export const LOCK_STATES: readonly LockState[] = [
   'held-too-long',
   'released',
   'expired',
+  'lost',
   'unexpected-type',
 ];
 
@@ -111,7 +115,7 @@ export interface LockView {
    */
   expectedRenewalMs: number | null;
   state: LockState;
-  /** When the lock ended (epoch ms) for `released` / `expired`; null while held. */
+  /** When the lock ended (epoch ms) for `released` / `expired` / `lost`; null while held. */
   endedAt: number | null;
 }
 
@@ -119,7 +123,8 @@ export interface LockView {
  * - `acquired`: a new key, or a new owner after the previous one ended. `owner-changed`: a new owner while the
  *   previous one still held it (taken over before its deadline).
  * - `renewed`: the deadline moved out by more than 50 ms with the owner unchanged (probe jitter never counts).
- * - `released`: gone before its deadline; `expired`: gone at its deadline (its `at` is the deadline).
+ * - `released`: gone before its deadline; `expired`: gone at its deadline (its `at` is the deadline); `lost`: gone
+ *   with the data of a Redis server that restarted or failed over (see the `lost` state).
  * - `force-released`: released by a lockscope admin (replaces `released`: one event per ending).
  * - `ttl-removed` / `ttl-set`: PERSIST, or a TTL put on a lock that had none.
  */
@@ -128,6 +133,7 @@ export type LockEventKind =
   | 'renewed'
   | 'released'
   | 'expired'
+  | 'lost'
   | 'owner-changed'
   | 'ttl-removed'
   | 'ttl-set'

@@ -7,6 +7,17 @@ export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'do
  */
 export type ChangeFeedMode = 'notifications' | 'polling' | 'starting';
 
+/** lockscope found a different Redis server process behind its connection: Redis restarted, or failed over. */
+export interface RedisRestart {
+  /** When lockscope noticed (epoch ms, server clock). */
+  at: number;
+  /**
+   * Locks held before it that were gone after it (state `lost`): their holders may still believe they hold them.
+   * Null while lockscope is still looking.
+   */
+  lost: number | null;
+}
+
 export interface ServerStatus {
   redis: RedisConnectionState;
   /** Redis URL with any password masked, or `embedded (redis://127.0.0.1:PORT)`. */
@@ -20,4 +31,6 @@ export interface ServerStatus {
   version: string;
   /** Glob patterns scanned for lock keys. */
   patterns: string[];
+  /** The last Redis restart or failover lockscope saw while running, if any. */
+  lastRestart: RedisRestart | null;
 }

@@ -4,6 +4,7 @@ import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
 import { LockActions } from './components/Admin/LockActions';
 import { ConnectionBanner } from './components/ConnectionBanner';
+import { RestartBanner } from './components/RestartBanner';
 import { DetailPanel } from './components/DetailPanel/DetailPanel';
 import { Header } from './components/Header';
 import { LockTable } from './components/LockTable/LockTable';
@@ -24,6 +25,7 @@ export function App() {
     <div className="flex h-full flex-col bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
       <Header />
       <ConnectionBanner />
+      <RestartBanner />
       <ViewTabs view={view} />
       {view === 'locks' ? (
         <div role="tabpanel" id={panelId('locks')} aria-labelledby={tabId('locks')} className="relative flex min-h-0 flex-1">

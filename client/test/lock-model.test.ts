@@ -19,7 +19,7 @@ const LIBS: LibraryId[] = ['redisson', 'bullmq', 'redlock', 'generic', 'shedlock
 function makeView(rand: () => number, n: number, version = 0): LockView {
   const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const state = pick(LOCK_STATES);
-  const ended = state === 'released' || state === 'expired';
+  const ended = state === 'released' || state === 'expired' || state === 'lost';
   const noTtl = state === 'no-ttl' || rand() < 0.05;
   const key = `lock:${pick(['orders', 'users', 'jobs'])}:${Math.floor(rand() * 50)}`; // collisions in text on purpose
   const id = btoa(`${key}#${n}`);
@@ -145,7 +145,7 @@ describe('LockModel', () => {
     model.replaceAll(Array.from({ length: 200 }, (_, i) => makeView(rand, i)));
     const rows = model.rows.toArray();
     expect(rows[0]!.state).toBe('no-ttl');
-    expect(['released', 'expired']).toContain(rows[rows.length - 1]!.state);
+    expect(['released', 'expired', 'lost']).toContain(rows[rows.length - 1]!.state);
     for (let i = 1; i < rows.length; i++) {
       if (rows[i]!.state === rows[i - 1]!.state) expect(rows[i - 1]!.key.text <= rows[i]!.key.text).toBe(true);
     }

@@ -15,6 +15,8 @@ export interface RunningLockscope {
   stopServer(): Promise<void>;
   /** Stops the private Redis (the server keeps running and reconnecting). */
   stopRedis(): Promise<void>;
+  /** Starts the private Redis again on its port after `stopRedis()`: a new, empty server process. */
+  startRedisAgain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export interface StartOptions {
  * against a private redis-server on a free port, or against `options.redisUrl`.
  */
 export async function startLockscope(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningLockscope> {
-  const embedded: EmbeddedRedis | null = options.redisUrl ? null : await startEmbeddedRedis();
+  let embedded: EmbeddedRedis | null = options.redisUrl ? null : await startEmbeddedRedis();
   const redisUrl = options.redisUrl ?? embedded!.url;
   const external = options.redisUrl ? { CONFIGURE_NOTIFICATIONS: 'true' } : {};
   const port = await freePort();
@@ -56,6 +58,9 @@ export async function startLockscope(env: Record<string, string> = {}, options: 
     redis,
     stopServer,
     stopRedis: async () => embedded?.stop(),
+    async startRedisAgain() {
+      if (embedded) embedded = await startEmbeddedRedis({ port: embedded.port });
+    },
     async stop() {
       redis.disconnect();
       await stopServer();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerStatus } from '../../shared/status';
 import { resolveConfig } from '../src/config/config';
 import { startTestApp, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
@@ -182,29 +183,69 @@ describe('change feed: notifications', () => {
     }
   });
 
-  it('after a Redis restart mid-stream: re-subscribes, resyncs, and the table is right', async () => {
+  it('a dropped connection to the same server is no restart: a lock deleted meanwhile is released, none lost', async () => {
+    const redis = await startTestRedis();
+    await redis.client.set('lock:blip:kept', 'a', 'PX', 60_000);
+    await redis.client.set('lock:blip:deleted', 'b', 'PX', 60_000);
+    const app = await startTestApp(redis.url, {}, { configureNotifications: true });
+    try {
+      const client = await app.connect();
+      await waitFor(() => client.byKey('lock:blip:kept') && client.byKey('lock:blip:deleted'), 'the locks');
+      const reconnected = new Promise((resolve) => app.app.inspector.once('scan', resolve));
+      // Both of lockscope's connections dropped (our own survives), and the lock deleted before they are back.
+      await redis.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await redis.client.client('KILL', 'TYPE', 'pubsub');
+      await redis.client.del('lock:blip:deleted');
+      await reconnected;
+      await waitFor(() => client.byKey('lock:blip:deleted')?.state === 'released', 'the deleted lock to end');
+      expect(client.byKey('lock:blip:kept')?.state).toBe('held');
+      expect(app.app.inspector.lastRestart).toBeNull();
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('after a Redis restart mid-stream: re-subscribes, resyncs, and the locks it wiped show as lost, not released', async () => {
     const first = await startTestRedis();
     const port = first.port;
     await first.client.set('lock:old:long', 'old-owner', 'PX', 60_000);
     await first.client.set('lock:old:short', 'old-short', 'PX', 1_500);
+    await first.client.set('lock:old:retaken', 'old-holder', 'PX', 60_000);
     const app = await startTestApp(first.url, {}, { configureNotifications: true });
     let second: TestRedis | null = null;
     try {
       const client = await app.connect();
-      await waitFor(() => client.byKey('lock:old:long') && client.byKey('lock:old:short'), 'old locks');
+      await waitFor(() => client.byKey('lock:old:long') && client.byKey('lock:old:short') && client.byKey('lock:old:retaken'), 'old locks');
+      expect(app.app.inspector.lastRestart).toBeNull();
       await first.stop();
       await new Promise((r) => setTimeout(r, 1_600)); // lock:old:short's deadline passes while Redis is down
       second = await startTestRedis({ port });
       await second.client.set('lock:new:a', 'new-owner', 'PX', 60_000);
+      // Someone else takes a wiped lock before lockscope looks: not a takeover, a loss and a new lock.
+      await second.client.set('lock:old:retaken', 'new-holder', 'PX', 60_000);
 
       await waitFor(
         () =>
-          client.byKey('lock:old:long')?.state === 'released' &&
+          client.byKey('lock:old:long')?.state === 'lost' &&
           client.byKey('lock:old:short')?.state === 'expired' &&
-          client.byKey('lock:new:a')?.state === 'held',
+          client.byKey('lock:new:a')?.state === 'held' &&
+          client.byKey('lock:old:retaken')?.owner?.text === 'new-holder',
         'the table to resync after the restart',
         10_000,
       );
+      await waitFor(() => app.app.inspector.lastRestart?.lost === 2, 'the restart to be counted');
+      expect(client.byKey('lock:old:retaken')?.state).toBe('held');
+      const retaken = await client.socket.emitWithAck('lock:history', client.byKey('lock:old:retaken')!.id);
+      expect(retaken.ok && retaken.data.events.map((e) => e.kind)).toEqual(['acquired', 'lost', 'acquired']);
+      // Browsers are told, with the count (the header banner).
+      const status = await new Promise<ServerStatus>((resolve) => {
+        client.socket.once('server:status', resolve);
+        client.socket.disconnect().connect();
+      });
+      expect(status.lastRestart).toMatchObject({ lost: 2 });
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      expect(metrics).toMatch(/lockscope_locks_lost_total\{library="generic"\} 2/);
       // Notifications work again (ioredis re-PSUBSCRIBEd): a lock taken now appears long before any reconcile scan.
       expect(app.app.inspector.mode).toBe('notifications');
       expect(await second.client.pubsub('NUMPAT')).toBeGreaterThanOrEqual(1);
@@ -212,7 +253,7 @@ describe('change feed: notifications', () => {
       await second.client.set('lock:new:b', 'after-restart', 'PX', 60_000);
       await waitFor(() => client.byKey('lock:new:b'), 'a lock taken after the restart', 2000);
       expect(Date.now() - t0).toBeLessThan(1000);
-      expect([...client.locks.values()].filter((l) => l.endedAt === null).map((l) => l.key.text).sort()).toEqual(['lock:new:a', 'lock:new:b']);
+      expect([...client.locks.values()].filter((l) => l.endedAt === null).map((l) => l.key.text).sort()).toEqual(['lock:new:a', 'lock:new:b', 'lock:old:retaken']);
     } finally {
       await app.close();
       await second?.stop();

@@ -96,6 +96,30 @@ describe('lock tracker', () => {
     expect(s.tracker.get(s.id('t'))?.state).toBe('held');
   });
 
+  it('after a Redis restart, a lock held before it and gone after it is lost (kept a minute); one that survived ends as usual', () => {
+    const s = setup();
+    for (const k of ['wiped', 'survived', 'short']) s.tracker.apply(s.str(k, TOKEN, k === 'short' ? 1_000 : 30_000));
+    s.advance(2_000);
+    s.tracker.serverRestarted();
+    s.tracker.apply(s.str('wiped', null));
+    s.tracker.apply(s.str('survived', TOKEN, 28_000));
+    s.tracker.apply(s.str('short', null)); // its deadline passed during the restart: that is an expiry
+    expect(s.tracker.restartSettled()).toBe(1);
+    expect(s.kinds('wiped')).toEqual(['acquired', 'lost']);
+    expect(s.tracker.get(s.id('wiped'))?.state).toBe('lost');
+    expect(s.kinds('short')).toEqual(['acquired', 'expired']);
+    // Settled: the next disappearance is an ordinary release.
+    s.tracker.apply(s.str('survived', null));
+    expect(s.kinds('survived')).toEqual(['acquired', 'released']);
+    s.advance(ENDED_VISIBLE_MS);
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('survived'))).toBeUndefined();
+    expect(s.tracker.get(s.id('wiped'))?.state).toBe('lost');
+    s.advance(60_000 - ENDED_VISIBLE_MS);
+    s.tracker.tick();
+    expect(s.tracker.get(s.id('wiped'))).toBeUndefined();
+  });
+
   it('force-release ends the lock once: the probe that then finds the key gone adds nothing', () => {
     const s = setup();
     s.tracker.apply(s.str('f', 'x', 30_000));

@@ -9,6 +9,7 @@ const STYLE: Record<LockState, string> = {
   'held-too-long': 'bg-fuchsia-100 text-fuchsia-800 dark:bg-fuchsia-900/60 dark:text-fuchsia-200',
   released: 'bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-200',
   expired: 'bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-200',
+  lost: 'bg-red-100 text-red-800 ring-1 ring-red-400 dark:bg-red-950/70 dark:text-red-200 dark:ring-red-700',
   'unexpected-type': 'bg-sky-100 text-sky-800 dark:bg-sky-900/60 dark:text-sky-200',
 };
 
@@ -21,6 +22,7 @@ export const STATE_DOT: Record<LockState, string> = {
   'held-too-long': 'bg-fuchsia-500',
   released: 'bg-slate-400',
   expired: 'bg-slate-400',
+  lost: 'bg-red-700',
   'unexpected-type': 'bg-sky-500',
 };
 

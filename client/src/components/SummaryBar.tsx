@@ -13,6 +13,7 @@ const ALERT: Partial<Record<LockState, string>> = {
   'no-ttl': 'border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-950/60 dark:text-red-100',
   'renewal-overdue': 'border-orange-300 bg-orange-50 text-orange-900 dark:border-orange-800 dark:bg-orange-950/60 dark:text-orange-100',
   'held-too-long': 'border-fuchsia-300 bg-fuchsia-50 text-fuchsia-900 dark:border-fuchsia-800 dark:bg-fuchsia-950/60 dark:text-fuchsia-100',
+  lost: 'border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-950/60 dark:text-red-100',
 };
 
 const CHIP =
@@ -49,6 +50,8 @@ export function SummaryBar() {
       {ORDER.map((state) => {
         const pressed = states.has(state);
         const n = counts[state];
+        // Rare, and only after a Redis restart: no room taken up until it happens.
+        if (state === 'lost' && n === 0 && !pressed) return null;
         const look = pressed ? PRESSED : n === 0 ? EMPTY : (ALERT[state] ?? PLAIN);
         return (
           <button

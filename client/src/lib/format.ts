@@ -40,6 +40,7 @@ export const STATE_LABEL: Record<LockState, string> = {
   'held-too-long': 'held too long',
   released: 'released',
   expired: 'expired',
+  lost: 'lost in Redis restart',
   'unexpected-type': 'unexpected type',
 };
 
@@ -70,6 +71,7 @@ export const EVENT_LABEL: Record<LockEventKind, string> = {
   renewed: 'Renewed',
   released: 'Released',
   expired: 'Expired',
+  lost: 'Lost in a Redis restart or failover',
   'owner-changed': 'Taken over by another owner',
   'ttl-removed': 'TTL removed',
   'ttl-set': 'TTL set',

@@ -78,6 +78,7 @@ export const URGENCY: Record<LockState, number> = {
   held: 5,
   released: 6,
   expired: 7,
+  lost: 8,
 };
 
 /** States an operator is looking for in an incident: the "Needs attention" quick filter. */

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ChangeFeedMode } from '../../../shared/status';
+import type { ChangeFeedMode, RedisRestart } from '../../../shared/status';
+import { serverRunId } from '../redis/connect';
 import { RENEWAL_THRESHOLD_MS, type LockTracker } from './lock-tracker';
 import { coversEvictions, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
 import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
@@ -62,6 +63,8 @@ export interface InspectorEvents {
   mode: [mode: ChangeFeedMode];
   /** A full discovery scan finished: its wall time and the number of distinct keys it found. */
   scan: [durationMs: number, keys: number];
+  /** Redis restarted or failed over (`lastRestart` was set), or the count of locks lost in it is known. */
+  restart: [];
 }
 
 /**
@@ -71,6 +74,7 @@ export interface InspectorEvents {
  */
 export class Inspector extends EventEmitter<InspectorEvents> {
   mode: ChangeFeedMode = 'starting';
+  lastRestart: RedisRestart | null = null;
   /** The polling interval in force (ms): POLL_MS, or longer while probe rounds are slow (adaptive back-off). */
   pollIntervalMs: number;
   private readonly dirty = new Map<string, Buffer>();
@@ -104,6 +108,14 @@ export class Inspector extends EventEmitter<InspectorEvents> {
    */
   private evictionsUnseen = false;
   private probeErrors = { loggedAt: -Infinity, failures: 0 };
+  /** INFO's run_id of the server last connected to: a different one after a reconnect means its data may be gone. */
+  private runId: string | null = null;
+  /**
+   * False from a disconnection until the server behind the new connection is identified: probe results that come
+   * back meanwhile are dropped (the resync after it probes everything again), so that no lock lost in a restart
+   * is mistaken for a released one.
+   */
+  private serverKnown = false;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
 
@@ -129,6 +141,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     });
     // Every (re)connect resyncs: notifications sent while disconnected are lost for good.
     redis.on('ready', () => void this.onReady());
+    redis.on('close', () => (this.serverKnown = false));
     // The subscriber may come back after the command connection (ioredis re-PSUBSCRIBEs by itself): set the feed
     // up again and resync, since events published while it was away are lost.
     subscriber.on('ready', () => {
@@ -145,8 +158,28 @@ export class Inspector extends EventEmitter<InspectorEvents> {
 
   private async onReady(): Promise<void> {
     if (this.stopped) return;
+    const restarted = await this.identifyServer();
     await this.setupFeed();
     await this.resync();
+    if (restarted && this.lastRestart === restarted) {
+      restarted.lost = this.deps.tracker.restartSettled();
+      this.deps.logger.warn({ lost: restarted.lost }, 'locks held before the Redis restart that are gone after it');
+      this.emit('restart');
+    }
+  }
+
+  /** Notes which server answers; after a restart or failover, tells the tracker and returns the new `lastRestart`. */
+  private async identifyServer(): Promise<RedisRestart | null> {
+    const runId = await serverRunId(this.deps.redis);
+    const previous = this.runId;
+    if (runId) this.runId = runId;
+    this.serverKnown = true;
+    if (!previous || !runId || previous === runId) return null;
+    this.deps.tracker.serverRestarted();
+    this.lastRestart = { at: Date.now(), lost: null };
+    this.deps.logger.warn('Redis restarted or failed over (new run_id): checking which locks survived');
+    this.emit('restart');
+    return this.lastRestart;
   }
 
   async stop(): Promise<void> {
@@ -242,7 +275,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   }
 
   private async probeNow(keys: Buffer[]): Promise<void> {
-    if (!keys.length || this.stopped) return;
+    if (!keys.length || this.stopped || !this.serverKnown) return;
     let probed: ProbedKey[];
     try {
       probed = await this.probe(keys);
@@ -250,6 +283,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       this.probeFailed(err as Error, keys.length);
       return;
     }
+    if (!this.serverKnown) return;
     const { tracker } = this.deps;
     // Fold results in small slices, letting I/O in between: a SCAN reply that arrived with this one sends the
     // next SCAN first, so folding overlaps Redis's work instead of delaying it.

@@ -26,6 +26,8 @@ export const DEADLINE_SHIFT_MS = 10;
 export const EXPIRY_TOLERANCE_MS = 50;
 /** How long a released/expired lock stays visible before it is dropped. */
 export const ENDED_VISIBLE_MS = 10_000;
+/** A lost lock stays longer: its holder may still be working as if it held it, and someone should look. */
+export const LOST_VISIBLE_MS = 60_000;
 /** Bounds of one lock's history (oldest dropped first). */
 export const HISTORY_EVENTS = 64;
 export const HISTORY_SAMPLES = 240;
@@ -281,6 +283,12 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   private readonly locks = new Map<string, Lock>();
   /** Waiters per lock id from Redisson fair-lock queues (side keys), applied to the lock's owner fields. */
   private readonly waiters = new Map<string, number>();
+  /**
+   * After Redis restarted or failed over: ids of locks held before it that no probe has looked at since. One
+   * found gone (or held by someone else) went with the old server's data: it ends `lost`, not `released`.
+   */
+  private suspects: Set<string> | null = null;
+  private lostSinceRestart = 0;
   private readonly clock: () => number;
 
   constructor(private readonly options: TrackerOptions) {
@@ -347,9 +355,30 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     return t && { id, events: t.events ? t.events.map((e) => ({ ...e })) : [], ttl: t.samples?.toArray() ?? [] };
   }
 
+  /**
+   * Redis now runs as a new server process (restart, or failover to a replica): from now until
+   * `restartSettled()`, a lock held before it that a probe finds gone, or taken by a new owner, ends `lost`.
+   * Only probes made on the new server may be applied meanwhile.
+   */
+  serverRestarted(): void {
+    this.suspects = new Set(this.heldIds());
+    this.lostSinceRestart = 0;
+  }
+
+  /** Every lock held before the restart has been probed again: how many of them were lost. */
+  restartSettled(): number {
+    this.suspects = null;
+    return this.lostSinceRestart;
+  }
+
   /** Folds one probe result in. */
-  apply({ key, result, observedAt, redisAt }: ProbedKey): void {
-    const id = key.toString('base64');
+  apply(probed: ProbedKey): void {
+    const id = probed.key.toString('base64');
+    this.fold(id, probed);
+    this.suspects?.delete(id);
+  }
+
+  private fold(id: string, { key, result, observedAt, redisAt }: ProbedKey): void {
     const prev = this.locks.get(id);
     // When Redis read the key, on Redis's clock (a probe made up without one is taken to be on a single clock).
     const at = redisAt ?? observedAt;
@@ -371,8 +400,9 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     if (!same) {
       let kind: LockEventKind = 'acquired';
       if (prev && prev.endedAt === null) {
-        // Gone at its deadline and taken again before we looked: an expiry and a new lock, not a takeover.
-        if (prev.expiresAt !== null && at >= prev.expiresAt - EXPIRY_TOLERANCE_MS) this.end(id, prev, observedAt, at);
+        // Gone at its deadline (or with a restarted server) and taken again before we looked: an ending and a
+        // new lock, not a takeover.
+        if (this.suspects?.has(id) || (prev.expiresAt !== null && at >= prev.expiresAt - EXPIRY_TOLERANCE_MS)) this.end(id, prev, observedAt, at);
         else kind = 'owner-changed';
       }
       const t = new Lock(
@@ -460,7 +490,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     const now = this.clock();
     for (const [id, t] of this.locks) {
       if (t.endedAt !== null) {
-        if (now - t.endedAt >= ENDED_VISIBLE_MS) {
+        if (now - t.endedAt >= (t.state === 'lost' ? LOST_VISIBLE_MS : ENDED_VISIBLE_MS)) {
           this.locks.delete(id);
           this.emit('remove', id);
         }
@@ -514,12 +544,14 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   /** `at` is when the key was found gone on Redis's clock, `observedAt` the same moment on ours. */
   private end(id: string, t: Lock, observedAt: number, at: number): void {
     const expired = t.expiresAt !== null && at >= t.expiresAt - EXPIRY_TOLERANCE_MS;
-    t.state = expired ? 'expired' : 'released';
+    const kind = expired ? 'expired' : this.suspects?.has(id) ? 'lost' : 'released';
+    if (kind === 'lost') this.lostSinceRestart++;
+    t.state = kind;
     // An expiry happened at the deadline, not when we noticed it.
     t.endedAt = expired ? Math.min(observedAt, t.deadline!) : observedAt;
     t.pttlMs = -2;
     this.sample(t, t.endedAt, 0, true);
-    this.record(id, t, { at: t.endedAt, kind: expired ? 'expired' : 'released', pttlMs: -2, owner: t.ownerText });
+    this.record(id, t, { at: t.endedAt, kind, pttlMs: -2, owner: t.ownerText });
     this.emit('change', t);
   }
 

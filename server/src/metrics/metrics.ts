@@ -100,6 +100,12 @@ export function createMetrics({ tracker, inspector, clock = Date.now }: MetricsS
     labelNames: ['library'] as const,
     registers,
   });
+  const lost = new Counter({
+    name: 'lockscope_locks_lost_total',
+    help: 'Locks held when Redis restarted or failed over (new run_id) and gone after it: nobody released them',
+    labelNames: ['library'] as const,
+    registers,
+  });
   const scanDuration = new Histogram({
     name: 'lockscope_scan_duration_seconds',
     help: 'Wall time of full discovery scans (SCAN every pattern and probe what it finds)',
@@ -114,6 +120,7 @@ export function createMetrics({ tracker, inspector, clock = Date.now }: MetricsS
     else if (event.kind === 'renewed') renewals.inc(labels);
     else if (event.kind === 'expired') expiries.inc(labels);
     else if (event.kind === 'released') releases.inc(labels);
+    else if (event.kind === 'lost') lost.inc(labels);
     else if (event.kind === 'force-released') {
       forced.inc(labels);
       // A relabelled `released` was counted as a release already.

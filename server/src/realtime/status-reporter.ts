@@ -22,6 +22,7 @@ export class StatusReporter {
     const push = () => this.io.emit('server:status', this.current());
     sources.connection.on('change', push);
     sources.inspector.on('mode', push);
+    sources.inspector.on('restart', push);
   }
 
   current(): ServerStatus {
@@ -34,6 +35,7 @@ export class StatusReporter {
       feed: inspector.mode,
       version,
       patterns,
+      lastRestart: inspector.lastRestart,
     };
   }
 }

@@ -26,10 +26,19 @@ export function dbFromUrl(url: string): number {
 }
 
 /** `7.0.15` from INFO server. */
-export async function serverVersion(redis: Redis): Promise<string | null> {
+export function serverVersion(redis: Redis): Promise<string | null> {
+  return serverInfoField(redis, 'redis_version');
+}
+
+/** The server process's random id from INFO server: a new one means Redis restarted, or another server answers. */
+export function serverRunId(redis: Redis): Promise<string | null> {
+  return serverInfoField(redis, 'run_id');
+}
+
+async function serverInfoField(redis: Redis, field: string): Promise<string | null> {
   try {
     const info = await redis.info('server');
-    return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? null;
+    return new RegExp(`^${field}:([^\\r\\n]+)`, 'm').exec(info)?.[1] ?? null;
   } catch {
     return null;
   }

@@ -82,6 +82,12 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
           No longer tracked: this lock ended and left the table. Showing its last known state.
         </p>
       )}
+      {lock.state === 'lost' && (
+        <p role="note" className="rounded border border-red-300 bg-red-50 px-2 py-1 text-xs text-red-900 dark:border-red-800 dark:bg-red-950/60 dark:text-red-100">
+          Nobody released this lock: it was held when Redis restarted or failed over, and the server answering now does not
+          have it. Its holder may still be working as if it held the lock, while another process takes it.
+        </p>
+      )}
       <section aria-label="Key and owner" className="space-y-2">
         <Field label="Key">
           <div className="flex items-start gap-2">
@@ -152,7 +158,7 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
             <span className="font-mono tabular-nums">{remaining === null ? 'no TTL' : formatDuration(remaining)}</span>
           </Fact>
         ) : (
-          <Fact label={lock.state === 'expired' ? 'Expired' : 'Released'}>
+          <Fact label={ENDED_LABEL[lock.state] ?? 'Released'}>
             <Moment at={lock.endedAt} now={now} />
           </Fact>
         )}
@@ -205,6 +211,7 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
 }
 
 const EMPTY: never[] = [];
+const ENDED_LABEL: Partial<Record<LockView['state'], string>> = { expired: 'Expired', lost: 'Lost' };
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (

@@ -6,6 +6,7 @@ const DOT: Record<LockEventKind, string> = {
   renewed: 'bg-sky-500',
   released: 'bg-slate-400',
   expired: 'bg-amber-500',
+  lost: 'bg-red-700',
   'owner-changed': 'bg-fuchsia-500',
   'ttl-removed': 'bg-red-600',
   'ttl-set': 'bg-emerald-600',
