@@ -224,14 +224,15 @@ export interface BulkReleaseResponse {
 }
 
 /**
- * Every admin action, including refused ones and logins, plus two kinds of refused access:
+ * Every admin action, including refused ones and logins, simulations started and stopped (refused attempts: the
+ * first per address and window), plus two kinds of refused access:
  * - `auth`: a wrong bearer token on a route that is not an action (`GET /api/session`, `GET /api/audit`,
  *   `DELETE /api/session`), or a token sent while the address is over the failed-login limit;
  * - `connect`: a refused Socket.IO handshake (wrong `auth.token`, over the limit, or a cross-site Origin).
  * Wrong tokens are audited each (there can be at most the failed-login limit of them per address and window);
  * of the refusals that follow, and of cross-site handshakes, only the first per address and window.
  */
-export type AuditAction = 'release' | 'set-ttl' | 'login' | 'logout' | 'auth' | 'connect';
+export type AuditAction = 'release' | 'set-ttl' | 'login' | 'logout' | 'auth' | 'connect' | 'sim-start' | 'sim-stop';
 
 /**
  * The result column of the audit log: an outcome of the action, or `refused` (not tried: `error` says why, e.g.
@@ -242,6 +243,8 @@ export type AuditResult =
   | SetTtlResult
   | 'logged-in'
   | 'logged-out'
+  | 'started'
+  | 'stopped'
   | 'refused'
   | 'failed';
 
@@ -276,6 +279,8 @@ export interface AuditEntry {
   woke: WakeMethod | null;
   /** Shared by the entries of one bulk release; null for single actions. */
   bulkId: string | null;
+  /** For `sim-start`: the run's settings; for `sim-stop`: what the run did. Null otherwise. */
+  detail: string | null;
 }
 
 /** `GET /api/audit` answer. */

@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): App {
     broadcaster.sendSnapshot(socket);
     registerLockHandlers(socket, { tracker });
     admin.onConnection(socket);
-    registerSimHandlers(io, socket, { simulator, refusal: admin.socketWriteRefusal });
+    registerSimHandlers(io, socket, { simulator, refusal: admin.socketWriteRefusal, audit: admin.auditSocket });
   });
 
   return {

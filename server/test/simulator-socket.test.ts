@@ -191,6 +191,18 @@ describe('simulator behind an admin token', () => {
     expect((await admin.emitWithAck('sim:stop')).ok).toBe(true);
     anonymous.disconnect();
     admin.disconnect();
+
+    // Audited: who started and stopped what, and the first refusal from that address (not every one after it).
+    const { entries } = await app.app.admin.audit.list(10);
+    const sim = entries.filter((e) => e.action.startsWith('sim-')).reverse();
+    expect(sim.map((e) => [e.action, e.result, e.actor])).toEqual([
+      ['sim-start', 'refused', 'anonymous'],
+      ['sim-start', 'started', 'bearer'],
+      ['sim-stop', 'stopped', 'bearer'],
+    ]);
+    expect(sim[0]!.error?.code).toBe('unauthorized');
+    expect(sim[1]!.detail).toBe('safe: 2 workers × 1 resources for 1 s, TTL 1000 ms, under lockscope:sim:; faults: none');
+    expect(sim[2]!.detail).toMatch(/^safe ran \d+\.\d s: \d+ acquisitions, 0 violations \((stopped|completed)\)$/);
   });
 });
 

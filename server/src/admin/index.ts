@@ -5,10 +5,10 @@ import type { Server, Socket } from 'socket.io';
 import type { AuditEntry } from '../../../shared/admin';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { ApiError } from '../../../shared/result';
-import { AuditLog } from '../audit/audit-log';
+import { AuditLog, type AuditInput } from '../audit/audit-log';
 import { hostnameOf, isLoopbackHost, resolveAdminMode, type ResolvedAdminMode } from '../auth/admin-mode';
 import { Authenticator } from '../auth/authenticator';
-import { FailureLimiter } from '../auth/failure-limiter';
+import { FailureLimiter, PerIpWindow } from '../auth/failure-limiter';
 import { SessionStore } from '../auth/sessions';
 import type { Config } from '../config/config';
 import { adminRoutes, type AdminLimits } from '../http/admin/routes';
@@ -54,6 +54,11 @@ export interface Admin {
    * cannot start simulations.
    */
   socketWriteRefusal(socket: Socket<ClientToServerEvents, ServerToClientEvents>): ApiError | null;
+  /**
+   * Audits something a socket did (the simulator's start and stop), as that socket's actor and address; of its
+   * refused attempts only the first per address and window, so that a refusing loop cannot flood the log.
+   */
+  auditSocket(socket: Socket<ClientToServerEvents, ServerToClientEvents>, input: Omit<AuditInput, 'actor' | 'ip'>): void;
   audit: AuditLog;
   dispose(): void;
 }
@@ -74,6 +79,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   const locks = new LockAdmin({ redis, tracker, inspector, logger });
   const sockets = new AdminSockets(io, auth, audit, deps.clientIp ?? ((req) => req.socket.remoteAddress ?? ''));
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);
+  const socketRefusals = new PerIpWindow({ windowMs: 5 * 60_000, clock: deps.clock });
   audit.on('entry', onEntry);
   return {
     mode,
@@ -92,6 +98,11 @@ export function createAdmin(deps: AdminDeps): Admin {
         code: 'host_not_allowed',
         message: 'Without ADMIN_TOKEN, simulations can only be started or stopped through a loopback address (http://127.0.0.1 or http://localhost).',
       };
+    },
+    auditSocket: (socket, input) => {
+      const who = sockets.who(socket);
+      if (input.result === 'refused' && socketRefusals.hit(who.ip) !== 1) return;
+      void audit.record({ ...input, ...who });
     },
     audit,
     dispose: () => void audit.off('entry', onEntry),

@@ -28,6 +28,7 @@ export interface AuditInput {
   ttlMs?: number | null;
   woke?: WakeMethod | null;
   bulkId?: string | null;
+  detail?: string | null;
 }
 
 export interface AuditLogOptions {
@@ -85,6 +86,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
       ttlMs: input.ttlMs ?? null,
       woke: input.woke ?? null,
       bulkId: input.bulkId ?? null,
+      detail: input.detail ?? null,
     };
     entry.id = (await this.store(entry)) ?? `log-${at}-${++this.localSeq}`;
     const refused = entry.result === 'refused' || entry.result === 'failed';
@@ -104,6 +106,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
           ttlMs: entry.ttlMs,
           woke: entry.woke,
           bulkId: entry.bulkId,
+          detail: entry.detail,
         },
       },
       `admin ${entry.action}: ${entry.result}${entry.error ? ` (${entry.error.code})` : ''}`,
@@ -141,6 +144,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
       'ttl_ms', e.ttlMs === null ? '' : String(e.ttlMs),
       'woke', e.woke ?? '',
       'bulk', e.bulkId ?? '',
+      'detail', e.detail ?? '',
     ];
     try {
       return await this.redis.xadd(this.stream, 'MAXLEN', '~', this.maxEntries, '*', ...fields);
@@ -181,5 +185,6 @@ function decode(id: string, flat: Buffer[]): AuditEntry {
     ttlMs: Number.isNaN(ttl) ? null : ttl,
     woke: orNull('woke') as WakeMethod | null,
     bulkId: orNull('bulk'),
+    detail: orNull('detail'),
   };
 }

@@ -80,6 +80,12 @@ export class AdminSockets {
     }
   }
 
+  /** Who this socket acts as, for the audit log (`anonymous` when it may not act), and from where. */
+  who(socket: ClientSocket): { actor: string; ip: string } {
+    const creds = this.credentials.get(socket);
+    return { actor: creds ? this.auth.check(creds).actor : 'anonymous', ip: this.clientIp(socket.request) };
+  }
+
   allowed(socket: ClientSocket): boolean {
     const creds = this.credentials.get(socket);
     return creds !== undefined && this.auth.check(creds).allowed;

@@ -1,11 +1,21 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import { fail, ok, type ApiError } from '../../../shared/result';
+import type { AuditInput } from '../audit/audit-log';
 import { parseSimConfig } from '../simulator/config';
+import { describeSimConfig, describeSimSummary } from '../simulator/describe';
 import { SimulatorError, type SimulatorService } from '../simulator/service';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export interface SimHandlerDeps {
+  simulator: SimulatorService;
+  /** Why this socket may not control the simulator (not logged in, not a loopback host name, read-only), or null. */
+  refusal?: (socket: ClientSocket) => ApiError | null;
+  /** Audits a start, a stop or a refusal as this socket's actor. */
+  audit?: (socket: ClientSocket, input: Omit<AuditInput, 'actor' | 'ip'>) => void;
+}
 
 /** Pushes the simulator's state changes and live stats to every browser. Call once per app; returns an unbinder. */
 export function broadcastSimEvents(io: IO, simulator: SimulatorService): () => void {
@@ -22,31 +32,31 @@ export function broadcastSimEvents(io: IO, simulator: SimulatorService): () => v
 /**
  * `sim:*` requests from one browser: every payload is validated, every request answered; the resulting state
  * change reaches everyone through `broadcastSimEvents` right after the reply. A disabled simulator answers with
- * its reason (`simulator_disabled`, the same sentence the panel shows); `refusal` says why this socket may not
- * control it (not logged in, not a loopback host name, read-only), or null when it may.
+ * its reason (`simulator_disabled`, the same sentence the panel shows). Starts, stops and refusals by
+ * `refusal` are audited.
  */
-export function registerSimHandlers(
-  _io: IO,
-  socket: ClientSocket,
-  deps: { simulator: SimulatorService; refusal?: (socket: ClientSocket) => ApiError | null },
-): void {
+export function registerSimHandlers(_io: IO, socket: ClientSocket, deps: SimHandlerDeps): void {
   const { simulator } = deps;
-  const refused = () => {
+  const refused = (action: 'sim-start' | 'sim-stop') => {
     const { availability } = simulator.state();
     if (!availability.enabled) return fail('simulator_disabled', availability.reason);
     const why = deps.refusal?.(socket);
-    return why ? fail(why.code, why.message) : null;
+    if (!why) return null;
+    deps.audit?.(socket, { action, result: 'refused', error: why });
+    return fail(why.code, why.message);
   };
   socket.emit('sim:state', simulator.state());
 
   socket.on('sim:start', async (input, ack) => {
     if (typeof ack !== 'function') return;
-    const denied = refused();
+    const denied = refused('sim-start');
     if (denied) return ack(denied);
     const parsed = parseSimConfig(input);
     if (!parsed.ok) return ack(fail('bad_request', `Invalid simulator settings: ${parsed.problems.join('; ')}`));
     try {
-      ack(ok(await simulator.start(parsed.config)));
+      const state = await simulator.start(parsed.config);
+      deps.audit?.(socket, { action: 'sim-start', result: 'started', detail: describeSimConfig(state.config ?? parsed.config) });
+      ack(ok(state));
     } catch (err) {
       ack(err instanceof SimulatorError ? fail(err.code, err.message) : fail('internal', 'The simulation could not start.'));
     }
@@ -54,10 +64,12 @@ export function registerSimHandlers(
 
   socket.on('sim:stop', async (ack) => {
     if (typeof ack !== 'function') return;
-    const denied = refused();
+    const denied = refused('sim-stop');
     if (denied) return ack(denied);
     try {
-      ack(ok(await simulator.stop()));
+      const summary = await simulator.stop();
+      deps.audit?.(socket, { action: 'sim-stop', result: 'stopped', detail: describeSimSummary(summary) });
+      ack(ok(summary));
     } catch (err) {
       ack(err instanceof SimulatorError ? fail(err.code, err.message) : fail('internal', 'The simulation could not be stopped.'));
     }

@@ -8,6 +8,8 @@ import { useAdminStore } from './admin-store';
 const RESULT_STYLE: Record<string, string> = {
   released: 'text-emerald-700 dark:text-emerald-300',
   'ttl-set': 'text-emerald-700 dark:text-emerald-300',
+  started: 'text-sky-700 dark:text-sky-300',
+  stopped: 'text-sky-700 dark:text-sky-300',
   'owner-changed': 'text-amber-700 dark:text-amber-300',
   shared: 'text-amber-700 dark:text-amber-300',
   refused: 'text-red-700 dark:text-red-300',
@@ -39,7 +41,7 @@ export function AuditLog() {
       <table className="w-full border-collapse text-sm" aria-label="Audit log">
         <thead className="bg-slate-100 text-left text-xs text-slate-600 uppercase dark:bg-slate-800 dark:text-slate-300">
           <tr>
-            {['When', 'Who', 'Action', 'Key', 'Owner seen', 'Result', 'Reason'].map((h) => (
+            {['When', 'Who', 'Action', 'Key', 'Owner seen', 'Result', 'Reason / details'].map((h) => (
               <th key={h} scope="col" className="px-3 py-2 font-semibold">
                 {h}
               </th>
@@ -91,7 +93,10 @@ function AuditRow({ entry: e, now, tracked }: { entry: AuditEntry; now: number; 
         {e.error && <div className="text-xs font-normal">{e.error.message}</div>}
         {e.currentOwner && <div className="font-mono text-xs font-normal">now: {e.currentOwner.text}</div>}
       </td>
-      <td className="px-3 py-1.5 text-xs">{e.reason ?? '—'}</td>
+      <td className="px-3 py-1.5 text-xs">
+        {e.reason ?? (e.detail ? null : '—')}
+        {e.detail && <div className="text-slate-600 dark:text-slate-300">{e.detail}</div>}
+      </td>
     </tr>
   );
 }
