@@ -118,6 +118,9 @@ export interface BulkReleaseRequest {
  * How waiters were woken after a release, the library's own way:
  * - `redisson-channel`: PUBLISH on `redisson_lock__channel:{name}` (message 0), or for a read-write lock on
  *   `redisson_rwlock:{name}` (message 1, which wakes every waiter).
+ * - `redisson-fair-queue`: a Redisson fair lock (it has a `redisson_lock_queue:{name}`): as its own unlock does,
+ *   waiters whose wait has ended are dropped from the head of the queue (and `redisson_lock_timeout:{name}`), and
+ *   the first in line is woken on its own channel, `redisson_lock__channel:{name}:<its id>` (message 0).
  * - `python-redis-lock-signal`: `LPUSH lock-signal:<name> 1` (the list expires after 1000 ms, as the library does).
  * - `spring-channel`: Spring Integration `RedisLockRegistry` in pub/sub mode: `PUBLISH <registryKey>-channel:<key>`
  *   with the full lock key as the message (its waiters pattern-subscribe to `<registryKey>-channel:*` and match the
@@ -125,7 +128,7 @@ export interface BulkReleaseRequest {
  *   contain `:`, every such split is published on (at most 8), which wakes nothing but waiters of this very key.
  * - null: the library has no wake-up mechanism (its waiters poll), or it is not known.
  */
-export type WakeMethod = 'redisson-channel' | 'python-redis-lock-signal' | 'spring-channel';
+export type WakeMethod = 'redisson-channel' | 'redisson-fair-queue' | 'python-redis-lock-signal' | 'spring-channel';
 
 /** What a force-release did. Nothing is ever deleted unless the owner was still the one the caller named. */
 export type ReleaseOutcome =

@@ -107,6 +107,40 @@ describe('force-release and set TTL (real app, real Redis, real HTTP)', () => {
     }
   });
 
+  it('release of a Redisson fair lock drops waiters whose wait ended and wakes the first live one on its own channel', async () => {
+    const name = 'lock:redisson:fair';
+    const holder = `${randomUUID()}:1`;
+    const [gaveUp, next, after] = [`${randomUUID()}:7`, `${randomUUID()}:8`, `${randomUUID()}:9`];
+    await redis.client.hset(name, holder, '1');
+    await redis.client.pexpire(name, 30_000);
+    // RedissonFairLock's side keys: the queue in order, each waiter's wait deadline (epoch ms) in the ZSET.
+    const queue = `redisson_lock_queue:{${name}}`;
+    const timeouts = `redisson_lock_timeout:{${name}}`;
+    await redis.client.rpush(queue, gaveUp, next, after);
+    const now = Date.now();
+    await redis.client.zadd(timeouts, now - 1000, gaveUp, now + 300_000, next, now + 600_000, after);
+    const seen = await tracked(name);
+    expect(seen.library).toBe('redisson');
+
+    const waiter = new Redis(redis.url);
+    try {
+      const messages: [string, string][] = [];
+      waiter.on('pmessage', (_p: string, ch: string, msg: string) => messages.push([ch, msg]));
+      await waiter.psubscribe(`redisson_lock__channel:{${name}}*`);
+      const outcome = data(await release({ key: name, expectedOwner: holder, reason: 'holder hung' }));
+      expect(outcome).toMatchObject({ result: 'released', woke: 'redisson-fair-queue', library: 'redisson' });
+      await waitFor(() => messages.length > 0, 'a wake-up');
+      await new Promise((r) => setTimeout(r, 100));
+      // Only the first waiter still waiting is woken, on its own channel; the one that gave up is gone from the queue.
+      expect(messages).toEqual([[`redisson_lock__channel:{${name}}:${next}`, '0']]);
+      expect(await redis.client.lrange(queue, 0, -1)).toEqual([next, after]);
+      expect(await redis.client.zrange(timeouts, 0, -1)).toEqual([next, after]);
+      expect(await redis.client.exists(name)).toBe(0);
+    } finally {
+      waiter.disconnect();
+    }
+  });
+
   it('uses the caller\'s own hash tag in the Redisson channel, and wakes every read-write lock waiter', async () => {
     const name = '{billing}:lock';
     const field = `${randomUUID()}:1`;

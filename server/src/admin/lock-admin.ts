@@ -55,8 +55,11 @@ end
  * Force-release: compare-and-delete, then wake waiters the library's way, all in one atomic script.
  * KEYS[2] = python-redis-lock signal list, pushed when ARGV[3] = '1' and the lock is a string (else KEYS[1] again).
  * ARGV[4] = signal list expiry (ms). ARGV[5] / ARGV[6] = Redisson lock / read-write lock channel, published on
- * when non-empty and the lock is a hash. ARGV[8..] = Spring RedisLockRegistry unlock channels, each published the
- * key (as Spring's own unlock script does) when the lock is a string.
+ * when non-empty and the lock is a hash. KEYS[3] / KEYS[4] = a Redisson fair lock's waiter queue and timeouts
+ * (else KEYS[1]): when the queue exists, the script does what RedissonFairLock's unlock does instead — drop the
+ * waiters at its head whose wait has ended, then wake the first in line on `<ARGV[5]>:<its id>`.
+ * ARGV[8..] = Spring RedisLockRegistry unlock channels, each published the key (as Spring's own unlock script
+ * does) when the lock is a string.
  */
 const RELEASE_LUA = `${CHECK_OWNER}
 local woke = ''
@@ -75,7 +78,21 @@ if t == 'string' then
 else
   local rw = redis.call('HEXISTS', key, 'mode') == 1
   redis.call('DEL', key)
-  if ARGV[5] ~= '' then
+  if ARGV[5] ~= '' and not rw and redis.call('TYPE', KEYS[3]).ok == 'list' then
+    local now = redis.call('TIME')
+    now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+    while true do
+      local first = redis.call('LINDEX', KEYS[3], 0)
+      if not first then break end
+      local timeout = tonumber(redis.call('ZSCORE', KEYS[4], first))
+      if timeout and timeout > now then break end
+      redis.call('ZREM', KEYS[4], first)
+      redis.call('LPOP', KEYS[3])
+    end
+    local nextWaiter = redis.call('LINDEX', KEYS[3], 0)
+    if nextWaiter then redis.call('PUBLISH', ARGV[5] .. ':' .. nextWaiter, 0) end
+    woke = 'redisson-fair'
+  elseif ARGV[5] ~= '' then
     if rw then redis.call('PUBLISH', ARGV[6], 1) else redis.call('PUBLISH', ARGV[5], 0) end
     woke = 'redisson'
   end
@@ -97,6 +114,7 @@ return {'ttl-set', t}
 /** What the release script says it did → the wire name. */
 const WOKE: Record<string, WakeMethod> = {
   redisson: 'redisson-channel',
+  'redisson-fair': 'redisson-fair-queue',
   'python-redis-lock': 'python-redis-lock-signal',
   spring: 'spring-channel',
 };
@@ -104,7 +122,7 @@ const WOKE: Record<string, WakeMethod> = {
 type ScriptReply = [Buffer, Buffer, (Buffer | Buffer[] | number)?];
 
 interface AdminCommands {
-  lockscopeForceReleaseBuffer(key: Buffer, signalKey: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
+  lockscopeForceReleaseBuffer(key: Buffer, signalKey: Buffer, fairQueue: Buffer, fairTimeouts: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
   lockscopeSetTtlBuffer(key: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
 }
 
@@ -131,7 +149,7 @@ export class LockAdmin {
 
   constructor(private readonly deps: LockAdminDeps) {
     const { redis } = deps;
-    if (!('lockscopeForceRelease' in redis)) redis.defineCommand('lockscopeForceRelease', { numberOfKeys: 2, lua: RELEASE_LUA });
+    if (!('lockscopeForceRelease' in redis)) redis.defineCommand('lockscopeForceRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
     if (!('lockscopeSetTtl' in redis)) redis.defineCommand('lockscopeSetTtl', { numberOfKeys: 1, lua: SET_TTL_LUA });
     // A reconnect may land on another server (failover, upgrade): ask again.
     redis.on('ready', () => (this.delexSupport = null));
@@ -153,6 +171,8 @@ export class LockAdmin {
     const reply = await cmd.lockscopeForceReleaseBuffer(
       key,
       plan.pythonSignal ?? key,
+      plan.redisson?.fairQueue ?? key,
+      plan.redisson?.fairTimeouts ?? key,
       owner,
       MAX_VALUE_BYTES,
       plan.pythonSignal ? '1' : '',

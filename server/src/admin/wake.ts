@@ -17,6 +17,9 @@ export interface WakePlan {
     channel: Buffer;
     /** `redisson_rwlock:{name}`: read-write lock waiters; message 1 (READ_UNLOCK_MESSAGE) wakes all. */
     rwChannel: Buffer;
+    /** `redisson_lock_queue:{name}` (LIST) and `redisson_lock_timeout:{name}` (ZSET): a fair lock's waiters, in order. */
+    fairQueue: Buffer;
+    fairTimeouts: Buffer;
   } | null;
   /** Used if the key is a string with this value: python-redis-lock's `lock-signal:<name>` list (waiters BLPOP it). */
   pythonSignal: Buffer | null;
@@ -45,7 +48,12 @@ export function wakePlan(key: Buffer, owner: Buffer): WakePlan {
   const python = asString.library === 'python-redis-lock' && key.subarray(0, 5).toString('latin1') === 'lock:';
   return {
     redisson: redissonHash
-      ? { channel: redissonName('redisson_lock__channel', key), rwChannel: redissonName('redisson_rwlock', key) }
+      ? {
+          channel: redissonName('redisson_lock__channel', key),
+          rwChannel: redissonName('redisson_rwlock', key),
+          fairQueue: redissonName('redisson_lock_queue', key),
+          fairTimeouts: redissonName('redisson_lock_timeout', key),
+        }
       : null,
     pythonSignal: python ? Buffer.concat([Buffer.from('lock-signal:'), key.subarray(5)]) : null,
     springChannels: asString.library === 'spring' ? springChannels(key) : [],
