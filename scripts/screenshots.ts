@@ -3,7 +3,8 @@
  * locks the way real libraries write them (some renewing, some stuck), logs in as an operator would, and saves the
  * README's screenshots to docs/, light and dark: the table with its admin actions, the table filtered to locks that
  * need attention, the detail panel with a renewal sawtooth, a 1024-px laptop screen with the details open, the
- * audit log after a force-release and a set-TTL, and the contention simulator running.
+ * audit log after a force-release and a set-TTL, the contention simulator running, and the table after Redis
+ * restarted without persistence (every lock lost).
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config';
@@ -152,6 +153,20 @@ try {
   await simDark.waitForTimeout(3_000);
   await showStats(simDark);
   await save(simDark, 'simulator', 'dark');
+  const stop = await open('light', '/', 1280, 800);
+  await stop.getByRole('button', { name: 'Show simulator' }).click();
+  await stop.getByRole('button', { name: 'Stop', exact: true }).click();
+  await stop.getByRole('button', { name: 'Stop', exact: true }).and(stop.locator(':disabled')).waitFor();
+  await stop.close();
+
+  // Redis restarts without persistence: every lock its holders still think they hold is gone.
+  await lockscope.stopRedis();
+  await lockscope.startRedisAgain();
+  for (const scheme of ['light', 'dark'] as const) {
+    await shot(scheme, 'restart', `/?lock=${encodeURIComponent(settlementId)}&state=lost`, 1280, async (page) => {
+      await page.getByTestId('restart-banner').getByText(/gone/).waitFor({ timeout: 15_000 });
+    });
+  }
 } finally {
   for (const t of timers) clearInterval(t);
   await browser.close();
