@@ -113,9 +113,9 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   /**
    * False from a disconnection until the server behind the new connection is identified: probe results that come
    * back meanwhile are dropped (the resync after it probes everything again), so that no lock lost in a restart
-   * is mistaken for a released one.
+   * is mistaken for a released one. Nothing is tracked before the first connection, so nothing can be mistaken.
    */
-  private serverKnown = false;
+  private serverKnown = true;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
 
