@@ -6,6 +6,7 @@ import { createApp } from './app';
 import { maskRedisUrl, resolveConfig } from './config/config';
 import { connectRedis } from './redis/connect';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded-redis';
+import { superviseEmbeddedRedis } from './redis/embedded-supervisor';
 
 /** The only place that reads the environment, connects, listens and handles signals. */
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     redisUrl = embedded.url;
   }
   const target = embedded ? `embedded (${embedded.url})` : maskRedisUrl(redisUrl);
+  const supervised = embedded ? superviseEmbeddedRedis(embedded, logger.child({ part: 'embedded-redis' })) : null;
   const redis = connectRedis(redisUrl, 'commands');
   const subscriber = connectRedis(redisUrl, 'subscriber');
   await Promise.all([redis.connect(), subscriber.connect()]).catch((err: Error) =>
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
     await app.close().catch((err: Error) => logger.error({ err: err.message }, 'closing the app failed'));
     redis.disconnect();
     subscriber.disconnect();
-    await embedded?.stop();
+    await supervised?.stop();
     clearTimeout(force);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/redis/embedded-redis';
+import { waitFor } from './support/redis';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -51,6 +53,37 @@ describe('entry point', () => {
     expect(await run.exited).toBe(0);
     expect(await accepts(redisPort)).toBe(false);
     expect(await accepts(port)).toBe(false);
+  });
+
+  it('starts a new embedded Redis when its redis-server dies, and the locks held in it show as lost', async () => {
+    const port = await freePort();
+    const run = launch(['--port', String(port)]);
+    try {
+      await until(() => run.output().includes('dashboard:'), 'the start-up lines');
+      const redisPort = Number(/redis:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())![1]);
+      const redis = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1 });
+      redis.on('error', () => {});
+      try {
+        await redis.set('lock:held-when-redis-died', 'worker-1', 'PX', 60_000);
+        const metrics = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+        await waitFor(async () => /lockscope_locks\{library="generic",state="held"\} 1/.test(await metrics()), 'the lock to be tracked');
+        const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
+        process.kill(pid, 'SIGKILL');
+        await until(() => run.output().includes('embedded redis-server running again'), 'the new redis-server');
+        expect(run.output()).toContain('the embedded redis-server exited');
+        await waitFor(async () => /lockscope_locks_lost_total\{library="generic"\} 1/.test(await metrics()), 'the lock to show as lost', 10_000);
+        const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { redis: string };
+        expect(health.redis).toBe('ready');
+        expect(await redis.ping()).toBe('PONG'); // on the same port
+      } finally {
+        redis.disconnect();
+      }
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      expect(await accepts(redisPort)).toBe(false);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
   });
 
   it('refuses a bad setting with a message naming it, and exit code 2', async () => {

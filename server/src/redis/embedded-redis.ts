@@ -9,6 +9,8 @@ export interface EmbeddedRedis {
   port: number;
   /** Stops the server and waits for the process to exit. Safe to call twice. */
   stop(): Promise<void>;
+  /** Resolves when the server has exited, stopped or not (its exit code; null when killed by a signal). */
+  exited: Promise<number | null>;
 }
 
 export interface EmbeddedRedisOptions {
@@ -106,6 +108,7 @@ async function launch(binary: string, port: number, extraArgs: string[]): Promis
     url,
     port,
     stop: () => (stopping ??= stopChild(child, exited)),
+    exited,
   };
 }
 
