@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS, DEFAULT_SCAN_COUNT } from '../server/src/config/config';
 import { Inspector, SCAN_PROBE_BATCH } from '../server/src/inspector/inspector';
-import { LockTracker } from '../server/src/inspector/lock-tracker';
+import { LockTracker } from '../server/src/model/lock-tracker';
 import { connectRedis } from '../server/src/redis/connect';
 
 const TOTAL_KEYS = 1_000_000;

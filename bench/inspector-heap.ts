@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS } from '../server/src/config/config';
 import { Inspector } from '../server/src/inspector/inspector';
-import { LockTracker } from '../server/src/inspector/lock-tracker';
+import { LockTracker } from '../server/src/model/lock-tracker';
 import { probeKeys, type ProbedKey } from '../server/src/inspector/probe';
 import { connectRedis } from '../server/src/redis/connect';
 

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setPriority } from 'node:os';
 import { Redis } from 'ioredis';
-import { LockTracker } from '../server/src/inspector/lock-tracker';
+import { LockTracker } from '../server/src/model/lock-tracker';
 import { probeKeys } from '../server/src/inspector/probe';
 import { connectRedis } from '../server/src/redis/connect';
 

@@ -11,7 +11,7 @@ import type { Config } from './config/config';
 import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
 import { Inspector } from './inspector/inspector';
-import { LockTracker } from './inspector/lock-tracker';
+import { LockTracker } from './model/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';
 import { registerLockHandlers } from './realtime/lock-handlers';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_STREAM, type AuditEntry, type AuditPage, type ReleaseResponse } from '../../shared/admin';
-import { AuditLog } from '../src/audit/audit-log';
+import { AuditLog } from '../src/admin/audit/audit-log';
 import { connectRedis } from '../src/redis/connect';
 import { api, data } from './support/admin-http';
 import { startTestApp, type TestApp } from './support/app';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockEvent } from '../../shared/locks';
-import { DEADLINE_SHIFT_MS, LockTracker } from '../src/inspector/lock-tracker';
+import { DEADLINE_SHIFT_MS, LockTracker } from '../src/model/lock-tracker';
 import { probeKeys, PROBE_BATCH } from '../src/inspector/probe';
 import { startTestRedis, type TestRedis } from './support/redis';
 

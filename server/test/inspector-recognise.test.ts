@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/inspector/probe';
-import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/inspector/recognise';
+import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/model/recognise';
 import { hashResult, stringResult } from './support/probe-results';
 
 type Present = Extract<ProbeResult, { exists: true }>;

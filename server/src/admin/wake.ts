@@ -4,7 +4,7 @@
  * the delete has just proven to be the current owner; the script applies the part matching the key's type.
  */
 import { MAX_VALUE_BYTES } from '../inspector/probe';
-import { recognise } from '../inspector/recognise';
+import { recognise } from '../model/recognise';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 /** Redisson holder field: `<client uuid>:<thread id>`, `:write` for a read-write lock's writer. */

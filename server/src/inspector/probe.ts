@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeyType } from '../../../shared/locks';
+import { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult } from '../model/probe-result';
+
+export { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult };
 
 /**
  * One round trip reads everything lockscope needs about a batch of keys: type, PTTL, size and a bounded
@@ -136,41 +139,6 @@ export const MAX_VALUE_BYTES = 512;
 export const MAX_HASH_FIELDS = 32;
 /** Keys per script call: small enough that one call stays far below 1 ms. */
 export const PROBE_BATCH = 100;
-
-/** Bits of a hash field's third entry: what of it was not read in full. */
-export const CUT_NAME = 1;
-export const CUT_VALUE = 2;
-
-/** A hash field as read: name and value (each ≤ MAX_VALUE_BYTES), and which of them were cut (CUT_* bits; absent = 0). */
-export type HashField = [name: Buffer, value: Buffer, cut?: number];
-
-export type ProbeResult =
-  | { exists: false }
-  | {
-      exists: true;
-      type: RedisKeyType;
-      pttlMs: number;
-      /** Bytes of a string value, or field count of a hash, or element count of a collection. */
-      size: number;
-      /** String prefix (≤ MAX_VALUE_BYTES), or null for non-strings. */
-      value: Buffer | null;
-      /** Hash fields (≤ MAX_HASH_FIELDS, names and values ≤ MAX_VALUE_BYTES), or null for non-hashes. */
-      fields: HashField[] | null;
-      /** The fields are a random sample of a big hash of big values, not the same ones at every probe. */
-      sampled?: boolean;
-    };
-
-export interface ProbedKey {
-  key: Buffer;
-  result: ProbeResult;
-  /** This server's clock (epoch ms) when Redis read the key: Redis's clock mapped through the estimated offset. */
-  observedAt: number;
-  /**
-   * Redis's clock (epoch ms) when it read the key; `redisAt + pttlMs` is the key's deadline on Redis's clock, which
-   * no delay on our side can move. Absent on probes made up elsewhere (tests, benches): `observedAt` stands in.
-   */
-  redisAt?: number;
-}
 
 type RawReply = (number | Buffer | (Buffer | number)[])[];
 

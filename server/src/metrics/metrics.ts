@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockEvent, LockView } from '../../../shared/locks';
 import type { ChangeFeedMode } from '../../../shared/status';
 import type { Inspector } from '../inspector/inspector';
-import type { LockTracker } from '../inspector/lock-tracker';
+import type { LockTracker } from '../model/lock-tracker';
 
 const FEED_MODES: readonly ChangeFeedMode[] = ['notifications', 'polling', 'starting'];
 

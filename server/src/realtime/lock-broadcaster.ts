@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { LockView } from '../../../shared/locks';
-import type { LockTracker, SnapshotCursor } from '../inspector/lock-tracker';
+import type { LockTracker, SnapshotCursor } from '../model/lock-tracker';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;

@@ -2,7 +2,7 @@ import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import { fail, ok } from '../../../shared/result';
-import type { LockTracker } from '../inspector/lock-tracker';
+import type { LockTracker } from '../model/lock-tracker';
 import { isBacklogged } from './lock-broadcaster';
 
 const lockId = z.string().min(1).max(10_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be a base64 key id');

@@ -1,7 +1,7 @@
 import { AUDIT_STREAM } from '../../../shared/admin';
 import type { LibraryId } from '../../../shared/locks';
 import { isPlainText } from './bytes';
-import { CUT_NAME, CUT_VALUE, type HashField, type ProbeResult } from './probe';
+import { CUT_NAME, CUT_VALUE, type HashField, type ProbeResult } from './probe-result';
 
 type Present = Extract<ProbeResult, { exists: true }>;
 

@@ -1,4 +1,4 @@
-import type { AdminMode } from '../../../shared/admin';
+import type { AdminMode } from '../../../../shared/admin';
 
 export interface AdminModeInputs {
   /** `--read-only` / `READ_ONLY`. */

@@ -12,7 +12,7 @@ import type {
   TtlSample,
 } from '../../../shared/locks';
 import { bytesText, isPlainText, plainText } from './bytes';
-import type { ProbedKey } from './probe';
+import type { ProbedKey } from './probe-result';
 import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './recognise';
 
 /** A renewal must push the deadline out by more than this, so probe round-trip jitter is never a "renewal". */

@@ -9,10 +9,10 @@ import {
   type AuditPage,
   type AuditResult,
   type WakeMethod,
-} from '../../../shared/admin';
-import type { BytesView } from '../../../shared/locks';
-import type { ApiError } from '../../../shared/result';
-import { bytesView } from '../inspector/bytes';
+} from '../../../../shared/admin';
+import type { BytesView } from '../../../../shared/locks';
+import type { ApiError } from '../../../../shared/result';
+import { bytesView } from '../../model/bytes';
 
 /** What a caller records; the log adds the id and time. Keys and owners are raw bytes. */
 export interface AuditInput {

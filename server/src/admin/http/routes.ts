@@ -17,14 +17,14 @@ import {
 } from '../../../../shared/admin';
 import type { BytesView } from '../../../../shared/locks';
 import { fail, ok } from '../../../../shared/result';
-import { AdminError } from '../../admin/errors';
-import type { LockAdmin } from '../../admin/lock-admin';
-import type { AuditLog } from '../../audit/audit-log';
-import { sessionIdFrom, type Access, type Authenticator, type Credentials } from '../../auth/authenticator';
-import { crossOriginProblem } from '../../auth/csrf';
-import type { Throttled } from '../../auth/failure-limiter';
-import { sessionFingerprint } from '../../auth/sessions';
-import { bytesView } from '../../inspector/bytes';
+import { AdminError } from '../errors';
+import type { LockAdmin } from '../lock-admin';
+import type { AuditLog } from '../audit/audit-log';
+import { sessionIdFrom, type Access, type Authenticator, type Credentials } from '../auth/authenticator';
+import { crossOriginProblem } from '../auth/csrf';
+import type { Throttled } from '../auth/failure-limiter';
+import { sessionFingerprint } from '../auth/sessions';
+import { bytesView } from '../../model/bytes';
 import {
   attempted,
   auditQuerySchema,

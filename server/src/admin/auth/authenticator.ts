@@ -1,5 +1,5 @@
 import { parseCookie } from 'cookie';
-import { SESSION_COOKIE, type AdminAccess, type SessionInfo } from '../../../shared/admin';
+import { SESSION_COOKIE, type AdminAccess, type SessionInfo } from '../../../../shared/admin';
 import { hostnameOf, isLoopbackHost, type ResolvedAdminMode } from './admin-mode';
 import type { FailureLimiter, Throttled } from './failure-limiter';
 import { sessionFingerprint, type Session, type SessionStore } from './sessions';

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { AuditEntry } from '../../../shared/admin';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
-import type { AuditLog } from '../audit/audit-log';
-import type { Authenticator, Credentials } from '../auth/authenticator';
-import { PerIpWindow } from '../auth/failure-limiter';
+import type { AuditLog } from './audit/audit-log';
+import type { Authenticator, Credentials } from './auth/authenticator';
+import { PerIpWindow } from './auth/failure-limiter';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
