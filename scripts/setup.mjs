@@ -59,12 +59,12 @@ export async function ensureDeps() {
   if (code !== 0) fail('`npm install` failed (see above): check your network access to the npm registry and run the command again.');
 }
 
-/** Makes sure the named programs exist: apt-get installs them when we are root on Debian, otherwise one clear sentence. */
 function installed(program) {
   const { paths, check } = SYSTEM[program];
   return check ? check() : paths.some((path) => existsSync(path)) || onPath(program);
 }
 
+/** Makes sure the named programs exist: apt-get installs them when we are root on Debian, otherwise one clear sentence. */
 export function ensureSystemPackages(programs) {
   const missing = programs.filter((p) => !installed(p));
   if (!missing.length) return;

@@ -62,12 +62,8 @@ export interface SupervisedProcess {
 }
 
 /** Starts `command args` under the supervisor above: it dies with this process, however this process ends. */
-export function spawnSupervised(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SupervisedProcess {
-  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'supervisor', command, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: options.env ?? process.env,
-    cwd: options.cwd,
-  });
+export function spawnSupervised(command: string, args: string[]): SupervisedProcess {
+  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'supervisor', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);

@@ -182,7 +182,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         last = ports.map((p, i) => `${p}: ${states[i]} ${describeView(views[i]!)}`).join('\n  ');
         const unsettled = views[0]!.some((n) => n.handshake || n.pfail);
         if (states.some((s) => s !== 'ok') || unsettled || texts.some((t) => t !== texts[0]) || !accept(views[0]!)) return undefined;
-        return views[0]!.map(({ handshake: _h, pfail: _p, ...n }) => n);
+        return views[0]!.map(agreed);
       },
       timeoutMs,
       () => `the cluster did not settle (${what}: cluster_state:ok and the same CLUSTER NODES on every node); last seen:\n  ${last}\n`,
@@ -210,7 +210,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
 
   try {
     const total = masters * (1 + replicasPerMaster);
-    const started = await Promise.all(Array.from({ length: total }, () => startNode()));
+    // allSettled, not all: every start must have finished (and registered its process) before a failure stops them.
+    const starts = await Promise.allSettled(Array.from({ length: total }, () => startNode()));
+    const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const started = [...processes.values()];
     const t0 = performance.now();
     const cli = [
       '--cluster', 'create', ...started.map((p) => `127.0.0.1:${p.port}`),
@@ -246,7 +250,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       dir,
       createMs,
       async refresh() {
-        return (nodes = (await viewOf(live()[0]!.port)).map(({ handshake: _h, pfail: _p, ...n }) => n));
+        return (nodes = (await viewOf(live()[0]!.port)).map(agreed));
       },
       masters: () => nodes.filter((n) => n.role === 'master' && !n.failed),
       replicas: () => nodes.filter((n) => n.role === 'replica' && !n.failed),
@@ -370,6 +374,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         if (opts.replicaOf !== undefined) {
           const master = find(opts.replicaOf);
           await nodeClient(proc.port).call('CLUSTER', 'REPLICATE', master.id);
+          if (options.replicaNotifications !== undefined) await nodeClient(proc.port).config('SET', 'notify-keyspace-events', options.replicaNotifications || '');
           await settled(`after CLUSTER REPLICATE on ${proc.port}`, (v) => v.some((n) => n.id === id && n.masterId === master.id));
           await waitForLink(proc.port, `after adding ${proc.port}`);
         }
@@ -437,6 +442,11 @@ export function parseClusterNodes(text: string, urlOf: (port: number) => string)
     });
   const firstSlot = (n: ClusterNode) => n.slots[0]?.[0] ?? Infinity;
   return parsed.sort((a, b) => (a.role === b.role ? firstSlot(a) - firstSlot(b) || a.port - b.port : a.role === 'master' ? -1 : 1));
+}
+
+/** A node as settled views agree on it (without the transient flags). */
+function agreed({ handshake: _h, pfail: _p, ...node }: ParsedNode): ClusterNode {
+  return node;
 }
 
 function describeView(view: ParsedNode[]): string {
