@@ -52,14 +52,18 @@ export interface TestSentinel {
   nodeClient(port: number): Redis;
   /** Asks every sentinel `SENTINEL get-master-addr-by-name`: the ports they name. */
   masterPorts(): Promise<number[]>;
-  /** SIGKILLs the master; resolves once every sentinel names the replica and it reports `role:master`. */
+  /**
+   * SIGKILLs the master; resolves once every sentinel names the replica and it reports `role:master`. About
+   * 2.3–2.5 s; but the sentinels start no new failover of a master within 2 × `failover-timeout` (6 s) of the
+   * previous one, so a second failover soon after the first takes up to that long (8.4 s measured right after).
+   */
   failover(): Promise<{ newMaster: SentinelNode; ms: number }>;
   /**
    * Starts the killed master again on its port and resolves once it reports a live link to the new master.
    * By default with its original settings (a master, as after a reboot): the sentinels turn it into a replica
    * (`+convert-to-slave`) only after it has reported itself master for 8 s (4 × their 2 s publish period), so
    * this takes about 10–11 s. `asReplica: true` starts it with `--replicaof <new master>` (as if its config had
-   * been rewritten): about 0.2 s.
+   * been rewritten): under 0.1 s.
    */
   restartOld(options?: { asReplica?: boolean }): Promise<{ ms: number }>;
   /** Stops every process and removes the temp dir. Safe to call twice. */
