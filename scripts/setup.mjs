@@ -7,10 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Debian package and the path it installs, per program lockscope needs. */
+/** Debian package, and the path it installs or a check that it works, per program lockscope or its tests need. */
 const SYSTEM = {
   'redis-server': { pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
   chromium: { pkg: 'chromium', paths: ['/usr/bin/chromium'] },
+  nginx: { pkg: 'nginx', paths: ['/usr/sbin/nginx'] },
+  // Debian 12 has no promtool-only package: it comes with Prometheus (19 MB download, 96 MB installed).
+  promtool: { pkg: 'prometheus', paths: ['/usr/bin/promtool'] },
+  openssl: { pkg: 'openssl', paths: ['/usr/bin/openssl'] },
+  // Python's redis client, for tests that take locks with redis-py: Debian's, run by Debian's python3.
+  'redis-py': { pkg: 'python3-redis', check: () => spawnSync('/usr/bin/python3', ['-c', 'import redis'], { stdio: 'ignore' }).status === 0 },
 };
 
 function fail(sentence) {
@@ -53,9 +59,14 @@ export async function ensureDeps() {
   if (code !== 0) fail('`npm install` failed (see above): check your network access to the npm registry and run the command again.');
 }
 
+function installed(program) {
+  const { paths, check } = SYSTEM[program];
+  return check ? check() : paths.some((path) => existsSync(path)) || onPath(program);
+}
+
 /** Makes sure the named programs exist: apt-get installs them when we are root on Debian, otherwise one clear sentence. */
 export function ensureSystemPackages(programs) {
-  const missing = programs.filter((p) => !SYSTEM[p].paths.some((path) => existsSync(path)) && !onPath(p));
+  const missing = programs.filter((p) => !installed(p));
   if (!missing.length) return;
   const pkgs = missing.map((p) => SYSTEM[p].pkg);
   const isRoot = process.getuid?.() === 0;
@@ -64,7 +75,7 @@ export function ensureSystemPackages(programs) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     const install = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
-    if (install && install.status === 0 && missing.every((p) => SYSTEM[p].paths.some((path) => existsSync(path)) || onPath(p))) return;
+    if (install && install.status === 0 && missing.every(installed)) return;
     fail(`installing ${pkgs.join(' and ')} with apt-get failed (see above): install ${pkgs.join(' and ')} yourself and run the command again.`);
   }
   fail(`lockscope needs ${pkgs.join(' and ')}: install ${missing.length > 1 ? 'them' : 'it'} (Debian/Ubuntu: sudo apt-get install ${pkgs.join(' ')}) and run the command again.`);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 export interface EmbeddedRedis {
   url: string;
@@ -42,11 +42,41 @@ export function freePort(): Promise<number> {
 }
 
 /*
- * redis-server runs under a tiny shell supervisor that kills it when our stdin pipe closes. The pipe closes
- * when we call stop() *and* when this process dies in any way (even SIGKILL), so no private Redis is ever
- * left behind as an orphan. Background jobs of a non-interactive sh read /dev/null, hence the pipe on fd 3.
+ * A child runs under a tiny shell supervisor that kills it when our stdin pipe closes. The pipe closes when we
+ * call stop() *and* when this process dies in any way (even SIGKILL), so no private Redis (or any other
+ * supervised helper) is ever left behind as an orphan. Background jobs of a non-interactive sh read /dev/null,
+ * hence the pipe on fd 3.
  */
-const SUPERVISOR = 'exec 3<&0; redis-server "$@" & p=$!; (cat <&3 >/dev/null; kill $p 2>/dev/null) & exec 3<&-; wait $p';
+const SUPERVISOR = 'exec 3<&0; "$@" & p=$!; (cat <&3 >/dev/null; kill $p 2>/dev/null) & exec 3<&-; wait $p';
+
+/** A process started by `spawnSupervised`. */
+export interface SupervisedProcess {
+  /** The supervising shell (not the program itself: its pid is the shell's). */
+  child: ChildProcess;
+  /** Resolves when the program has exited (the shell's exit code; null when the shell was killed by a signal). */
+  exited: Promise<number | null>;
+  /** The last 4,000 characters the program printed (stdout and stderr), for error messages. */
+  output(): string;
+  /** SIGTERM to the program (by closing the supervisor's stdin), SIGKILL to the shell after 5 s; resolves on exit. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts `command args` under the supervisor above: it dies with this process, however this process ends. */
+export function spawnSupervised(command: string, args: string[]): SupervisedProcess {
+  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'supervisor', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  // Once the program is gone (killed from outside, crashed), close the pipe too, so the watcher half of the
+  // supervisor ends now rather than at our exit, when its `kill` could hit a recycled pid.
+  child.once('exit', () => child.stdin?.end());
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping: Promise<void> | undefined;
+  return { child, exited, output: () => output, stop: () => (stopping ??= stopChild(child, exited)) };
+}
 
 /**
  * Starts a private redis-server on loopback: no persistence, keyspace notifications on, never port 6379.
@@ -83,42 +113,32 @@ async function launch(binary: string, port: number, extraArgs: string[]): Promis
     '--logfile', '',
     ...extraArgs,
   ];
-  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'redis-supervisor', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, PATH: `${binary.replace(/\/redis-server$/, '')}${delimiter}${process.env.PATH ?? ''}` },
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const url = `redis://127.0.0.1:${port}`;
+  const server = spawnSupervised(binary, args);
   try {
-    await waitForReady(url, exited, () => output);
+    await waitForRedis({ host: '127.0.0.1', port }, server);
   } catch (err) {
-    child.stdin?.end();
-    await exited;
+    await server.stop();
     throw err;
   }
-  let stopping: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    stop: () => (stopping ??= stopChild(child, exited)),
-    exited,
-  };
+  return { url: `redis://127.0.0.1:${port}`, port, stop: server.stop, exited: server.exited };
 }
 
-async function waitForReady(url: string, exited: Promise<number | null>, output: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
+/**
+ * Resolves once a server started as `server` answers PING over `options` (host, port, and any password or TLS
+ * settings it needs); throws, with the last line it printed, when it exits first or is not up within `timeoutMs`.
+ */
+export async function waitForRedis(
+  options: RedisOptions,
+  server: Pick<SupervisedProcess, 'exited' | 'output'>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const lastLine = () => server.output().trim().split('\n').pop() ?? '';
   let dead = false;
-  void exited.then(() => (dead = true));
+  void server.exited.then(() => (dead = true));
   while (Date.now() < deadline) {
-    if (dead) throw new Error(`redis-server exited during start-up: ${output().trim().split('\n').pop() ?? ''}`);
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    if (dead) throw new Error(`redis-server exited during start-up: ${lastLine()}`);
+    const probe = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {});
     try {
       await probe.connect();
@@ -130,7 +150,7 @@ async function waitForReady(url: string, exited: Promise<number | null>, output:
       probe.disconnect();
     }
   }
-  throw new Error(`redis-server did not become ready within 10 s: ${output().trim().split('\n').pop() ?? ''}`);
+  throw new Error(`redis-server did not become ready within ${timeoutMs / 1000} s: ${lastLine()}`);
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
