@@ -11,6 +11,7 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 const SYSTEM = {
   'redis-server': { pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
   chromium: { pkg: 'chromium', paths: ['/usr/bin/chromium'] },
+  promtool: { pkg: 'prometheus', paths: ['/usr/bin/promtool'] },
 };
 
 function fail(sentence) {
