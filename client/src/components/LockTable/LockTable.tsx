@@ -1,6 +1,7 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
+import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
+import { memo, useEffect, useMemo, useRef, type MouseEvent, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
+import { useWidth } from '../../hooks/useWidth';
 import { LIBRARY_LABEL, LIBRARY_SHORT } from '../../lib/format';
 import type { SortKey } from '../../store/lock-model';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
@@ -28,6 +29,15 @@ const COLUMNS: Column[] = [
   { key: 'state', label: 'State' },
 ];
 
+/** TanStack Virtual's element size, from ResizeObserver entries alone (its default reads the element first). */
+function observeSize(instance: Virtualizer<HTMLDivElement, Element>, cb: (rect: { width: number; height: number }) => void) {
+  const el = instance.scrollElement;
+  if (!el) return;
+  const observer = new ResizeObserver(([entry]) => cb({ width: Math.round(entry!.contentRect.width), height: Math.round(entry!.contentRect.height) }));
+  observer.observe(el);
+  return () => observer.disconnect();
+}
+
 /**
  * The live lock table: only the rows in view are in the DOM (TanStack Virtual), rows re-render only when their
  * lock changed (memo on the immutable view), and the data comes from `lockModel` in display order.
@@ -52,15 +62,9 @@ export function LockTable() {
   const scrollRef = useRef<HTMLDivElement>(null);
   const tableRef = useRef<HTMLTableElement>(null);
 
-  // The width the columns share (scrollbar excluded): decides which columns fit.
-  const [width, setWidth] = useState(0);
-  useLayoutEffect(() => {
-    const el = scrollRef.current!;
-    setWidth(el.clientWidth);
-    const observer = new ResizeObserver(() => setWidth(el.clientWidth));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  // The width the columns share (scrollbar excluded): decides which columns fit. The table spans the window
+  // until it is measured.
+  const width = useWidth(scrollRef, () => window.innerWidth);
   const layout = useMemo(() => tableLayout(width, { admin, detailOpen }), [width, admin, detailOpen]);
   const columns = COLUMNS.filter((c) => !layout.hidden.has(c.key));
   const columnKeys = columns.map((c) => c.key).join(',');
@@ -73,6 +77,10 @@ export function LockTable() {
     paddingStart: HEADER_HEIGHT,
     scrollPaddingStart: HEADER_HEIGHT,
     overscan: 10,
+    // Sized by a ResizeObserver only, from a first guess as big as the window: never by reading the element, which
+    // would force the first layout into the first render.
+    initialRect: { width: window.innerWidth, height: window.innerHeight },
+    observeElementRect: observeSize,
   });
   useTableKeyboard(virtualizer, tableRef);
 
