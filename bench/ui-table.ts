@@ -79,7 +79,12 @@ const key = (i: number) => `lock:bench:${String(i).padStart(6, '0')}`;
 export default async function run(ctx: BenchContext): Promise<void> {
   await ensureClientBuild(ctx.log);
   const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 3 });
-  await startupPhase(ctx, redis);
+  try {
+    await startupPhase(ctx, redis);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   // BENCH_UI_STARTUP_ONLY=1: just the start-up figures (a minute, not ten).
   if (process.env.BENCH_UI_STARTUP_ONLY) return void redis.disconnect();
   await redis.flushdb();
@@ -300,13 +305,14 @@ function reportStartup(ctx: BenchContext, name: string, loads: StartupLoad[]): v
 /** Waits until the server tracks `n` locks (its /metrics), so a page load sees them all in its snapshot. */
 async function waitForCount(url: string, n: number): Promise<void> {
   const deadline = Date.now() + 60_000;
+  let tracked = 0;
   while (Date.now() < deadline) {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const held = [...text.matchAll(/^lockscope_locks\{[^}]*state="held"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
-    if (held >= n) return;
+    tracked = [...text.matchAll(/^lockscope_locks\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    if (tracked >= n) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`lockscope did not track ${n} locks within 60 s`);
+  throw new Error(`lockscope tracked ${tracked} locks, not ${n}, after 60 s`);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useMemo, useRef, type MouseEvent, type ReactNode } from 'react';
+import { elementScroll, useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
+import { memo, useEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useWidth } from '../../hooks/useWidth';
 import { LIBRARY_LABEL, LIBRARY_SHORT } from '../../lib/format';
@@ -38,6 +38,26 @@ function observeSize(instance: Virtualizer<HTMLDivElement, Element>, cb: (rect: 
   return () => observer.disconnect();
 }
 
+/** Rows rendered beyond the visible ones, above and below. */
+const OVERSCAN = 10;
+/** The page's other parts above and below the table never take less than this (px). */
+const CHROME_MIN_HEIGHT = 120;
+
+const placed = new WeakSet<Element>();
+
+/**
+ * TanStack Virtual's scrolling, less the "scroll to 0" it does on mount: a new scroll element is at 0 already, and
+ * scrolling it would force the page's first layout inside the first render.
+ */
+function scrollUnlessPlaced(offset: number, options: { adjustments?: number; behavior?: ScrollBehavior }, instance: Virtualizer<HTMLDivElement, Element>) {
+  const el = instance.scrollElement;
+  if (el && !placed.has(el)) {
+    placed.add(el);
+    if (offset + (options.adjustments ?? 0) === 0) return;
+  }
+  elementScroll(offset, options, instance);
+}
+
 /**
  * The live lock table: only the rows in view are in the DOM (TanStack Virtual), rows re-render only when their
  * lock changed (memo on the immutable view), and the data comes from `lockModel` in display order.
@@ -69,6 +89,16 @@ export function LockTable() {
   const columns = COLUMNS.filter((c) => !layout.hidden.has(c.key));
   const columnKeys = columns.map((c) => c.key).join(',');
 
+  // The first rows to paint are the ones in view: rows beyond it (for smooth scrolling) follow in the next frame, so
+  // that the page's first frame with rows styles and lays out as few as it can.
+  const [overscan, setOverscan] = useState(0);
+  const painted = rows.length > 0;
+  useEffect(() => {
+    if (!painted) return;
+    const frame = requestAnimationFrame(() => setOverscan(OVERSCAN));
+    return () => cancelAnimationFrame(frame);
+  }, [painted]);
+
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
@@ -76,11 +106,13 @@ export function LockTable() {
     // Row positions start below the sticky header, and scrolling to a row keeps it clear of it.
     paddingStart: HEADER_HEIGHT,
     scrollPaddingStart: HEADER_HEIGHT,
-    overscan: 10,
-    // Sized by a ResizeObserver only, from a first guess as big as the window: never by reading the element, which
-    // would force the first layout into the first render.
-    initialRect: { width: window.innerWidth, height: window.innerHeight },
+    overscan,
+    // Sized by a ResizeObserver only, from a first guess no smaller than it can be (the window, less the header,
+    // tabs, summary, toolbar and simulator bar): never by reading the element, which would force the first layout
+    // into the first render.
+    initialRect: { width: window.innerWidth, height: Math.max(ROW_HEIGHT, window.innerHeight - CHROME_MIN_HEIGHT) },
     observeElementRect: observeSize,
+    scrollToFn: scrollUnlessPlaced,
   });
   useTableKeyboard(virtualizer, tableRef);
 
