@@ -11,12 +11,17 @@
  * default sort, sorted by TTL (every renewal moves its row), and with a text filter active.
  * Also reports how long the 100k snapshot (sent in parts) takes to arrive and show, and the long tasks meanwhile
  * (page start-up included).
+ *
+ * First, page start-up on its own: STARTUP_LOADS first visits (fresh browser context, nothing cached) with an empty
+ * table and with 10k locks: the long tasks from navigation until the table is painted and the page has settled, and
+ * the bytes transferred for that first paint (HTML, scripts, styles) next to the uncompressed single bundle this page
+ * shipped before code splitting and compression (BUNDLE_BEFORE_BYTES). `BENCH_UI_STARTUP_ONLY=1` stops after it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type CDPSession, type Page } from '@playwright/test';
+import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
 import { Redis } from 'ioredis';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { startLockscope } from '../e2e/support/lockscope';
@@ -28,6 +33,10 @@ const PHASE_S = 10;
 const TICK_MS = 50;
 const TTL_MS = 3_600_000;
 const root = fileURLToPath(new URL('..', import.meta.url));
+const STARTUP_LOADS = 5;
+const STARTUP_LOCKS = 10_000;
+/** What the first paint cost before issue 14: index.html, a 441,276-byte script and a 41,633-byte stylesheet, uncompressed. */
+const BUNDLE_BEFORE_BYTES = { html: 480, js: 441_276, css: 41_633 };
 
 interface PageStats {
   longTasks: { start: number; duration: number }[];
@@ -70,6 +79,15 @@ const key = (i: number) => `lock:bench:${String(i).padStart(6, '0')}`;
 export default async function run(ctx: BenchContext): Promise<void> {
   await ensureClientBuild(ctx.log);
   const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    await startupPhase(ctx, redis);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  // BENCH_UI_STARTUP_ONLY=1: just the start-up figures (a minute, not ten).
+  if (process.env.BENCH_UI_STARTUP_ONLY) return void redis.disconnect();
+  await redis.flushdb();
   let t = Date.now();
   for (let from = 0; from < LOCKS; from += 10_000) {
     const p = redis.pipeline();
@@ -171,6 +189,130 @@ export default async function run(ctx: BenchContext): Promise<void> {
     await lockscope.stop();
     redis.disconnect();
   }
+}
+
+/** Page start-up with an empty table, then with STARTUP_LOCKS locks, each over STARTUP_LOADS first visits. */
+async function startupPhase(ctx: BenchContext, redis: Redis): Promise<void> {
+  const lockscope = await startLockscope({ LOG_LEVEL: 'warn' }, { redisUrl: ctx.redisUrl });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    for (const locks of [0, STARTUP_LOCKS]) {
+      if (locks) {
+        const p = redis.pipeline();
+        for (let i = 0; i < locks; i++) p.set(`lock:startup:${String(i).padStart(5, '0')}`, randomBytes(16).toString('hex'), 'PX', TTL_MS);
+        await p.exec();
+        await waitForCount(lockscope.url, locks);
+      }
+      const loads: StartupLoad[] = [];
+      for (let i = 0; i < STARTUP_LOADS; i++) loads.push(await startupLoad(browser, lockscope.url, locks));
+      reportStartup(ctx, locks ? `${locks.toLocaleString('en-US')} locks` : 'empty table', loads);
+    }
+  } finally {
+    await browser.close();
+    await lockscope.stop();
+  }
+}
+
+interface StartupLoad {
+  /** Long tasks from navigation until the table was painted and the page settled (ms each). */
+  longTasks: number[];
+  /** ms from navigation to the table painted (rows, or the empty-table message). */
+  paintedMs: number;
+  /** Bytes on the wire (headers included) and decoded, by kind, of responses finished by the first paint. */
+  firstPaint: Record<'html' | 'js' | 'css' | 'other', { wire: number; decoded: number; count: number }>;
+  /** Bytes on the wire of what loaded after the first paint (chunks loaded on demand or prefetched). */
+  laterWire: number;
+  contentEncodings: Set<string>;
+}
+
+/** One first visit: a fresh context (empty cache), the table painted, then 1.5 s to settle. */
+async function startupLoad(browser: Browser, url: string, locks: number): Promise<StartupLoad> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.addInitScript({ content: PROBES });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const requests = new Map<string, { type: string; encoding: string; decoded: number }>();
+    const finished: { id: string; at: number; wire: number }[] = [];
+    cdp.on('Network.responseReceived', (e) => {
+      const encoding = Object.entries(e.response.headers).find(([k]) => k.toLowerCase() === 'content-encoding')?.[1] ?? 'identity';
+      requests.set(e.requestId, { type: e.type, encoding, decoded: 0 });
+    });
+    cdp.on('Network.dataReceived', (e) => {
+      const r = requests.get(e.requestId);
+      if (r) r.decoded += e.dataLength;
+    });
+    cdp.on('Network.loadingFinished', (e) => finished.push({ id: e.requestId, at: Date.now(), wire: e.encodedDataLength }));
+    const started = Date.now();
+    await page.goto(url);
+    await page.waitForFunction(
+      (n) => {
+        const g = globalThis as unknown as PageGlobals;
+        const painted = n ? g.document.querySelector('tbody tr[data-lock-id]') : g.document.querySelector('[data-testid="lock-table-scroll"] p');
+        return g.__lockscope?.snapshots >= 1 && painted !== null && g.document.querySelector('[data-testid="lock-count"]')?.textContent === n.toLocaleString('en-US');
+      },
+      locks,
+      { timeout: 60_000, polling: 'raf' },
+    );
+    const paintedAt = Date.now();
+    await page.waitForTimeout(1500);
+    const { longTasks } = await stats(page);
+    const firstPaint = { html: zero(), js: zero(), css: zero(), other: zero() };
+    let laterWire = 0;
+    const contentEncodings = new Set<string>();
+    for (const f of finished) {
+      const r = requests.get(f.id);
+      if (!r) continue;
+      if (f.at > paintedAt) {
+        laterWire += f.wire;
+        continue;
+      }
+      const kind = r.type === 'Document' ? 'html' : r.type === 'Script' ? 'js' : r.type === 'Stylesheet' ? 'css' : 'other';
+      firstPaint[kind].wire += f.wire;
+      firstPaint[kind].decoded += r.decoded;
+      firstPaint[kind].count++;
+      if (kind !== 'other') contentEncodings.add(`${kind}:${r.encoding}`);
+    }
+    return { longTasks: longTasks.map((l) => l.duration), paintedMs: paintedAt - started, firstPaint, laterWire, contentEncodings };
+  } finally {
+    await context.close();
+  }
+}
+
+const zero = () => ({ wire: 0, decoded: 0, count: 0 });
+
+function reportStartup(ctx: BenchContext, name: string, loads: StartupLoad[]): void {
+  const all = loads.flatMap((l) => l.longTasks);
+  const perLoadMax = loads.map((l) => Math.max(0, ...l.longTasks));
+  const painted = loads.map((l) => l.paintedMs).sort((a, b) => a - b);
+  ctx.log(
+    `start-up, ${name} (${loads.length} first visits): long tasks >50 ms: ${all.length} (longest per visit: ${perLoadMax.map((m) => (m ? fmt(m) : '—')).join(', ')} ms); ` +
+      `table painted ${painted[Math.floor(painted.length / 2)]} ms after navigation (median)`,
+  );
+  const fp = loads[0]!.firstPaint;
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  const wire = fp.html.wire + fp.js.wire + fp.css.wire;
+  const decoded = fp.html.decoded + fp.js.decoded + fp.css.decoded;
+  const before = BUNDLE_BEFORE_BYTES.html + BUNDLE_BEFORE_BYTES.js + BUNDLE_BEFORE_BYTES.css;
+  ctx.log(
+    `  first paint transferred ${kb(wire)} (HTML ${kb(fp.html.wire)}, ${fp.js.count} script(s) ${kb(fp.js.wire)}, ${fp.css.count} stylesheet(s) ${kb(fp.css.wire)}; ` +
+      `${kb(decoded)} decoded) vs ${kb(before)} before (${kb(BUNDLE_BEFORE_BYTES.js)} script + ${kb(BUNDLE_BEFORE_BYTES.css)} stylesheet, uncompressed): ` +
+      `×${(wire / before).toFixed(2)}; loaded after it: ${kb(loads[0]!.laterWire)}; encodings ${[...loads[0]!.contentEncodings].sort().join(', ')}`,
+  );
+}
+
+/** Waits until the server tracks `n` locks (its /metrics), so a page load sees them all in its snapshot. */
+async function waitForCount(url: string, n: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let tracked = 0;
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    tracked = [...text.matchAll(/^lockscope_locks\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    if (tracked >= n) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`lockscope tracked ${tracked} locks, not ${n}, after 60 s`);
 }
 
 /**

@@ -2,7 +2,8 @@
 import { ensureClientBuild, ensureDeps, ensureSystemPackages, run } from './setup.mjs';
 
 const args = process.argv.slice(2);
-const help = args.includes('--help') || args.includes('-h');
+// --help and --version need neither Redis nor the dashboard build.
+const help = ['--help', '-h', '--version', '-v'].some((flag) => args.includes(flag));
 const external = Boolean(process.env.REDIS_URL) || args.some((a) => a.startsWith('--redis-url'));
 await ensureDeps();
 if (!help) {

@@ -1,5 +1,4 @@
-import { useRef, type KeyboardEvent } from 'react';
-import { AuditLog } from './components/Admin/AuditLog';
+import { Suspense, useRef, type KeyboardEvent } from 'react';
 import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
 import { LockActions } from './components/Admin/LockActions';
@@ -11,8 +10,11 @@ import { LockTable } from './components/LockTable/LockTable';
 import { SimulatorPanel } from './components/SimulatorPanel/SimulatorPanel';
 import { SummaryBar } from './components/SummaryBar';
 import { Toolbar } from './components/Toolbar';
+import { onDemand } from './lib/on-demand';
 import { VIEWS, type View } from './store/url-state';
 import { useViewStore } from './store/view-store';
+
+const AuditLog = onDemand(() => import('./components/Admin/AuditLog'), (m) => m.AuditLog);
 
 const VIEW_LABEL: Record<View, string> = { locks: 'Locks', audit: 'Audit log' };
 const tabId = (v: View) => `tab-${v}`;
@@ -40,7 +42,9 @@ export function App() {
         </div>
       ) : (
         <main role="tabpanel" id={panelId('audit')} aria-labelledby={tabId('audit')} className="flex min-h-0 flex-1 flex-col">
-          <AuditLog />
+          <Suspense>
+            <AuditLog />
+          </Suspense>
         </main>
       )}
       {/* The hidden view's panel stays as an empty target of its tab's aria-controls. */}

@@ -1,20 +1,10 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { App } from './App';
+// First, so that React DOM's chunk is being fetched while the rest of this module graph is evaluated.
+import { reactDomClient } from './react-dom-client';
 import './index.css';
-import { SocketProvider } from './socket/SocketProvider';
-import { diagnostics } from './store/lock-store';
-import { connectViewState } from './store/view-store';
+import { mountDashboard } from './dashboard';
 import { initTheme } from './theme/theme';
 
+// Before anything paints: no flash of the other theme.
 initTheme();
-connectViewState();
-(window as unknown as { __lockscope: typeof diagnostics }).__lockscope = diagnostics;
-
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <SocketProvider>
-      <App />
-    </SocketProvider>
-  </StrictMode>,
-);
+// Not a top-level await: React DOM's chunk imports React from this one, which must finish evaluating first.
+void reactDomClient.then(({ createRoot }) => mountDashboard(createRoot));

@@ -122,6 +122,7 @@ export function createApp(deps: AppDeps): App {
     embedded: deps.embedded ?? false,
     clock,
     clientIp,
+    version: deps.version,
   });
   io.use(admin.socketMiddleware);
   const metrics = createMetrics({ tracker, inspector, clock });

@@ -15,6 +15,10 @@ async function main(): Promise<void> {
     console.log(resolved.text);
     return;
   }
+  if (resolved.kind === 'version') {
+    console.log(readVersion());
+    return;
+  }
   if (resolved.kind === 'error') {
     console.error(`lockscope: invalid configuration:\n${resolved.problems.map((p) => `  - ${p}`).join('\n')}`);
     process.exitCode = 2;
@@ -22,8 +26,7 @@ async function main(): Promise<void> {
   }
   const config = resolved.config;
   const logger = pino({ level: config.logLevel, base: { app: 'lockscope' } });
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = readVersion();
 
   let embedded: EmbeddedRedis | null = null;
   let redisUrl = config.redisUrl;
@@ -96,6 +99,13 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** The package's root: two levels up from server/src/main.ts, and from dist/server/main.js (the `lockscope` command). */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function readVersion(): string {
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 main().catch((err: Error) => {

@@ -18,6 +18,8 @@ export function SocketProvider({ children }: { children: ReactNode }) {
     socket.on('lock:snapshot', store.applySnapshot);
     socket.on('lock:changes', store.applyChanges);
     socket.on('server:status', store.setStatus);
+    // Children's effects (admin, simulator feeds) ran before this one: every listener is on.
+    socket.connect();
     return () => {
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);

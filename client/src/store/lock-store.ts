@@ -41,15 +41,25 @@ export const diagnostics = {
 const listeners = new Set<() => void>();
 /** Bumped when React should re-read `lockModel`. */
 let version = 0;
+/** A publish is scheduled: its frame callback, then its task. */
 let frame: number | null = null;
+let task: ReturnType<typeof setTimeout> | null = null;
 
 const nextFrame: (cb: () => void) => number =
   typeof requestAnimationFrame === 'function' ? (cb) => requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16) as unknown as number;
 const cancelFrame: (id: number) => void = typeof cancelAnimationFrame === 'function' ? cancelAnimationFrame : clearTimeout;
 
-/** Tell subscribers on the next frame (coalesced). */
+/**
+ * Tell subscribers soon, at most once a frame (coalesced): in a task of its own right after the frame, not in the
+ * frame's own callback, so that React's render and the browser's style and layout of what it rendered are two tasks
+ * rather than one long one (the first frame with rows, at start-up, is the page's biggest).
+ */
 function publishSoon(): void {
-  frame ??= nextFrame(publishNow);
+  if (frame !== null || task !== null) return;
+  frame = nextFrame(() => {
+    frame = null;
+    task = setTimeout(publishNow, 0);
+  });
 }
 
 /**
@@ -86,7 +96,9 @@ export function continueModelWork(): void {
 /** Tell subscribers now: for user actions (sort, filter), whose result must show in the same render. */
 export function publishNow(): void {
   if (frame !== null) cancelFrame(frame);
+  if (task !== null) clearTimeout(task);
   frame = null;
+  task = null;
   version++;
   diagnostics.publishes++;
   for (const l of listeners) l();

@@ -31,6 +31,8 @@ export interface AdminDeps {
   embedded: boolean;
   clock?: () => number;
   limits?: AdminLimits;
+  /** lockscope's version (the OpenAPI document at `/api/openapi.json` carries it). */
+  version?: string;
   /** The client's address for a raw request (Socket.IO handshakes), honouring `trust proxy`; default: the peer. */
   clientIp?: (req: IncomingMessage) => string;
 }
@@ -83,7 +85,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   audit.on('entry', onEntry);
   return {
     mode,
-    router: adminRoutes({ auth, audit, locks, logger, limits: deps.limits }),
+    router: adminRoutes({ auth, audit, locks, logger, limits: deps.limits, version: deps.version ?? 'dev' }),
     socketMiddleware: sockets.middleware,
     refusedOrigin: (req) => sockets.refusedOrigin(req),
     onConnection: (socket) => sockets.onConnection(socket),

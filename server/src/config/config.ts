@@ -194,6 +194,7 @@ export type Config = z.output<typeof schema>;
 export type ConfigResult =
   | { kind: 'ok'; config: Config }
   | { kind: 'help'; text: string }
+  | { kind: 'version' }
   | { kind: 'error'; problems: string[] };
 
 /**
@@ -206,13 +207,18 @@ export function resolveConfig(env: Record<string, string | undefined>, argv: str
   );
   let flags: Record<string, string | boolean | undefined>;
   try {
-    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      allowPositionals: true,
+    });
     if (parsed.positionals.length) return { kind: 'error', problems: [`unexpected argument: ${parsed.positionals[0]}`] };
     flags = parsed.values as Record<string, string | boolean | undefined>;
   } catch (err) {
     return { kind: 'error', problems: [`${(err as Error).message} (see --help)`] };
   }
   if (flags.help) return { kind: 'help', text: helpText() };
+  if (flags.version) return { kind: 'version' };
 
   const raw: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting][]) {
@@ -236,11 +242,12 @@ export function helpText(): string {
   return [
     'lockscope — live dashboard for distributed locks in Redis',
     '',
-    'Usage: npm start -- [flags]    (each flag has an environment variable; the flag wins)',
+    'Usage: lockscope [flags]    (in a clone: npm start -- [flags]; each flag has an environment variable, and the flag wins)',
     '',
     `  ${'flag'.padEnd(24)} ${'environment'.padEnd(18)} meaning`,
     ...rows,
     `  --${'help'.padEnd(22)} ${''.padEnd(18)} Show this help`,
+    `  --${'version'.padEnd(22)} ${''.padEnd(18)} Print lockscope's version`,
   ].join('\n');
 }
 

@@ -85,7 +85,7 @@ export function spawnSupervised(command: string, args: string[]): SupervisedProc
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}): Promise<EmbeddedRedis> {
   const binary = findRedisServer();
   if (!binary) {
-    throw new Error('redis-server is not installed: install it (Debian: apt-get install redis-server) or set REDIS_URL.');
+    throw new Error('redis-server is not installed: install it (Debian: apt-get install redis-server), or point lockscope at your Redis with --redis-url (REDIS_URL).');
   }
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 4; attempt++) {

@@ -1,8 +1,11 @@
-import { useState, type KeyboardEvent } from 'react';
+import { Suspense, useState, type KeyboardEvent } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useAdminStore } from './admin-store';
 import { buttonClass } from './Dialog';
-import { LockActionDialog, type LockAction } from './LockActionDialog';
+import { onDemand } from '../../lib/on-demand';
+import type { LockAction } from './LockActionDialog';
+
+const LockActionDialog = onDemand(() => import('./LockActionDialog'), (m) => m.LockActionDialog);
 
 /**
  * Where the actions are shown: the detail panel (full buttons), a table row (bulk-select box and small buttons),
@@ -63,7 +66,11 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
           Set TTL
         </button>
       )}
-      {action && <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />}
+      {action && (
+        <Suspense>
+          <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />
+        </Suspense>
+      )}
     </span>
   );
 }

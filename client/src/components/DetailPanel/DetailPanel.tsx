@@ -1,14 +1,18 @@
-import { useState, type ReactNode } from 'react';
+import { Suspense, useState, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useNow } from '../../hooks/useNow';
 import { formatDateTime, formatDuration, formatRelative, formatTimestamp, LIBRARY_LABEL } from '../../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
+import { onDemand } from '../../lib/on-demand';
 import { CopyButton } from '../CopyButton';
 import { StateBadge } from '../StateBadge';
 import { Timeline } from './Timeline';
-import { TtlChart } from './TtlChart';
+import { TTL_CHART_BOX_HEIGHT } from './ttl-chart-size';
 import { useLockHistory } from './useLockHistory';
+
+// uPlot and the chart are a chunk of their own: the table's first paint does not wait for them.
+const TtlChart = onDemand(() => import('./TtlChart'), (m) => m.TtlChart);
 
 /**
  * Renders the admin actions for the lock shown (force-release, set TTL…), or nothing when they are not allowed.
@@ -187,7 +191,9 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
             No TTL: this lock never expires by itself, so there is nothing counting down.
           </p>
         ) : (
-          <TtlChart samples={history?.ttl ?? EMPTY} lock={lock} clockOffsetMs={clockOffsetMs} />
+          <Suspense fallback={<div style={{ height: TTL_CHART_BOX_HEIGHT }} />}>
+            <TtlChart samples={history?.ttl ?? EMPTY} lock={lock} clockOffsetMs={clockOffsetMs} />
+          </Suspense>
         )}
       </section>
 

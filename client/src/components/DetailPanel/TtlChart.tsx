@@ -5,8 +5,8 @@ import type { LockView, TtlSample } from '../../../../shared/locks';
 import { showLatest } from '../../lib/chart';
 import { formatClock, formatDuration, formatDurationShort } from '../../lib/format';
 import { useTheme, type Theme } from '../../theme/theme';
+import { TTL_CHART_BOX_HEIGHT, TTL_CHART_HEIGHT as HEIGHT } from './ttl-chart-size';
 
-const HEIGHT = 170;
 /** How often the live end of the line moves (the sawtooth's falling edge between server samples). */
 const LIVE_TICK_MS = 500;
 
@@ -128,5 +128,5 @@ export const TtlChart = memo(function TtlChart({ samples, lock, clockOffsetMs }:
     lock.deadline === null && lock.endedAt === null
       ? 'TTL chart: this lock has no TTL, so there is nothing counting down.'
       : `TTL chart: ${samples.length} sample${samples.length === 1 ? '' : 's'} of the remaining TTL; ${renewals} renewal${renewals === 1 ? '' : 's'} so far.`;
-  return <div ref={box} role="img" aria-label={label} data-testid="ttl-chart" className="ttl-chart w-full" />;
+  return <div ref={box} role="img" aria-label={label} data-testid="ttl-chart" className="ttl-chart w-full" style={{ minHeight: TTL_CHART_BOX_HEIGHT }} />;
 });

@@ -1,6 +1,7 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
+import { elementScroll, useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
+import { memo, useEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
+import { useWidth } from '../../hooks/useWidth';
 import { LIBRARY_LABEL, LIBRARY_SHORT } from '../../lib/format';
 import type { SortKey } from '../../store/lock-model';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
@@ -28,6 +29,35 @@ const COLUMNS: Column[] = [
   { key: 'state', label: 'State' },
 ];
 
+/** TanStack Virtual's element size, from ResizeObserver entries alone (its default reads the element first). */
+function observeSize(instance: Virtualizer<HTMLDivElement, Element>, cb: (rect: { width: number; height: number }) => void) {
+  const el = instance.scrollElement;
+  if (!el) return;
+  const observer = new ResizeObserver(([entry]) => cb({ width: Math.round(entry!.contentRect.width), height: Math.round(entry!.contentRect.height) }));
+  observer.observe(el);
+  return () => observer.disconnect();
+}
+
+/** Rows rendered beyond the visible ones, above and below. */
+const OVERSCAN = 10;
+/** The page's other parts above and below the table never take less than this (px). */
+const CHROME_MIN_HEIGHT = 120;
+
+const placed = new WeakSet<Element>();
+
+/**
+ * TanStack Virtual's scrolling, less the "scroll to 0" it does on mount: a new scroll element is at 0 already, and
+ * scrolling it would force the page's first layout inside the first render.
+ */
+function scrollUnlessPlaced(offset: number, options: { adjustments?: number; behavior?: ScrollBehavior }, instance: Virtualizer<HTMLDivElement, Element>) {
+  const el = instance.scrollElement;
+  if (el && !placed.has(el)) {
+    placed.add(el);
+    if (offset + (options.adjustments ?? 0) === 0) return;
+  }
+  elementScroll(offset, options, instance);
+}
+
 /**
  * The live lock table: only the rows in view are in the DOM (TanStack Virtual), rows re-render only when their
  * lock changed (memo on the immutable view), and the data comes from `lockModel` in display order.
@@ -52,18 +82,22 @@ export function LockTable() {
   const scrollRef = useRef<HTMLDivElement>(null);
   const tableRef = useRef<HTMLTableElement>(null);
 
-  // The width the columns share (scrollbar excluded): decides which columns fit.
-  const [width, setWidth] = useState(0);
-  useLayoutEffect(() => {
-    const el = scrollRef.current!;
-    setWidth(el.clientWidth);
-    const observer = new ResizeObserver(() => setWidth(el.clientWidth));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  // The width the columns share (scrollbar excluded): decides which columns fit. The table spans the window
+  // until it is measured.
+  const width = useWidth(scrollRef, () => window.innerWidth);
   const layout = useMemo(() => tableLayout(width, { admin, detailOpen }), [width, admin, detailOpen]);
   const columns = COLUMNS.filter((c) => !layout.hidden.has(c.key));
   const columnKeys = columns.map((c) => c.key).join(',');
+
+  // The first rows to paint are the ones in view: rows beyond it (for smooth scrolling) follow in the next frame, so
+  // that the page's first frame with rows styles and lays out as few as it can.
+  const [overscan, setOverscan] = useState(0);
+  const painted = rows.length > 0;
+  useEffect(() => {
+    if (!painted) return;
+    const frame = requestAnimationFrame(() => setOverscan(OVERSCAN));
+    return () => cancelAnimationFrame(frame);
+  }, [painted]);
 
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -72,7 +106,13 @@ export function LockTable() {
     // Row positions start below the sticky header, and scrolling to a row keeps it clear of it.
     paddingStart: HEADER_HEIGHT,
     scrollPaddingStart: HEADER_HEIGHT,
-    overscan: 10,
+    overscan,
+    // Sized by a ResizeObserver only, from a first guess no smaller than it can be (the window, less the header,
+    // tabs, summary, toolbar and simulator bar): never by reading the element, which would force the first layout
+    // into the first render.
+    initialRect: { width: window.innerWidth, height: Math.max(ROW_HEIGHT, window.innerHeight - CHROME_MIN_HEIGHT) },
+    observeElementRect: observeSize,
+    scrollToFn: scrollUnlessPlaced,
   });
   useTableKeyboard(virtualizer, tableRef);
 

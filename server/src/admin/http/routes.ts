@@ -18,6 +18,7 @@ import {
 import type { BytesView } from '../../../../shared/locks';
 import { fail, ok } from '../../../../shared/result';
 import { AdminError } from '../errors';
+import { openApiDocument, type OpenApiDocument } from './openapi';
 import type { LockAdmin } from '../lock-admin';
 import type { AuditLog } from '../audit/audit-log';
 import { sessionIdFrom, type Access, type Authenticator, type Credentials } from '../auth/authenticator';
@@ -43,6 +44,8 @@ export interface AdminRouteDeps {
   locks: LockAdmin;
   logger: Logger;
   limits?: AdminLimits;
+  /** lockscope's version, for the OpenAPI document. */
+  version: string;
 }
 
 export interface AdminLimits {
@@ -165,6 +168,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       }
     };
   }
+
+  let document: OpenApiDocument | null = null;
+  router.get('/openapi.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json((document ??= openApiDocument({ version: deps.version })));
+  });
 
   router.get('/session', async (req, res) => {
     noStore(res);

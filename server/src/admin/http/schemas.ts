@@ -37,14 +37,23 @@ const base64 = z
   .regex(BASE64, { message: 'must be base64 (standard alphabet, with padding)' });
 
 const targetShape = {
-  key: z.string(typed('a string')).min(1, { message: 'must not be empty' }).max(MAX_TEXT, { message: `must be at most ${MAX_TEXT} characters` }).optional(),
-  keyBase64: base64.min(1, { message: 'must not be empty' }).optional(),
+  key: z.string(typed('a string')).min(1, { message: 'must not be empty' }).max(MAX_TEXT, { message: `must be at most ${MAX_TEXT} characters` })
+    .optional()
+    .meta({ description: 'The key as UTF-8 text.' }),
+  keyBase64: base64
+    .min(1, { message: 'must not be empty' })
+    .optional()
+    .meta({ description: "The key's exact bytes, base64 (`LockView.key.base64`): binary-safe, what the UI sends." }),
   expectedOwner: z
     .string(typed('a string'))
     .min(1, { message: 'must not be empty: name the owner you saw (the lock\'s value, or its holder field)' })
     .max(MAX_TEXT, { message: `must be at most ${MAX_TEXT} characters` })
-    .optional(),
-  expectedOwnerBase64: base64.min(1, { message: 'must not be empty: name the owner you saw' }).optional(),
+    .optional()
+    .meta({ description: "The owner you saw, as UTF-8 text: a string lock's value, or a hash lock's holder field (Redisson: `<client uuid>:<thread id>`)." }),
+  expectedOwnerBase64: base64
+    .min(1, { message: 'must not be empty: name the owner you saw' })
+    .optional()
+    .meta({ description: 'The same owner as exact bytes, base64 (`LockView.owner.base64`).' }),
 };
 
 const reason = z
@@ -52,7 +61,8 @@ const reason = z
   .trim()
   .min(1, { message: 'is required: say why (it goes into the audit log)' })
   .max(REASON_MAX_CHARS, { message: `must be at most ${REASON_MAX_CHARS} characters` })
-  .refine((v) => !CONTROL_EXCEPT_WHITESPACE.test(v), { message: 'must be plain text (no control characters)' });
+  .refine((v) => !CONTROL_EXCEPT_WHITESPACE.test(v), { message: 'must be plain text (no control characters)' })
+  .meta({ description: 'Why: free text, kept in the audit log.' });
 
 type TargetInput = { [K in keyof typeof targetShape]?: string };
 
@@ -73,9 +83,23 @@ function exactlyOneOf(t: TargetInput, ctx: z.RefinementCtx): void {
   }
 }
 
-const target = z.strictObject(targetShape, object).superRefine(exactlyOneOf, always);
+/** `exactlyOneOf` for readers of the JSON Schema (OpenAPI): zod refinements have no JSON Schema form of their own. */
+const oneOfEachPair = {
+  allOf: [
+    { oneOf: [{ required: ['key'] }, { required: ['keyBase64'] }] },
+    { oneOf: [{ required: ['expectedOwner'] }, { required: ['expectedOwnerBase64'] }] },
+  ],
+};
 
-export const releaseSchema = z.strictObject({ ...targetShape, reason }, object).superRefine(exactlyOneOf, always) satisfies z.ZodType<ReleaseRequest>;
+export const lockTargetSchema = z
+  .strictObject(targetShape, object)
+  .superRefine(exactlyOneOf, always)
+  .meta({ description: 'A lock and the owner the caller saw: exactly one of key/keyBase64 and one of expectedOwner/expectedOwnerBase64.', ...oneOfEachPair });
+
+export const releaseSchema = z
+  .strictObject({ ...targetShape, reason }, object)
+  .superRefine(exactlyOneOf, always)
+  .meta(oneOfEachPair) satisfies z.ZodType<ReleaseRequest>;
 
 export const setTtlSchema = z
   .strictObject(
@@ -90,12 +114,13 @@ export const setTtlSchema = z
     },
     object,
   )
-  .superRefine(exactlyOneOf, always) satisfies z.ZodType<SetTtlRequest>;
+  .superRefine(exactlyOneOf, always)
+  .meta(oneOfEachPair) satisfies z.ZodType<SetTtlRequest>;
 
 export const bulkReleaseSchema = z.strictObject(
   {
     locks: z
-      .array(target, typed('an array of locks'))
+      .array(lockTargetSchema, typed('an array of locks'))
       .min(1, { message: 'must name at least one lock' })
       .max(BULK_RELEASE_MAX, { message: `must name at most ${BULK_RELEASE_MAX} locks` }),
     reason,
@@ -114,11 +139,13 @@ export const auditQuerySchema = z.object({
     .int({ message: 'must be a whole number' })
     .min(1, { message: 'must be at least 1' })
     .max(1000, { message: 'must be at most 1000' })
-    .default(100),
+    .default(100)
+    .meta({ description: 'Entries per page.' }),
   before: z
     .string()
     .regex(/^\d{1,20}-\d{1,20}$/, { message: 'must be an audit entry id (<ms>-<seq>)' })
-    .optional(),
+    .optional()
+    .meta({ description: 'Entries older than this id (`nextBefore` of the previous page).' }),
 });
 
 /** One sentence naming each bad field: `reason: is required; keyBase64: must be base64 …`. */
