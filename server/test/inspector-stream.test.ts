@@ -59,10 +59,11 @@ describe('change stream protocol (real app, real Redis)', () => {
     await redis.client.sadd('lock:odd:set', 'a', 'b');
     await redis.client.zadd('lock:odd:zset', 1, 'a');
     await redis.client.xadd('lock:odd:stream', '*', 'f', 'v');
-    const p = redis.client.pipeline();
-    for (let i = 0; i < 5000; i++) p.hset('lock:odd:bighash', `field-${i}`, 'x'.repeat(100));
-    await p.exec();
-    await redis.client.pexpire('lock:odd:bighash', 30_000);
+    // One transaction: a probe between the fields and the TTL would see the hash with no TTL (state no-ttl).
+    const m = redis.client.multi();
+    for (let i = 0; i < 5000; i++) m.hset('lock:odd:bighash', `field-${i}`, 'x'.repeat(100));
+    m.pexpire('lock:odd:bighash', 30_000);
+    await m.exec();
     // Kg$xh carries no set/zset/stream events: such keys arrive with the next reconcile scan; run it now.
     await app.app.inspector.resync();
     for (const [key, type] of [['lock:odd:set', 'set'], ['lock:odd:zset', 'zset'], ['lock:odd:stream', 'stream']] as const) {
