@@ -11,7 +11,7 @@ import { setPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS, DEFAULT_SCAN_COUNT } from '../server/src/config/config';
-import { Inspector, SCAN_PROBE_BATCH } from '../server/src/inspector/inspector';
+import { Inspector, SCAN_PROBE_BATCH } from '../server/src/targets/node/node-watcher';
 import { LockTracker } from '../server/src/model/lock-tracker';
 import { connectRedis } from '../server/src/redis/connect';
 

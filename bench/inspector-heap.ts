@@ -12,9 +12,9 @@ import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS } from '../server/src/config/config';
-import { Inspector } from '../server/src/inspector/inspector';
+import { Inspector } from '../server/src/targets/node/node-watcher';
 import { LockTracker } from '../server/src/model/lock-tracker';
-import { probeKeys, type ProbedKey } from '../server/src/inspector/probe';
+import { probeKeys, type ProbedKey } from '../server/src/targets/node/probe';
 import { connectRedis } from '../server/src/redis/connect';
 
 const LOCKS = 10_000;

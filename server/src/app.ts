@@ -10,7 +10,7 @@ import { createAdmin, type Admin } from './admin/index';
 import type { Config } from './config/config';
 import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
-import { Inspector } from './inspector/inspector';
+import { Inspector } from './targets/node/node-watcher';
 import { LockTracker } from './model/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../src/inspector/scan';
+import { keySlot } from '../src/targets/node/scan';
 import { startTestApp, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 

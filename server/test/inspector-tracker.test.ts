@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { LockEvent, LockView } from '../../shared/locks';
 import { ENDED_VISIBLE_MS, HISTORY_EVENTS, HISTORY_SAMPLES, leaseOf, LockTracker } from '../src/model/lock-tracker';
-import type { ProbedKey } from '../src/inspector/probe';
+import type { ProbedKey } from '../src/targets/node/probe';
 import { hashResult, stringResult } from './support/probe-results';
 
 /**

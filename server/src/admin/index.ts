@@ -12,7 +12,7 @@ import { FailureLimiter, PerIpWindow } from './auth/failure-limiter';
 import { SessionStore } from './auth/sessions';
 import type { Config } from '../config/config';
 import { adminRoutes, type AdminLimits } from './http/routes';
-import type { Inspector } from '../inspector/inspector';
+import type { Inspector } from '../targets/node/node-watcher';
 import type { LockTracker } from '../model/lock-tracker';
 import { AdminSockets } from './socket-handlers';
 import { LockAdmin } from './lock-admin';

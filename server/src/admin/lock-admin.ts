@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { ReleaseOutcome, SetTtlOutcome, WakeMethod } from '../../../shared/admin';
 import type { BytesView, LibraryId } from '../../../shared/locks';
 import { bytesText, bytesView } from '../model/bytes';
-import type { Inspector } from '../inspector/inspector';
+import type { Inspector } from '../targets/node/node-watcher';
 import type { LockTracker } from '../model/lock-tracker';
-import { MAX_VALUE_BYTES } from '../inspector/probe';
+import { MAX_VALUE_BYTES } from '../targets/node/probe';
 import { AdminError } from './errors';
 import { hashHolder, PYTHON_SIGNAL_EXPIRE_MS, wakePlan } from './wake';
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockEvent, LockView } from '../../../shared/locks';
 import type { ChangeFeedMode } from '../../../shared/status';
-import type { Inspector } from '../inspector/inspector';
+import type { Inspector } from '../targets/node/node-watcher';
 import type { LockTracker } from '../model/lock-tracker';
 
 const FEED_MODES: readonly ChangeFeedMode[] = ['notifications', 'polling', 'starting'];

@@ -1,7 +1,7 @@
 import type { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { ServerStatus } from '../../../shared/status';
-import type { Inspector } from '../inspector/inspector';
+import type { Inspector } from '../targets/node/node-watcher';
 import type { ConnectionState } from '../redis/connection-state';
 
 export interface StatusSources {

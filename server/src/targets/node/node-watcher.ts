@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ChangeFeedMode, RedisRestart } from '../../../shared/status';
-import { serverRunId } from '../redis/connect';
-import { RENEWAL_THRESHOLD_MS, type LockTracker } from '../model/lock-tracker';
+import type { ChangeFeedMode, RedisRestart } from '../../../../shared/status';
+import { serverRunId } from '../../redis/connect';
+import { RENEWAL_THRESHOLD_MS, type LockTracker } from '../../model/lock-tracker';
 import { coversEvictions, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
 import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
-import { sideKeyOf } from '../model/recognise';
+import { sideKeyOf } from '../../model/recognise';
 import { keySlot, scanKeys } from './scan';
 
 export interface InspectorOptions {
