@@ -46,7 +46,7 @@ describe('a Redis Cluster node (one node holding every slot)', () => {
     const p = redis.client.pipeline();
     for (let i = 0; i < 300; i++) p.set(`lock:cluster:${i}`, `owner-${i}`, 'PX', 60_000);
     await p.exec();
-    await app.app.inspector.resync();
+    await app.target.resync();
     await waitFor(() => [...client.locks.values()].filter((l) => l.key.text.startsWith('lock:cluster:')).length === 300, '300 locks');
     expect(new Set([...client.locks.values()].map((l) => keySlot(Buffer.from(l.key.text)))).size).toBeGreaterThan(200);
     expect(client.byKey('lock:cluster:7')).toMatchObject({ state: 'held', owner: { text: 'owner-7' } });

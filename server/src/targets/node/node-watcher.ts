@@ -1,15 +1,23 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ChangeFeedMode, RedisRestart } from '../../../../shared/status';
-import { serverRunId } from '../../redis/connect';
-import { RENEWAL_THRESHOLD_MS, type LockTracker } from '../../model/lock-tracker';
-import { coversEvictions, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
-import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
+import type { ChangeFeedMode, NodeStatus, RedisRestart } from '../../../../shared/status';
+import type { LockTracker } from '../../model/lock-tracker';
 import { sideKeyOf } from '../../model/recognise';
-import { keySlot, scanKeys } from './scan';
+import { ConnectionState } from '../../redis/connection-state';
+import type { TopologyNode } from '../topology/topology';
+import { WHEEL_SLOT_MS } from '../expiry-wheel';
+import { Capabilities } from './capabilities';
+import { ChangeFeed } from './feed';
+import { keyspaceChannels } from './notifications';
+import { PROBE_BATCH, type ProbedKey } from './probe';
+import { KeyProber } from './prober';
+import { refusalOf } from './refusal';
+import { scanKeys } from './scan';
+import { ServerIdentity } from './server-identity';
+import { isStateKey, stateKey } from './state-keys';
 
-export interface InspectorOptions {
+export interface NodeWatcherOptions {
   patterns: string[];
   scanCount: number;
   /** Probe interval when polling (ms). */
@@ -20,71 +28,74 @@ export interface InspectorOptions {
   configureNotifications: boolean;
   /** Interval of reconcile scans in notification mode, which catch anything the events missed. */
   reconcileMs?: number;
+  /** How often the feed is re-decided (notifications switched on or off later). Default FEED_RECHECK_MS. */
+  feedRecheckMs?: number;
   /** Cursors walking the keyspace at once in a full scan (a power of two; see scanKeys). Default 2; 1 on a cluster node. */
   scanWays?: number;
   /** Keys per probe script call in a full scan (at most PROBE_BATCH). Default SCAN_PROBE_BATCH. */
   scanProbeBatch?: number;
 }
 
-export interface InspectorDeps {
-  /** Command connection. */
-  redis: Redis;
-  /** A second connection, used only for (P)SUBSCRIBE. */
-  subscriber: Redis;
-  tracker: LockTracker;
-  logger: Logger;
+/** What a node watcher needs from its target: the shared lock table, and the target's view of which keys are this node's. */
+export interface NodeHost {
+  readonly tracker: LockTracker;
+  /** lockscope process id, for this node's bookkeeping keys (restart marker). */
+  readonly instanceId: string;
+  /** Raw keys of the held locks this node owns now (all of them, for a single server). */
+  heldKeys(node: NodeWatcher): Buffer[];
+  /** Whether the lock with this id lives on this node now (a restart's scope). */
+  owns(node: NodeWatcher, id: string): boolean;
+  /** A probe saw a lock's deadline due at `at`: check it again just after (the target's expiry wheel). */
+  expiryDue(id: string, at: number): void;
 }
 
-/** Expiry checks are grouped into slots this wide, so a timer never fires per key. */
-const WHEEL_SLOT_MS = 25;
-/** Slot-grouped probe calls in flight at once on a cluster node (each holds the keys of one hash slot). */
-const CLUSTER_PROBES_IN_FLIGHT = 16;
-/** Failing probes (not disconnects) are logged as a warning at most this often, with the count since the last. */
-const PROBE_ERROR_LOG_MS = 60_000;
-/** Probe a lock this long after its deadline: expiry is shown promptly, never waiting for Redis's late `expired` event. */
-const EXPIRY_PROBE_DELAY_MS = 10;
 /**
  * Keys per probe script call in a full scan: half of PROBE_BATCH, so that each call (≈ 5 µs a key) keeps well
  * clear of 1 ms on a busy server. `npm run bench -- inspector-discovery`: the same total time as batches of 100,
  * half the time per call.
  */
 export const SCAN_PROBE_BATCH = 50;
+/** How often the change feed is re-decided by default (a CONFIG GET; test events where CONFIG is refused: 3× less often). */
+export const FEED_RECHECK_MS = 10_000;
+/** Failing probes (not disconnects) are logged as a warning at most this often, with the count since the last. */
+const PROBE_ERROR_LOG_MS = 60_000;
 /** Longest a found key waits for its probe batch to fill during a full scan. */
 const BATCH_WAIT_MS = 100;
 /** Probe results folded into the tracker between two looks at the event loop. */
 const APPLY_SLICE = 50;
 /** Polling may keep Redis busy at most 1/POLL_DUTY of the time: a probe round slower than POLL_MS/4 backs off. */
 const POLL_DUTY = 4;
-/** How long a (re)connect waits for the subscriber connection before settling for polling. */
-const SUBSCRIBER_READY_TIMEOUT_MS = 5000;
 
-export interface InspectorEvents {
-  /** The change feed switched mode. */
-  mode: [mode: ChangeFeedMode];
+export interface NodeWatcherEvents {
+  /** Something in `status()` changed (connection, feed, capabilities, restart, first sync). */
+  status: [];
   /** A full discovery scan finished: its wall time and the number of distinct keys it found. */
   scan: [durationMs: number, keys: number];
-  /** Redis restarted or failed over (`lastRestart` was set), or the count of locks lost in it is known. */
-  restart: [];
 }
 
 /**
- * Keeps the tracker true to Redis: discovers lock keys by SCAN, follows changes through keyspace
- * notifications (or polling where they are unavailable), re-probes each lock at its deadline, and resyncs
- * after every reconnect because events are lost while disconnected.
+ * Follows one Redis master for its target: discovers lock keys by SCAN (one cursor pair per node), follows
+ * changes through keyspace notifications (or polling), batches probes of the keys that changed, and resyncs after
+ * every reconnect because events are lost while disconnected. After each (re)connect it checks what its Redis
+ * user may do (Capabilities), who the server is (ServerIdentity: a restart ends the locks it wiped `lost`, for
+ * this node's locks only) and how changes will reach it (ChangeFeed).
  */
-export class Inspector extends EventEmitter<InspectorEvents> {
-  mode: ChangeFeedMode = 'starting';
+export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
+  readonly id: string;
+  readonly address: string;
+  readonly capabilities = new Capabilities();
+  readonly connection: ConnectionState;
+  readonly feed: ChangeFeed;
+  readonly identity: ServerIdentity;
   lastRestart: RedisRestart | null = null;
+  /** The first full scan finished: this node's locks are all listed. */
+  synced = false;
   /** The polling interval in force (ms): POLL_MS, or longer while probe rounds are slow (adaptive back-off). */
   pollIntervalMs: number;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly prober: KeyProber;
   private readonly dirty = new Map<string, Buffer>();
-  /**
-   * Expiry checks by wheel slot, counted from `wheelBase` (small integers, stored unboxed): lock ids only (the
-   * tracker's own strings, so an entry costs a pointer), one id or an array of them; a key is decoded from its id
-   * when its check comes due. A renewal leaves the old entry behind (found stale when its slot comes).
-   */
-  private readonly wheel = new Map<number, string | string[]>();
-  private wheelBase = 0;
   /**
    * Ids of side keys whose disappearance changes a lock (a Redisson fair lock's waiter queue). They are not locks,
    * so neither polling nor reconcile rounds would look at them again: these are re-probed with the locks.
@@ -94,22 +105,12 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   private flushing: Promise<void> | null = null;
   private syncing: Promise<void> | null = null;
   private resyncAgain = false;
+  private readying: Promise<void> | null = null;
+  private readyAgain = false;
+  private started = false;
   private stopped = false;
-  private wheelCursor = 0;
   private lastScanMs = 0;
-  /**
-   * Set per connection. A cluster node keeps slots in SCAN cursors' low bits, so it is walked by one cursor, and
-   * refuses a script touching keys of several hash slots (CROSSSLOT), so its probes are grouped by slot.
-   */
-  private clusterNode = false;
-  /**
-   * Notifications are on but without `e` (evicted) on a server that evicts keys: an evicted lock raises no event,
-   * so the tracked locks are re-probed every POLL_MS as in polling mode (the scan for new locks stays at 30 s).
-   */
-  private evictionsUnseen = false;
   private probeErrors = { loggedAt: -Infinity, failures: 0 };
-  /** INFO's run_id of the server last connected to: a different one after a reconnect means its data may be gone. */
-  private runId: string | null = null;
   /**
    * False from a disconnection until the server behind the new connection is identified: probe results that come
    * back meanwhile are dropped (the resync after it probes everything again), so that no lock lost in a restart
@@ -118,79 +119,73 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   private serverKnown = true;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
+  private readonly unbind: (() => void)[] = [];
 
   constructor(
-    private readonly deps: InspectorDeps,
-    private readonly options: InspectorOptions,
+    node: TopologyNode,
+    private readonly host: NodeHost,
+    private readonly options: NodeWatcherOptions,
+    private readonly logger: Logger,
   ) {
     super();
+    this.id = node.id;
+    this.address = node.address;
+    this.redis = node.connections.redis;
+    this.subscriber = node.connections.subscriber;
     this.pollIntervalMs = options.pollMs;
     const { prefix, channels } = keyspaceChannels(options.db, options.patterns);
     this.channelPrefix = Buffer.from(prefix);
     this.channels = channels;
+    this.connection = new ConnectionState(this.redis);
+    this.prober = new KeyProber(this.redis, this.capabilities, logger);
+    this.feed = new ChangeFeed(this.redis, this.subscriber, this.capabilities, { channels, db: options.db, configureNotifications: options.configureNotifications }, logger);
+    this.identity = new ServerIdentity(this.redis, this.capabilities, stateKey(`marker:${host.instanceId}:${node.id}`), logger);
+    const changed = () => this.emit('status');
+    this.connection.on('change', changed);
+    this.feed.on('mode', changed);
+    this.capabilities.on('change', changed);
   }
 
-  /** Begins following Redis. Waits for the first sync when Redis is reachable; otherwise syncs once it is. */
+  get mode(): ChangeFeedMode {
+    return this.feed.mode;
+  }
+
+  /** Begins following the node. Waits for the first sync when it is reachable; otherwise syncs once it is. */
   async start(): Promise<void> {
-    const { redis, subscriber, tracker } = this.deps;
-    tracker.on('change', (view) => {
-      if (view.deadline !== null && view.endedAt === null) this.scheduleExpiryProbe(view.id, view.deadline);
-    });
-    subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer) => {
+    if (this.started) return;
+    this.started = true;
+    const { redis, subscriber } = this;
+    this.on$(subscriber, 'pmessageBuffer', (_pattern: Buffer, channel: Buffer) => {
       this.requestProbe(channel.subarray(this.channelPrefix.length));
     });
     // Every (re)connect resyncs: notifications sent while disconnected are lost for good.
-    redis.on('ready', () => void this.onReady());
-    redis.on('close', () => (this.serverKnown = false));
+    this.on$(redis, 'ready', () => void this.onReady());
+    this.on$(redis, 'close', () => (this.serverKnown = false));
     // The subscriber may come back after the command connection (ioredis re-PSUBSCRIBEs by itself): set the feed
     // up again and resync, since events published while it was away are lost.
-    subscriber.on('ready', () => {
+    this.on$(subscriber, 'ready', () => {
       if (redis.status === 'ready') void this.onReady();
     });
-    this.wheelBase = Math.floor(Date.now() / WHEEL_SLOT_MS);
-    this.wheelCursor = 0;
-    this.loop(() => WHEEL_SLOT_MS - (Date.now() % WHEEL_SLOT_MS) + 1, async () => this.turnWheel());
-    this.every(1000, () => tracker.tick());
-    this.loop(() => this.reconcileDelay(), () => this.resync());
+    this.loop(() => this.reconcileDelay(), () => this.reconcile());
     this.loop(() => this.pollIntervalMs, () => this.poll());
+    this.loop(() => (this.feed.costly ? 3 : 1) * (this.options.feedRecheckMs ?? FEED_RECHECK_MS), () => this.recheckFeed());
     if (redis.status === 'ready') await this.onReady();
-  }
-
-  private async onReady(): Promise<void> {
-    if (this.stopped) return;
-    const restarted = await this.identifyServer();
-    await this.setupFeed();
-    await this.resync();
-    if (restarted && this.lastRestart === restarted) {
-      restarted.lost = this.deps.tracker.restartSettled();
-      this.deps.logger.warn({ lost: restarted.lost }, 'locks held before the Redis restart that are gone after it');
-      this.emit('restart');
-    }
-  }
-
-  /** Notes which server answers; after a restart or failover, tells the tracker and returns the new `lastRestart`. */
-  private async identifyServer(): Promise<RedisRestart | null> {
-    const runId = await serverRunId(this.deps.redis);
-    const previous = this.runId;
-    if (runId) this.runId = runId;
-    this.serverKnown = true;
-    if (!previous || !runId || previous === runId) return null;
-    this.deps.tracker.serverRestarted();
-    this.lastRestart = { at: Date.now(), lost: null };
-    this.deps.logger.warn('Redis restarted or failed over (new run_id): checking which locks survived');
-    this.emit('restart');
-    return this.lastRestart;
+    else this.logger.warn({ node: this.address, err: this.connection.lastError }, 'Redis is not reachable yet; retrying in the background');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.allSettled([this.flushing, this.syncing]);
+    for (const off of this.unbind.splice(0)) off();
+    this.connection.dispose();
+    this.feed.dispose();
+    await Promise.allSettled([this.flushing, this.syncing, this.readying]);
   }
 
   /** Marks a key for probing; bursts of events for the same key collapse into one probe. */
   requestProbe(key: Buffer, id = key.toString('base64')): void {
+    if (isStateKey(key)) return;
     this.dirty.set(id, key);
     if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flushDirty());
   }
@@ -204,25 +199,140 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     this.syncing = (async () => {
       do {
         this.resyncAgain = false;
-        await this.fullScan().catch((err) => this.deps.logger.debug({ err: (err as Error).message }, 'scan failed'));
+        await this.fullScan().catch((err: Error) => this.scanFailed(err));
       } while (this.resyncAgain && !this.stopped);
     })().finally(() => (this.syncing = null));
     return this.syncing;
   }
 
+  /** This node as the header shows it. */
+  status(): NodeStatus {
+    const caps = this.capabilities;
+    return {
+      id: this.id,
+      address: this.address,
+      role: 'master',
+      connection: this.connection.state,
+      lastError: this.connection.state === 'ready' ? null : this.connection.lastError,
+      feed: this.feed.mode,
+      feedSource: this.feed.source,
+      pollIntervalMs: this.pollIntervalMs,
+      redisVersion: this.identity.facts.version,
+      missing: caps.list().map((m) => (m.capability === 'keys' ? { ...m, detail: `${caps.unreadable.size} keys: ${m.detail}` } : m)),
+      blind: caps.blind,
+      unreadableKeys: caps.unreadable.size,
+      restartSignal: this.identity.signal,
+      lastRestart: this.lastRestart,
+      synced: this.synced,
+    };
+  }
+
   /**
-   * One polling round: re-probe every tracked lock (and the side keys that shape one), backing off while rounds take
-   * long relative to POLL_MS.
+   * One (re)connect set-up at a time. A `ready` while one runs (the subscriber came back after the command
+   * connection) runs it once more afterwards: events published while the subscriber was away are lost.
+   */
+  private onReady(): Promise<void> {
+    if (this.readying) {
+      this.readyAgain = true;
+      return this.readying;
+    }
+    this.readying = (async () => {
+      do {
+        this.readyAgain = false;
+        await this.setUp();
+      } while (this.readyAgain && !this.stopped);
+    })().finally(() => (this.readying = null));
+    return this.readying;
+  }
+
+  private async setUp(): Promise<void> {
+    if (this.stopped) return;
+    const restart = await this.identifyServer().catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'could not check the Redis user\'s permissions; will retry on reconnect');
+      if (this.redis.status === 'ready') this.serverKnown = true;
+      return null;
+    });
+    if (this.stopped) return;
+    if (!this.capabilities.blind) await this.feed.decide().catch((err: Error) => this.logger.warn({ err: err.message }, 'change feed setup failed'));
+    await this.resync();
+    if (restart && this.lastRestart === restart.info) {
+      restart.info.lost = restart.settle();
+      this.logger.warn({ node: this.address, lost: restart.info.lost }, 'locks held before the Redis restart that are gone after it');
+      this.emit('status');
+    }
+  }
+
+  /**
+   * What the user may do here and which server answers; after a restart or failover, tells the tracker (for this
+   * node's locks) and returns the check to settle once everything was probed again.
+   */
+  private async identifyServer(): Promise<{ info: RedisRestart; settle: () => number } | null> {
+    const { redis } = this;
+    const facts = this.identity.facts;
+    await this.capabilities.check(redis, {
+      channels: this.channels,
+      configureNotifications: this.options.configureNotifications,
+      hasExpireTime: facts.versionNum >= 0x070000,
+    });
+    // ioredis runs INFO before every connection is ready (its "ready check"); where INFO is refused that only
+    // prints a warning each time.
+    if (!this.capabilities.has('info')) redis.options.enableReadyCheck = false;
+    this.logMissing();
+    const restarted = await this.identity.identify();
+    this.prober.clusterNode = this.identity.facts.cluster ?? true; // unknown: the one-cursor walk is right everywhere
+    this.prober.versionNum = this.identity.facts.versionNum;
+    this.serverKnown = true;
+    this.emit('status');
+    if (!restarted) return null;
+    const check = this.host.tracker.serverRestarted((id) => this.host.owns(this, id));
+    const info: RedisRestart = { at: Date.now(), node: this.address, lost: null };
+    this.lastRestart = info;
+    this.logger.warn({ node: this.address, signal: this.identity.signal }, 'Redis restarted or failed over: checking which locks survived');
+    return { info, settle: () => check.settle() };
+  }
+
+  private logMissing(): void {
+    for (const m of this.capabilities.list()) {
+      const log = m.blinds ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
+      log({ node: this.address, capability: m.capability, detail: m.detail }, m.effect);
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    // A node left blind is looked at again now and then: permissions granted later heal it without a reconnect.
+    if (this.capabilities.blind && this.redis.status === 'ready') {
+      await this.onReady();
+      return;
+    }
+    await this.identity.refreshMarker();
+    await this.resync();
+  }
+
+  /** Notifications switched on or off since: switch modes, and resync across the switch so nothing falls in the gap. */
+  private async recheckFeed(): Promise<void> {
+    if (this.redis.status !== 'ready' || this.readying || this.capabilities.blind) return;
+    const changed = await this.feed.decide().catch((err: Error) => {
+      this.logger.debug({ err: err.message }, 'change feed re-check failed');
+      return false;
+    });
+    if (!changed) return;
+    if (this.feed.mode === 'polling') await this.poll();
+    await this.resync();
+  }
+
+  /**
+   * One polling round: re-probe every tracked lock of this node (and the side keys that shape one), backing off
+   * while rounds take long relative to POLL_MS.
    */
   private async poll(): Promise<void> {
-    if (this.mode !== 'polling' && !(this.mode === 'notifications' && this.evictionsUnseen)) return;
-    const keys = this.deps.tracker.heldKeys();
+    if (this.feed.mode !== 'polling' && !(this.feed.mode === 'notifications' && this.feed.evictionsUnseen)) return;
+    const keys = this.host.heldKeys(this);
     for (const id of this.sideKeys) keys.push(Buffer.from(id, 'base64'));
     const started = Date.now();
     await this.probeNow(keys);
     const took = Date.now() - started;
     const next = Math.max(this.options.pollMs, Math.ceil(took * POLL_DUTY));
-    const { logger } = this.deps;
+    const { logger } = this;
     if (next > this.options.pollMs && this.pollIntervalMs === this.options.pollMs) {
       logger.warn({ keys: keys.length, roundMs: took, pollMs: this.options.pollMs, nowMs: next }, 'probe round is slow: polling less often');
     } else if (next === this.options.pollMs && this.pollIntervalMs > this.options.pollMs) {
@@ -232,6 +342,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   }
 
   private async fullScan(): Promise<void> {
+    if (this.capabilities.blind) return;
     const started = Date.now();
     const seen = new Set<string>();
     const probes: Promise<void>[] = [];
@@ -242,11 +353,11 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     let batchSince = 0;
     const size = Math.min(this.options.scanProbeBatch ?? SCAN_PROBE_BATCH, PROBE_BATCH);
     for (const pattern of this.options.patterns) {
-      const ways = this.clusterNode ? 1 : (this.options.scanWays ?? 2);
-      for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount, ways)) {
+      const ways = this.prober.clusterNode ? 1 : (this.options.scanWays ?? 2);
+      for await (const keys of scanKeys(this.redis, pattern, this.options.scanCount, ways)) {
         for (const k of keys) {
           const id = k.toString('base64');
-          if (seen.has(id)) continue;
+          if (seen.has(id) || isStateKey(k)) continue;
           seen.add(id);
           if (!batch.length) batchSince = Date.now();
           batch.push(k);
@@ -256,13 +367,27 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       }
     }
     // Tracked locks and side keys the scan did not see (gone, or renamed away): a probe tells which.
-    for (const id of this.deps.tracker.heldIds()) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
+    for (const k of this.host.heldKeys(this)) if (!seen.has(k.toString('base64'))) batch.push(k);
     for (const id of this.sideKeys) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
     while (batch.length > size) probes.push(this.probeNow(batch.splice(0, size)));
     if (batch.length) probes.push(this.probeNow(batch));
     await Promise.all(probes);
     this.lastScanMs = Date.now() - started;
+    if (!this.synced) {
+      this.synced = true;
+      this.emit('status');
+    }
     this.emit('scan', this.lastScanMs, seen.size);
+  }
+
+  /** SCAN refused at run time leaves the node blind; anything else waits for the next round or reconnect. */
+  private scanFailed(err: Error): void {
+    if (refusalOf(err) === 'command') {
+      this.capabilities.refuse('scan', err.message);
+      this.logger.error({ node: this.address, err: err.message }, 'SCAN is refused: lockscope cannot list this node\'s locks');
+      return;
+    }
+    this.logger.debug({ err: err.message }, 'scan failed');
   }
 
   private async flushDirty(): Promise<void> {
@@ -275,16 +400,18 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   }
 
   private async probeNow(keys: Buffer[]): Promise<void> {
-    if (!keys.length || this.stopped || !this.serverKnown) return;
+    if (!keys.length || this.stopped || !this.serverKnown || this.capabilities.blind) return;
     let probed: ProbedKey[];
     try {
-      probed = await this.probe(keys);
+      const round = await this.prober.probe(keys);
+      probed = round.probed;
+      for (const k of round.again) this.requestProbe(k);
     } catch (err) {
       this.probeFailed(err as Error, keys.length);
       return;
     }
     if (!this.serverKnown) return;
-    const { tracker } = this.deps;
+    const { tracker } = this.host;
     // Fold results in small slices, letting I/O in between: a SCAN reply that arrived with this one sends the
     // next SCAN first, so folding overlaps Redis's work instead of delaying it.
     for (let i = 0; i < probed.length; i++) {
@@ -307,143 +434,34 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       // probe shows, rather than wait for Redis's `expired` event (seconds late on a big keyspace). An estimate a
       // little early (within the tracker's jitter threshold, so the deadline was not moved) is corrected here.
       const due = p.observedAt + r.pttlMs;
-      if (Math.min(view.deadline, due) <= p.observedAt + WHEEL_SLOT_MS) this.scheduleExpiryProbe(view.id, due);
+      if (Math.min(view.deadline, due) <= p.observedAt + WHEEL_SLOT_MS) this.host.expiryDue(view.id, due);
     }
-  }
-
-  /** Probes keys; on a cluster node one script call per hash slot (a script may not cross slots there). */
-  private async probe(keys: Buffer[]): Promise<ProbedKey[]> {
-    const { redis } = this.deps;
-    if (!this.clusterNode) return probeKeys(redis, keys);
-    const bySlot = new Map<number, Buffer[]>();
-    for (const k of keys) {
-      const slot = keySlot(k);
-      const group = bySlot.get(slot);
-      if (group) group.push(k);
-      else bySlot.set(slot, [k]);
-    }
-    const groups = [...bySlot.values()];
-    const out: ProbedKey[] = [];
-    let next = 0;
-    // A few calls at a time, not all at once: each batch's timing stays its own (see probeKeys).
-    const worker = async () => {
-      while (next < groups.length) for (const p of await probeKeys(redis, groups[next++]!)) out.push(p);
-    };
-    await Promise.all(Array.from({ length: Math.min(CLUSTER_PROBES_IN_FLIGHT, groups.length) }, worker));
-    return out;
   }
 
   /** Disconnected: the resync after reconnect covers these keys. Anything else is a fault worth a warning. */
   private probeFailed(err: Error, keys: number): void {
-    const { logger, redis } = this.deps;
-    if (redis.status !== 'ready') {
-      logger.debug({ err: err.message, keys }, 'probe failed');
+    if (this.redis.status !== 'ready' || this.capabilities.blind) {
+      this.logger.debug({ err: err.message, keys }, 'probe failed');
       return;
     }
     const now = Date.now();
     this.probeErrors.failures++;
     if (now - this.probeErrors.loggedAt < PROBE_ERROR_LOG_MS) return;
-    logger.warn({ err: err.message, keys, failures: this.probeErrors.failures }, 'probe failed: these keys are not tracked');
+    this.logger.warn({ err: err.message, keys, failures: this.probeErrors.failures }, 'probe failed: these keys are not tracked');
     this.probeErrors = { loggedAt: now, failures: 0 };
   }
 
-  private async setupFeed(): Promise<void> {
-    const { redis, subscriber, logger } = this.deps;
-    try {
-      this.clusterNode = /cluster_enabled:1/.test(await redis.info('cluster'));
-    } catch {
-      this.clusterNode = true; // unknown: the one-cursor walk is right everywhere
-    }
-    let support = await detectNotifications(redis);
-    if (support.kind === 'missing' && this.options.configureNotifications) {
-      try {
-        await enableNotifications(redis, support.flags);
-        support = await detectNotifications(redis);
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'could not enable keyspace notifications');
-      }
-    }
-    let mode: ChangeFeedMode = 'polling';
-    this.evictionsUnseen = false;
-    if (support.kind === 'enabled' && !coversEvictions(support.flags)) {
-      const policy = await redis.config('GET', 'maxmemory-policy').then(
-        (r) => (r as string[])[1] ?? 'noeviction',
-        () => 'unknown',
-      );
-      if (policy !== 'noeviction') {
-        this.evictionsUnseen = true;
-        logger.info(
-          { flags: support.flags, policy },
-          'notify-keyspace-events lacks e (evicted) on a server that may evict keys: re-probing tracked locks every POLL_MS',
-        );
-      }
-    }
-    if (support.kind === 'enabled') {
-      try {
-        if (subscriber.status !== 'ready') await whenReady(subscriber, SUBSCRIBER_READY_TIMEOUT_MS);
-        await subscriber.psubscribe(...this.channels);
-        mode = 'notifications';
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'PSUBSCRIBE failed; polling instead');
-      }
-    } else {
-      const why = support.kind === 'missing' ? `notify-keyspace-events is "${support.flags}"` : support.reason;
-      logger.info({ why }, 'keyspace notifications unavailable: polling every POLL_MS');
-    }
-    if (mode !== this.mode) {
-      this.mode = mode;
-      this.emit('mode', mode);
-    }
-    if (mode === 'notifications') this.pollIntervalMs = this.options.pollMs;
-  }
-
   private reconcileDelay(): number {
-    if (this.mode === 'notifications') return this.options.reconcileMs ?? 30_000;
+    if (this.feed.mode === 'notifications') return this.options.reconcileMs ?? 30_000;
     // Polling finds new locks only by scanning: scan as often as the keyspace size allows.
     return Math.max(this.options.pollMs, this.lastScanMs * 10);
   }
 
-  /** Expiry checks waiting in the wheel (stale ones included), for the heap bench. */
-  pendingExpiryChecks(): number {
-    let n = 0;
-    for (const bucket of this.wheel.values()) n += typeof bucket === 'string' ? 1 : bucket.length;
-    return n;
-  }
-
-  private scheduleExpiryProbe(id: string, deadline: number): void {
-    const at = Math.ceil((deadline + EXPIRY_PROBE_DELAY_MS) / WHEEL_SLOT_MS) - this.wheelBase;
-    const slot = Math.max(at, this.wheelCursor + 1);
-    const bucket = this.wheel.get(slot);
-    if (bucket === undefined) this.wheel.set(slot, id);
-    else if (typeof bucket === 'string') {
-      if (bucket !== id) this.wheel.set(slot, [bucket, id]);
-    } else if (bucket[bucket.length - 1] !== id) bucket.push(id); // a lock changing twice in a row: one entry
-  }
-
-  /** Runs just after each slot boundary (timed to it, so a check fires within a few ms of its slot). */
-  private turnWheel(): void {
-    const now = Math.floor(Date.now() / WHEEL_SLOT_MS) - this.wheelBase;
-    for (; this.wheelCursor <= now; this.wheelCursor++) {
-      const bucket = this.wheel.get(this.wheelCursor);
-      if (bucket === undefined) continue;
-      this.wheel.delete(this.wheelCursor);
-      if (typeof bucket === 'string') this.expiryCheck(bucket);
-      else for (const id of bucket) this.expiryCheck(id);
-    }
-  }
-
-  private expiryCheck(id: string): void {
-    const view = this.deps.tracker.get(id);
-    // A renewal moved the deadline (and scheduled another check), or the lock ended: this entry is stale. A deadline
-    // up to the tracker's jitter threshold ahead is due too (the probe that scheduled this one saw the key nearer).
-    if (!view || view.endedAt !== null || view.deadline === null) return;
-    if (view.deadline - Date.now() <= RENEWAL_THRESHOLD_MS) this.requestProbe(Buffer.from(id, 'base64'), id);
-  }
-
-  private every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
-    t.unref();
-    this.timers.add(t);
+  /** Listens to a connection for as long as this watcher runs (connections outlive watchers in benches). */
+  private on$(emitter: Redis, event: string, listener: (...args: never[]) => void): void {
+    const fn = listener as (...args: unknown[]) => void;
+    emitter.on(event, fn);
+    this.unbind.push(() => emitter.off(event, fn));
   }
 
   /** Runs `fn` repeatedly with a delay computed after each run, never overlapping itself. */
@@ -459,18 +477,4 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     };
     schedule();
   }
-}
-
-function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      reject(new Error(`subscriber connection not ready after ${timeoutMs} ms`));
-    }, timeoutMs).unref();
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    redis.once('ready', onReady);
-  });
 }
