@@ -18,6 +18,7 @@ import { sameOrigin } from './realtime/origin-check';
 import { StatusReporter } from './realtime/status-reporter';
 import { TargetViews } from './realtime/target-views';
 import { SimulatorService } from './simulator/service';
+import type { TargetOptions } from './targets/target';
 import { TargetSet } from './targets/target-set';
 
 export interface AppDeps {
@@ -41,6 +42,8 @@ export interface AppDeps {
   simulator?: SimAvailability;
   version: string;
   clock?: () => number;
+  /** Timings that are not settings (tests shorten them): reconcile scans, feed re-checks. */
+  tuning?: Pick<TargetOptions, 'reconcileMs' | 'feedRecheckMs'>;
 }
 
 export interface App {
@@ -72,6 +75,7 @@ export function createApp(deps: AppDeps): App {
       scanCount: config.scanCount,
       pollMs: config.pollMs,
       heldTooLongMs: config.heldTooLongMs,
+      ...deps.tuning,
     },
     { logger: logger.child({ part: 'targets' }), clock, configureNotifications: deps.configureNotifications },
   );

@@ -63,6 +63,8 @@ const PROBE_ERROR_LOG_MS = 60_000;
 const BATCH_WAIT_MS = 100;
 /** Probe results folded into the tracker between two looks at the event loop. */
 const APPLY_SLICE = 50;
+/** How often a loading server is asked again whether it is done. */
+const LOADING_POLL_MS = 100;
 /** Polling may keep Redis busy at most 1/POLL_DUTY of the time: a probe round slower than POLL_MS/4 backs off. */
 const POLL_DUTY = 4;
 
@@ -269,14 +271,12 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   private async identifyServer(): Promise<{ info: RedisRestart; settle: () => number } | null> {
     const { redis } = this;
     const facts = this.identity.facts;
+    await this.untilLoaded();
     await this.capabilities.check(redis, {
       channels: this.channels,
       configureNotifications: this.options.configureNotifications,
       hasExpireTime: facts.versionNum >= 0x070000,
     });
-    // ioredis runs INFO before every connection is ready (its "ready check"); where INFO is refused that only
-    // prints a warning each time.
-    if (!this.capabilities.has('info')) redis.options.enableReadyCheck = false;
     this.logMissing();
     const restarted = await this.identity.identify();
     this.prober.clusterNode = this.identity.facts.cluster ?? true; // unknown: the one-cursor walk is right everywhere
@@ -289,6 +289,22 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.lastRestart = info;
     this.logger.warn({ node: this.address, signal: this.identity.signal }, 'Redis restarted or failed over: checking which locks survived');
     return { info, settle: () => check.settle() };
+  }
+
+  /**
+   * A server that has just started may still be loading its data (`LOADING` errors): nothing it says is worth
+   * believing until it is done, least of all that a key is gone. Waits using a harmless read any user may make.
+   */
+  private async untilLoaded(): Promise<void> {
+    for (let waited = 0; !this.stopped; waited += LOADING_POLL_MS) {
+      const err = await this.redis.exists(stateKey('loading-check')).then(
+        () => null,
+        (e: Error) => e,
+      );
+      if (!err || !/^LOADING/.test(err.message)) return;
+      if (waited === 0) this.logger.info({ node: this.address }, 'Redis is loading its data: waiting');
+      await new Promise((r) => setTimeout(r, LOADING_POLL_MS));
+    }
   }
 
   private logMissing(): void {

@@ -25,7 +25,10 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
   }
 
   static fromUrl(url: string): StandaloneTopology {
-    const connections = { redis: connectRedis(url, 'commands'), subscriber: connectRedis(url, 'subscriber') };
+    // ioredis's own "ready check" runs INFO, which managed Redis often refuses (it then prints a warning at every
+    // connect); the node watcher waits for a loading server itself (NodeWatcher.untilLoaded).
+    const options = { enableReadyCheck: false };
+    const connections = { redis: connectRedis(url, 'commands', options), subscriber: connectRedis(url, 'subscriber', options) };
     return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true);
   }
 
