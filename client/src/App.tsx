@@ -3,6 +3,7 @@ import { AuditLog } from './components/Admin/AuditLog';
 import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
 import { LockActions } from './components/Admin/LockActions';
+import { CapabilityBanner } from './components/CapabilityBanner';
 import { ConnectionBanner } from './components/ConnectionBanner';
 import { RestartBanner } from './components/RestartBanner';
 import { DetailPanel } from './components/DetailPanel/DetailPanel';
@@ -10,6 +11,7 @@ import { Header } from './components/Header';
 import { LockTable } from './components/LockTable/LockTable';
 import { SimulatorPanel } from './components/SimulatorPanel/SimulatorPanel';
 import { SummaryBar } from './components/SummaryBar';
+import { TargetSwitcher } from './components/TargetSwitcher';
 import { Toolbar } from './components/Toolbar';
 import { VIEWS, type View } from './store/url-state';
 import { useViewStore } from './store/view-store';
@@ -24,7 +26,9 @@ export function App() {
   return (
     <div className="flex h-full flex-col bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
       <Header />
+      <TargetSwitcher />
       <ConnectionBanner />
+      <CapabilityBanner />
       <RestartBanner />
       <ViewTabs view={view} />
       {view === 'locks' ? (

@@ -109,6 +109,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   private resyncAgain = false;
   private readying: Promise<void> | null = null;
   private readyAgain = false;
+  private loggedMissing = '';
   private started = false;
   private stopped = false;
   private lastScanMs = 0;
@@ -307,8 +308,13 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     }
   }
 
+  /** Logs what the user lacks when that changed (a blind node is checked again every 30 s). */
   private logMissing(): void {
-    for (const m of this.capabilities.list()) {
+    const now = this.capabilities.list();
+    const key = now.map((m) => `${m.capability}:${m.detail}`).join('\n');
+    if (key === this.loggedMissing) return;
+    this.loggedMissing = key;
+    for (const m of now) {
       const log = m.blinds ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
       log({ node: this.address, capability: m.capability, detail: m.detail }, m.effect);
     }
@@ -468,7 +474,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private reconcileDelay(): number {
-    if (this.feed.mode === 'notifications') return this.options.reconcileMs ?? 30_000;
+    if (this.feed.mode === 'notifications' || this.capabilities.blind) return this.options.reconcileMs ?? 30_000;
     // Polling finds new locks only by scanning: scan as often as the keyspace size allows.
     return Math.max(this.options.pollMs, this.lastScanMs * 10);
   }
