@@ -6,13 +6,14 @@ import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../st
 import { AdminStatus } from './Admin/AdminStatus';
 import { ThemeSwitch } from './ThemeSwitch';
 
-const FEED_LABEL = { notifications: 'notifications', polling: 'polling', starting: 'starting', mixed: 'mixed' } as const;
+const FEED_LABEL = { notifications: 'notifications', polling: 'polling', starting: 'starting', mixed: 'mixed', off: 'off' } as const;
 
 const FEED_TITLE = {
   notifications: 'Redis keyspace notifications: changes show as they happen.',
   polling: 'Keyspace notifications are unavailable: lockscope probes tracked keys on an interval, so changes show with a delay.',
   starting: undefined,
   mixed: 'Some nodes send keyspace notifications, others are polled: see the nodes.',
+  off: 'lockscope cannot list locks here (a permission is missing): nothing is followed.',
 } as const;
 
 /**
@@ -27,7 +28,8 @@ export function Header() {
   const version = useLockStore((s) => s.status?.version ?? null);
   const redisState = target ? connectionOf(target) : 'connecting';
   const live = socket === 'connected' && redisState === 'ready';
-  const feed = target ? feedOf(target) : null;
+  // A blind target has no feed: nothing is followed.
+  const feed = target ? (target.health === 'blind' ? 'off' : feedOf(target)) : null;
   const proven = target?.nodes.some((n) => n.feedSource === 'proven') ?? false;
   const url = target ? maskRedisTarget(target.url) : null;
   const redisVersion = target?.nodes.find((n) => n.redisVersion)?.redisVersion ?? null;
@@ -80,7 +82,9 @@ export function Header() {
             <span
               data-testid="feed-mode"
               title={feed ? `${FEED_TITLE[feed] ?? ''}${proven ? ' (CONFIG is refused: test events proved notifications arrive.)' : ''}` : undefined}
-              className={feed === 'polling' || feed === 'mixed' ? 'font-medium text-amber-700 dark:text-amber-400' : undefined}
+              className={
+                feed === 'off' ? 'font-medium text-red-700 dark:text-red-400' : feed === 'polling' || feed === 'mixed' ? 'font-medium text-amber-700 dark:text-amber-400' : undefined
+              }
             >
               {feed ? FEED_LABEL[feed] : '…'}
             </span>

@@ -138,9 +138,12 @@ export function viewedTarget(status: ServerStatus | null, target: string | null)
   return status.targets.find((t) => t.id === target) ?? status.targets[0] ?? null;
 }
 
-/** The table follows Redis: every node of the target is connected. */
+/**
+ * The table follows Redis: a node of the target is connected (with several nodes and some of them away, the
+ * connection banner names those: their locks are as last seen, the rest is live).
+ */
 function isLive(target: TargetStatus | null): boolean {
-  return target !== null && target.nodes.length > 0 && target.nodes.every((n) => n.connection === 'ready');
+  return target !== null && target.nodes.some((n) => n.connection === 'ready');
 }
 
 /** The viewed target's status (re-renders on status changes). */

@@ -23,6 +23,8 @@ export class ConnectionState extends EventEmitter<{ change: [] }> {
     };
     const onError = (err: Error) => {
       this.lastError = err.message;
+      // Never reached yet, and refused: that is down, not still connecting.
+      if (this.state === 'connecting') this.set('down');
       this.emit('change');
     };
     const onReconnecting = () => {

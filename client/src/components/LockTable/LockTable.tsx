@@ -218,7 +218,7 @@ function EmptyTable() {
   let tone = 'text-slate-500 dark:text-slate-400';
   if (!target || !haveSnapshot || target.health === 'starting') text = 'Looking for locks…';
   else if (target.health === 'blind') {
-    text = `lockscope cannot see the locks of this Redis, so this empty table says nothing about them. ${target.problem ?? ''}`;
+    text = `This empty table says nothing about the locks in this Redis: ${target.problem ?? 'lockscope cannot list them.'}`;
     tone = 'font-medium text-red-700 dark:text-red-400';
   } else if (target.health === 'down') {
     text = `${target.problem ?? 'Redis is unreachable.'} This table is empty because lockscope cannot look, not because no lock is held.`;

@@ -14,7 +14,7 @@ export const EFFECTS: Record<Capability, { effect: string; blinds: boolean }> = 
       'Probes run as pipelined commands instead of one script: more round trips per batch, and a key is not read atomically (a change between reads is read again).',
     blinds: false,
   },
-  info: { effect: 'Restarts are detected by another signal than INFO run_id (see the restart signal).', blinds: false },
+  info: { effect: 'Restarts are detected by another signal than INFO run_id (below), and the Redis version is read from HELLO.', blinds: false },
   config: {
     effect: 'Whether keyspace notifications are on cannot be read: polling, unless test events prove they arrive.',
     blinds: false,
