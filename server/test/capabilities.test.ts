@@ -44,6 +44,25 @@ describe('capabilities: what the Redis user may do is probed, degraded honestly 
     await redis?.stop();
   });
 
+  it("the README's read-only ACL rule lacks nothing: notifications, run_id restarts, no fallback", async () => {
+    const rule = ['+@read', '+@connection', '+time', '+eval', '+evalsha', '+info', '+config|get', '+psubscribe', '~*', '&*'];
+    const url = await aclUser(redis.client, redis.port, 'readonly', rule);
+    await redis.client.set('lock:readonly:a', TOKEN, 'PX', 60_000);
+    const app = await startTestApp(url, {}, { configureNotifications: false });
+    try {
+      const client = await app.connect();
+      await waitFor(() => client.byKey('lock:readonly:a'), 'the lock');
+      expect(app.node.status()).toMatchObject({ missing: [], feed: 'notifications', feedSource: 'config', restartSignal: 'run-id' });
+      expect(app.target.status().health).toBe('ok');
+      const t0 = Date.now();
+      await redis.client.set('lock:readonly:b', TOKEN, 'PX', 60_000);
+      await waitFor(() => client.byKey('lock:readonly:b'), 'a lock seen by notification', 2000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('without SCAN lockscope is blind: status, /healthz (503), /metrics and the log say so; the table is not "no locks"', async () => {
     await redis.client.set('lock:blind:a', TOKEN, 'PX', 60_000);
     const url = await aclUser(redis.client, redis.port, 'noscan', ['+@all', '-scan', '~*', '&*']);
@@ -212,6 +231,23 @@ describe('capabilities: what the Redis user may do is probed, degraded honestly 
     }
   });
 
+  it('a read-only key permission (%R~) reads locks by commands: a script\'s keys need write permission', async () => {
+    const url = await aclUser(redis.client, redis.port, 'readkeys', ['+@read', '+@connection', '+time', '+eval', '+evalsha', '+info', '+config|get', '+psubscribe', '%R~*', '&*']);
+    await redis.client.set('lock:readkeys:a', TOKEN, 'PX', 60_000);
+    const app = await startTestApp(url, {}, { configureNotifications: false });
+    try {
+      const client = await app.connect();
+      await waitFor(() => client.byKey('lock:readkeys:a'), 'the lock');
+      expect(client.byKey('lock:readkeys:a')?.owner?.text).toBe(TOKEN);
+      const node = app.node.status();
+      expect(missing(node)).toEqual(['eval']);
+      expect(node.missing[0]!.detail).toMatch(/%R~ allows reads only/);
+      expect(node.unreadableKeys).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('keys the user may not read are counted, not shown, and never break the batch of those it may', async () => {
     await redis.client.set('lock:readable', TOKEN, 'PX', 60_000);
     await redis.client.set('secret:lock', TOKEN, 'PX', 60_000);
@@ -223,6 +259,7 @@ describe('capabilities: what the Redis user may do is probed, degraded honestly 
       expect(client.byKey('secret:lock')).toBeUndefined();
       const node = app.node.status();
       expect(node.unreadableKeys).toBeGreaterThanOrEqual(1);
+      expect(missing(node)).toEqual(['config', 'info', 'keys', 'state-write']); // EVAL works on the keys it may touch
       expect(node.missing.find((m) => m.capability === 'keys')).toMatchObject({ blinds: false });
       expect(await metrics(app)).toMatch(/lockscope_unreadable_keys\{target="default",node="[^"]+"\} [1-9]/);
     } finally {

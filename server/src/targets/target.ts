@@ -167,6 +167,11 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
     return this.watchers.size === 1 ? keys : keys.filter((k) => this.topology.nodeFor(k) === node.id);
   }
 
+  heldIds(node: NodeWatcher): Iterable<string> {
+    const ids = this.tracker.heldIds();
+    return this.watchers.size === 1 ? ids : [...ids].filter((id) => this.owns(node, id));
+  }
+
   owns(node: NodeWatcher, id: string): boolean {
     return this.watchers.size === 1 || this.topology.nodeFor(Buffer.from(id, 'base64')) === node.id;
   }

@@ -128,17 +128,26 @@ export class Capabilities extends EventEmitter<{ change: [] }> {
       probes.push([capability, probes.length]);
     };
     add('scan', ['SCAN', 0, 'MATCH', CHECK_KEY, 'COUNT', 1]);
+    const typeCheck = probes.length;
     for (const args of readChecks(what.hasExpireTime)) add('read', args);
     add('eval', ['EVAL', RETURN_ONE, 0]);
     add('eval', ['EVALSHA', RETURN_ONE_SHA, 0]);
+    // A script's keys need write permission: a user that may read a key (TYPE above) may still not script it.
+    const evalOnKey = probes.length;
+    pipeline.call('EVAL', RETURN_ONE, 1, CHECK_KEY);
+    probes.push(['eval', -1]);
     add('info', ['INFO', 'server']);
     add('config', ['CONFIG', 'GET', 'notify-keyspace-events']);
     add('client', ['CLIENT', 'ID']);
     const replies = (await pipeline.exec()) ?? [];
     for (const [capability, i] of probes) {
-      const err = replies[i]?.[0];
+      const err = i >= 0 ? replies[i]?.[0] : null;
       // A key refusal means the command itself is allowed (commands are checked first); NOSCRIPT means EVALSHA is.
       if (err && refusalOf(err) === 'command' && !found.has(capability)) found.set(capability, err.message);
+    }
+    const scriptKeyErr = replies[evalOnKey]?.[0];
+    if (!replies[typeCheck]?.[0] && scriptKeyErr && refusalOf(scriptKeyErr) === 'key' && !found.has('eval')) {
+      found.set('eval', `${scriptKeyErr.message} (a script's keys need write permission: %R~ allows reads only)`);
     }
     await this.dryRun(redis, what, found);
     this.missing = new Map([...found].map(([c, detail]) => [c, { capability: c, detail: detail.slice(0, 300), ...EFFECTS[c] }]));

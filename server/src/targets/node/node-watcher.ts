@@ -43,6 +43,8 @@ export interface NodeHost {
   readonly instanceId: string;
   /** Raw keys of the held locks this node owns now (all of them, for a single server). */
   heldKeys(node: NodeWatcher): Buffer[];
+  /** The same as ids (base64 keys), without making a key of each. */
+  heldIds(node: NodeWatcher): Iterable<string>;
   /** Whether the lock with this id lives on this node now (a restart's scope). */
   owns(node: NodeWatcher, id: string): boolean;
   /** A probe saw a lock's deadline due at `at`: check it again just after (the target's expiry wheel). */
@@ -389,7 +391,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
       }
     }
     // Tracked locks and side keys the scan did not see (gone, or renamed away): a probe tells which.
-    for (const k of this.host.heldKeys(this)) if (!seen.has(k.toString('base64'))) batch.push(k);
+    for (const id of this.host.heldIds(this)) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
     for (const id of this.sideKeys) if (!seen.has(id)) batch.push(Buffer.from(id, 'base64'));
     while (batch.length > size) probes.push(this.probeNow(batch.splice(0, size)));
     if (batch.length) probes.push(this.probeNow(batch));

@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { RedisKeyType } from '../../../../shared/locks';
 import type { HashField, ProbedKey, ProbeResult } from '../../model/probe-result';
 import { clockOffset, MAX_HASH_FIELDS, MAX_VALUE_BYTES, PROBE_BATCH } from './probe';
+import { refusalOf } from './refusal';
 
 /** A hash value is read only up to this size (longer ones are cut without being copied), as in the script. */
 const READ_LIMIT = MAX_VALUE_BYTES * 32;
@@ -17,6 +18,8 @@ export interface CommandProbe {
   probed: ProbedKey[];
   /** Keys that changed type between two reads of the batch: probe them again. */
   changed: Buffer[];
+  /** Keys the user may not read (ACL key permissions). */
+  refused: Buffer[];
 }
 
 interface Pending {
@@ -50,11 +53,12 @@ export async function probeKeysByCommands(
   options: CommandProbeOptions,
   now: () => number = Date.now,
 ): Promise<CommandProbe> {
-  const out: CommandProbe = { probed: [], changed: [] };
+  const out: CommandProbe = { probed: [], changed: [], refused: [] };
   for (let i = 0; i < keys.length; i += PROBE_BATCH) {
     const part = await probeBatch(redis, keys.slice(i, i + PROBE_BATCH), options, now);
     out.probed.push(...part.probed);
     out.changed.push(...part.changed);
+    out.refused.push(...part.refused);
   }
   return out;
 }
@@ -67,20 +71,32 @@ async function probeBatch(redis: Redis, keys: Buffer[], options: CommandProbeOpt
     if (options.hasExpireTime) first.call('PEXPIRETIME', k);
     else first.pttl(k);
   }
-  const r1 = await exec(first);
+  const r1 = await execSettled(first);
   const receivedAt = now();
+  if (r1[0] instanceof Error) throw r1[0];
   const [sec, micro] = r1[0] as [string, string];
   const redisAt = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
   const offset = clockOffset(redis);
   offset.add(sentAt, receivedAt, redisAt);
   const observedAt = Math.round(redisAt + offset.estimate(receivedAt)!);
 
-  const pending: Pending[] = keys.map((key, j) => {
-    const type = String(r1[1 + j * 2]);
-    let pttl = Number(r1[2 + j * 2]);
+  const refused: Buffer[] = [];
+  const pending: Pending[] = [];
+  keys.forEach((key, j) => {
+    const typeReply = r1[1 + j * 2];
+    const ttlReply = r1[2 + j * 2];
+    const err = typeReply instanceof Error ? typeReply : ttlReply instanceof Error ? ttlReply : null;
+    if (err) {
+      // A key this user may not read is reported; any other error fails the batch, as the script's would.
+      if (refusalOf(err) === 'key') refused.push(key);
+      else throw err;
+      return;
+    }
+    const type = String(typeReply);
+    let pttl = Number(ttlReply);
     if (options.hasExpireTime && pttl >= 0) pttl = Math.max(0, pttl - redisAt);
     const known = pttl === -2 || type === 'none' ? 'none' : (TYPES[type] ?? 'other');
-    return { key, type: known, pttlMs: pttl, size: 0, value: null, names: [], fields: null, sampled: false, changed: false };
+    pending.push({ key, type: known, pttlMs: pttl, size: 0, value: null, names: [], fields: null, sampled: false, changed: false });
   });
 
   // Sizes and values by type.
@@ -150,7 +166,7 @@ async function probeBatch(redis: Redis, keys: Buffer[], options: CommandProbeOpt
     await readHashValues(redis, hashes.filter((p) => !p.changed));
   }
 
-  const out: CommandProbe = { probed: [], changed: [] };
+  const out: CommandProbe = { probed: [], changed: [], refused };
   for (const p of pending) {
     if (p.changed) out.changed.push(p.key);
     else out.probed.push({ key: p.key, result: resultOf(p), observedAt, redisAt });
@@ -198,15 +214,6 @@ function resultOf(p: Pending): ProbeResult {
     return p.sampled ? { ...r, sampled: true } : r;
   }
   return { exists: true, type: p.type, pttlMs: p.pttlMs, size: p.size, value: null, fields: null };
-}
-
-/** Replies of a pipeline whose every command must succeed. */
-async function exec(pipeline: ChainableCommander): Promise<unknown[]> {
-  const replies = (await pipeline.exec()) ?? [];
-  return replies.map(([err, reply]) => {
-    if (err) throw err;
-    return reply;
-  });
 }
 
 /** Replies of a pipeline, an error in place of each command that failed (a key that changed type meanwhile). */

@@ -62,17 +62,18 @@ export class KeyProber {
 
   /** Keys that may share one script call (one slot on a cluster node). */
   private async probeSlot(keys: Buffer[]): Promise<ProbeRound> {
+    if (!this.caps.has('eval')) return this.byCommands(keys);
     try {
-      return await this.read(keys);
+      return { probed: await probeKeys(this.redis, keys), again: [] };
     } catch (err) {
       const refusal = refusalOf(err);
-      if (refusal === 'key') return this.oneByOne(keys);
+      if (refusal === 'key') return this.keysRefused(keys, err as Error);
       if (refusal !== 'command') throw err;
       const command = refusedCommand(err);
-      if (this.caps.has('eval') && (command === 'evalsha' || command === 'eval')) {
+      if (command === 'evalsha' || command === 'eval') {
         this.caps.refuse('eval', (err as Error).message);
         this.logger.warn({ err: (err as Error).message }, 'EVAL refused: probing with pipelined commands instead');
-        return this.read(keys);
+        return this.byCommands(keys);
       }
       this.caps.refuse('read', (err as Error).message);
       this.logger.error({ err: (err as Error).message }, 'a read command of the probe is refused: lockscope cannot see this node\'s locks');
@@ -80,28 +81,29 @@ export class KeyProber {
     }
   }
 
-  private async read(keys: Buffer[]): Promise<ProbeRound> {
-    if (this.caps.has('eval')) return { probed: await probeKeys(this.redis, keys), again: [] };
+  private async byCommands(keys: Buffer[]): Promise<ProbeRound> {
     const v = this.versionNum;
-    const { probed, changed } = await probeKeysByCommands(this.redis, keys, { hasExpireTime: v >= 0x070000, hasNoValues: v >= 0x070400 });
+    const { probed, changed, refused } = await probeKeysByCommands(this.redis, keys, { hasExpireTime: v >= 0x070000, hasNoValues: v >= 0x070400 });
+    for (const k of refused) this.caps.markUnreadable(k.toString('base64'));
     return { probed, again: changed };
   }
 
-  /** A batch refused for its keys: probe each alone, and remember the ones this user may not read. */
-  private async oneByOne(keys: Buffer[]): Promise<ProbeRound> {
-    const out: ProbeRound = { probed: [], again: [] };
-    await Promise.all(
-      keys.map(async (k) => {
-        try {
-          const round = await this.read([k]);
-          out.probed.push(...round.probed);
-          out.again.push(...round.again);
-        } catch (err) {
-          if (refusalOf(err) !== 'key') throw err;
-          this.caps.markUnreadable(k.toString('base64'));
-        }
-      }),
-    );
-    return out;
+  /**
+   * A script refused for its keys. Either the user may not read some of them, or it may read them but not run
+   * scripts on them: a script's keys need write access, so a read-only key permission (`%R~`) covers commands but
+   * not EVAL. The same keys read as commands tell which: then commands it is, from now on.
+   */
+  private async keysRefused(keys: Buffer[], err: Error): Promise<ProbeRound> {
+    const round = await this.byCommands(keys);
+    const readable = round.probed[0]?.key;
+    if (!readable) return round;
+    try {
+      await probeKeys(this.redis, [readable]);
+    } catch (again) {
+      if (refusalOf(again) !== 'key') throw again;
+      this.caps.refuse('eval', `${err.message} (a script's keys need write permission: %R~ allows reads only)`);
+      this.logger.warn({ err: err.message }, 'EVAL may not touch these keys: probing with pipelined commands instead');
+    }
+    return round;
   }
 }
