@@ -35,8 +35,9 @@ interface SnapshotStream {
 }
 
 /**
- * Streams one target's tracker to the browsers viewing it (one Socket.IO room per target): a snapshot on connect, then coalesced change sets (one entry per lock,
- * however often it changed), immediately when the stream is quiet and at most every 50 ms under load.
+ * Streams one target's tracker to the browsers viewing it (one Socket.IO room per target): a snapshot on connect
+ * (or on switching to it), then coalesced change sets (one entry per lock, however often it changed), immediately
+ * when the stream is quiet and at most every 50 ms under load.
  *
  * The snapshot goes out in parts (see `LockSnapshot`), each once the previous one has left engine.io's buffer
  * for that socket, so the server holds at most about two parts per client and never builds the whole table as

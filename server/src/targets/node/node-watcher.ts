@@ -8,6 +8,7 @@ import { ConnectionState } from '../../redis/connection-state';
 import type { TopologyNode } from '../topology/topology';
 import { WHEEL_SLOT_MS } from '../expiry-wheel';
 import { Capabilities } from './capabilities';
+import { Coalesced } from './coalesced';
 import { ChangeFeed } from './feed';
 import { keyspaceChannels } from './notifications';
 import { PROBE_BATCH, type ProbedKey } from './probe';
@@ -107,10 +108,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   private readonly sideKeys = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private flushing: Promise<void> | null = null;
-  private syncing: Promise<void> | null = null;
-  private resyncAgain = false;
-  private readying: Promise<void> | null = null;
-  private readyAgain = false;
+  private readonly syncing = new Coalesced(() => this.fullScan().catch((err: Error) => this.scanFailed(err)), () => this.stopped);
+  private readonly readying = new Coalesced(() => this.setUp(), () => this.stopped);
   private loggedMissing = '';
   private started = false;
   private stopped = false;
@@ -185,7 +184,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     for (const off of this.unbind.splice(0)) off();
     this.connection.dispose();
     this.feed.dispose();
-    await Promise.allSettled([this.flushing, this.syncing, this.readying]);
+    await Promise.allSettled([this.flushing, this.syncing.current, this.readying.current]);
   }
 
   /** Marks a key for probing; bursts of events for the same key collapse into one probe. */
@@ -197,17 +196,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
 
   /** Full discovery: scan every pattern, probe what it finds, and re-probe tracked keys the scan did not see. */
   resync(): Promise<void> {
-    if (this.syncing) {
-      this.resyncAgain = true;
-      return this.syncing;
-    }
-    this.syncing = (async () => {
-      do {
-        this.resyncAgain = false;
-        await this.fullScan().catch((err: Error) => this.scanFailed(err));
-      } while (this.resyncAgain && !this.stopped);
-    })().finally(() => (this.syncing = null));
-    return this.syncing;
+    return this.syncing.run();
   }
 
   /** This node as the header shows it. */
@@ -237,17 +226,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
    * connection) runs it once more afterwards: events published while the subscriber was away are lost.
    */
   private onReady(): Promise<void> {
-    if (this.readying) {
-      this.readyAgain = true;
-      return this.readying;
-    }
-    this.readying = (async () => {
-      do {
-        this.readyAgain = false;
-        await this.setUp();
-      } while (this.readyAgain && !this.stopped);
-    })().finally(() => (this.readying = null));
-    return this.readying;
+    return this.readying.run();
   }
 
   private async setUp(): Promise<void> {
@@ -334,7 +313,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
 
   /** Notifications switched on or off since: switch modes, and resync across the switch so nothing falls in the gap. */
   private async recheckFeed(): Promise<void> {
-    if (this.redis.status !== 'ready' || this.readying || this.capabilities.blind) return;
+    if (this.redis.status !== 'ready' || this.readying.current || this.capabilities.blind) return;
     const changed = await this.feed.decide().catch((err: Error) => {
       this.logger.debug({ err: err.message }, 'change feed re-check failed');
       return false;
