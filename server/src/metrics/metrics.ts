@@ -86,7 +86,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     labelNames: ['target'] as const,
     registers,
     collect() {
-      each((t) => this.set({ target: t.id }, t.nodes.some((n) => n.capabilities.blind) ? 1 : 0));
+      each((t) => this.set({ target: t.id }, t.nodes.some((n) => n.connection.state === 'ready' && n.capabilities.blind) ? 1 : 0));
     },
   });
   new Gauge({
