@@ -11,8 +11,9 @@ import { setPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS, DEFAULT_SCAN_COUNT } from '../server/src/config/config';
-import { Inspector, SCAN_PROBE_BATCH } from '../server/src/inspector/inspector';
-import { LockTracker } from '../server/src/model/lock-tracker';
+import { SCAN_PROBE_BATCH } from '../server/src/targets/node/node-watcher';
+import { Target } from '../server/src/targets/target';
+import { StandaloneTopology } from '../server/src/targets/topology/standalone';
 import { connectRedis } from '../server/src/redis/connect';
 
 const TOTAL_KEYS = 1_000_000;
@@ -67,14 +68,15 @@ async function bareScan(redis: Redis, pattern: string): Promise<number> {
 }
 
 async function discover(redis: Redis, subscriber: Redis, pattern: string): Promise<number> {
-  const tracker = new LockTracker({ heldTooLongMs: 3_600_000 });
-  const inspector = new Inspector(
-    { redis, subscriber, tracker, logger: pino({ level: 'silent' }) },
-    { patterns: [pattern], scanCount: DEFAULT_SCAN_COUNT, pollMs: 1000, db: 0, configureNotifications: false },
+  // A fresh target each round (its own tracker), over the bench's connections: one node watcher's full scan.
+  const target = new Target(
+    { id: 'bench', name: null, url: 'bench', topology: StandaloneTopology.fromConnections({ redis, subscriber }), configureNotifications: false },
+    { patterns: [pattern], scanCount: DEFAULT_SCAN_COUNT, pollMs: 1000, heldTooLongMs: 3_600_000 },
+    { logger: pino({ level: 'silent' }) },
   );
-  await inspector.resync();
-  await inspector.stop();
-  return tracker.size;
+  await target.resync();
+  await target.stop();
+  return target.tracker.size;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -12,9 +12,10 @@ import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_LOCK_PATTERNS } from '../server/src/config/config';
-import { Inspector } from '../server/src/inspector/inspector';
 import { LockTracker } from '../server/src/model/lock-tracker';
-import { probeKeys, type ProbedKey } from '../server/src/inspector/probe';
+import { Target } from '../server/src/targets/target';
+import { StandaloneTopology } from '../server/src/targets/topology/standalone';
+import { probeKeys, type ProbedKey } from '../server/src/targets/node/probe';
 import { connectRedis } from '../server/src/redis/connect';
 
 const LOCKS = 10_000;
@@ -126,32 +127,36 @@ async function inspectorHeap(redisUrl: string, gc: () => void): Promise<{ total:
   const subscriber = connectRedis(redisUrl, 'bench-heap-sub');
   await Promise.all([redis.connect(), subscriber.connect()]);
   const patterns = [...DEFAULT_LOCK_PATTERNS];
-  const options = { patterns, scanCount: 1000, pollMs: 1000, db: 0, configureNotifications: false };
-  /** Lets an inspector go: stopped, and no connection event still refers to it. */
-  const release = async (inspector: Inspector, tracker: LockTracker) => {
-    await inspector.stop();
+  const options = { patterns, scanCount: 1000, pollMs: 1000, heldTooLongMs: 3_600_000 };
+  const target = () =>
+    new Target(
+      { id: 'bench', name: null, url: 'bench', topology: StandaloneTopology.fromConnections({ redis, subscriber }), configureNotifications: false },
+      options,
+      { logger: pino({ level: 'silent' }) },
+    );
+  /** Lets a target's watching go (its node watcher, expiry wheel): stopped, and nothing still refers to it. */
+  const release = async (t: Target) => {
+    await t.stop();
     await subscriber.punsubscribe();
-    for (const c of [redis, subscriber]) for (const e of ['ready', 'pmessageBuffer'] as const) c.removeAllListeners(e);
-    tracker.removeAllListeners();
+    t.tracker.removeAllListeners();
   };
   try {
     // A warm-up run: connections, the script and the code paths reach their steady size.
-    const warmTracker = new LockTracker({ heldTooLongMs: 3_600_000 });
-    const warm = new Inspector({ redis, subscriber, tracker: warmTracker, logger: pino({ level: 'silent' }) }, options);
+    const warm = target();
     await warm.start();
-    await release(warm, warmTracker);
+    await release(warm);
 
-    const tracker = new LockTracker({ heldTooLongMs: 3_600_000 });
     const before = await retained(gc);
-    let inspector: Inspector | null = new Inspector({ redis, subscriber, tracker, logger: pino({ level: 'silent' }) }, options);
-    await inspector.start();
+    let running: Target | null = target();
+    const tracker = running.tracker;
+    await running.start();
     // Stopped (timers cleared, state kept) so that nothing allocates while the heap is measured.
-    await inspector.stop();
+    await running.stop();
     const after = await retained(gc);
     if (tracker.size !== LOCKS) throw new Error(`inspector tracked ${tracker.size} locks, expected ${LOCKS}`);
-    const checks = inspector.pendingExpiryChecks();
-    await release(inspector, tracker);
-    inspector = null;
+    const checks = running.pendingExpiryChecks();
+    await release(running);
+    running = null;
     const trackerOnly = await retained(gc);
     return { total: (after - before) / LOCKS, inspector: (after - trackerOnly) / LOCKS, checks };
   } finally {

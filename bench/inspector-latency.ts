@@ -13,7 +13,6 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp } from '../server/src/app';
 import { resolveConfig } from '../server/src/config/config';
-import { connectRedis } from '../server/src/redis/connect';
 
 const CLIENTS = 100;
 const RATE = 1000;
@@ -76,17 +75,10 @@ interface Report {
 export default async function run({ redisUrl, log }: { redisUrl: string; log: (line: string) => void }): Promise<void> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent' }, []);
   if (resolved.kind !== 'ok') throw new Error('bad config');
-  const redis = connectRedis(redisUrl, 'commands');
-  const subscriber = connectRedis(redisUrl, 'subscriber');
   const writer = new Redis(redisUrl);
-  await Promise.all([redis.connect(), subscriber.connect()]);
   const app = createApp({
     config: resolved.config,
-    redis,
-    subscriber,
     logger: pino({ level: 'silent' }),
-    redisUrl,
-    target: redisUrl,
     configureNotifications: true,
     clientDir: null,
     version: 'bench',
@@ -160,7 +152,5 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
     await worker.terminate();
     await app.close();
     writer.disconnect();
-    redis.disconnect();
-    subscriber.disconnect();
   }
 }

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import { LockTracker } from '../server/src/model/lock-tracker';
-import { probeKeys } from '../server/src/inspector/probe';
+import { probeKeys } from '../server/src/targets/node/probe';
 import { connectRedis } from '../server/src/redis/connect';
 
 const LOCKS = 10_000;

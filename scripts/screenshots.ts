@@ -3,13 +3,16 @@
  * locks the way real libraries write them (some renewing, some stuck), logs in as an operator would, and saves the
  * README's screenshots to docs/, light and dark: the table with its admin actions, the table filtered to locks that
  * need attention, the detail panel with a renewal sawtooth, a 1024-px laptop screen with the details open, the
- * audit log after a force-release and a set-TTL, the contention simulator running, and the table after Redis
- * restarted without persistence (every lock lost).
+ * audit log after a force-release and a set-TTL, the contention simulator running, the table after Redis
+ * restarted without persistence (every lock lost); then a second lockscope watching four deployments (one fine, one
+ * with a managed-Redis user, one down, one whose user may not SCAN) for the target switcher and the blind state.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { logIn, setTtlFromDialog } from '../e2e/support/admin';
+import { Redis } from 'ioredis';
 import { startLockscope } from '../e2e/support/lockscope';
+import { freePort, startEmbeddedRedis } from '../server/src/redis/embedded-redis';
 
 const out = new URL('../docs/', import.meta.url).pathname;
 const ADMIN_TOKEN = 'screenshots-admin-token-0123456789';
@@ -167,8 +170,54 @@ try {
       await page.getByTestId('restart-banner').getByText(/gone/).waitFor({ timeout: 15_000 });
     });
   }
+  await severalTargets();
 } finally {
   for (const t of timers) clearInterval(t);
   await browser.close();
   await lockscope.stop();
+}
+
+/**
+ * Four deployments in one dashboard: `eu` (all permissions), `us` (a managed-Redis user: no INFO, CONFIG or
+ * channels, so polling and a restart marker), `ap-south` (unreachable) and `reporting` (a user without SCAN: blind).
+ */
+async function severalTargets(): Promise<void> {
+  const [eu, us, reporting] = await Promise.all([startEmbeddedRedis(), startEmbeddedRedis(), startEmbeddedRedis()]);
+  const clients = [eu, us, reporting].map((x) => new Redis(x.url, { maxRetriesPerRequest: 1 }));
+  const [euC, usC, repC] = clients as [Redis, Redis, Redis];
+  const down = await freePort();
+  await usC.call('ACL', 'SETUSER', 'app', 'on', '>app-secret', '+@all', '-@dangerous', '~*');
+  await repC.call('ACL', 'SETUSER', 'reader', 'on', '>reader-secret', '+@all', '-scan', '~*', '&*');
+  for (let i = 0; i < 9; i++) await euC.set(`lock:eu:orders:${4100 + i}`, hex(40 + i), 'PX', 120_000 + i * 9_000);
+  await euC.set('lock:eu:migrations', 'deploy-3110@ci-runner-1');
+  for (let i = 0; i < 4; i++) await usC.set(`bull:us-emails:${770 + i}:lock`, `${uuid.slice(0, 24)}${hex(60 + i).slice(0, 12)}:1`, 'PX', 30_000 + i * 5_000);
+  await usC.set('job-lock:default:us-billing', `ADDED:${new Date(Date.now() - 5 * 60_000).toISOString()}@batch-us-2:${uuid}`, 'PX', 3_600_000);
+  await repC.set('lock:reports:weekly', hex(77), 'PX', 600_000);
+  const several = await startLockscope(
+    {
+      REDIS_URL: `eu=${eu.url},us=redis://app:app-secret@127.0.0.1:${us.port},ap-south=redis://127.0.0.1:${down},reporting=redis://reader:reader-secret@127.0.0.1:${reporting.port}`,
+      CONFIGURE_NOTIFICATIONS: '',
+      HELD_TOO_LONG_MS: '3600000',
+    },
+    { redisUrl: eu.url, waitFor: 'listening' },
+  );
+  try {
+    for (const scheme of ['light', 'dark'] as const) {
+      const ctx = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+      const page = await ctx.newPage();
+      await page.goto(`${several.url}/?target=us`);
+      await page.getByRole('table', { name: 'Locks' }).getByRole('row').nth(4).waitFor();
+      await page.getByTestId('capability-banner').getByText('What this costs').click();
+      await save(page, 'targets', scheme);
+      const blind = await ctx.newPage();
+      await blind.goto(`${several.url}/?target=reporting`);
+      await blind.getByTestId('blind-banner').waitFor();
+      await save(blind, 'blind', scheme);
+      await ctx.close();
+    }
+  } finally {
+    await several.stop();
+    for (const c of clients) c.disconnect();
+    await Promise.all([eu.stop(), us.stop(), reporting.stop()]);
+  }
 }

@@ -92,22 +92,30 @@ export interface LockTarget {
   expectedOwnerBase64?: string;
 }
 
+/**
+ * Which watched Redis deployment an action is for: a target id (`TargetStatus.id`, the name given in REDIS_URL, or
+ * `default`). Optional: without it, the first target.
+ */
+export interface TargetChoice {
+  target?: string;
+}
+
 /** `POST /api/locks/release` body. */
-export interface ReleaseRequest extends LockTarget {
+export interface ReleaseRequest extends LockTarget, TargetChoice {
   /** Why: required free text (1–500 characters), kept in the audit log. */
   reason: string;
 }
 
 /** `POST /api/locks/ttl` body: give a TTL to a lock that has none (the gentle fix for a stuck lock). */
-export interface SetTtlRequest extends LockTarget {
+export interface SetTtlRequest extends LockTarget, TargetChoice {
   /** The TTL to set, in ms (`SET_TTL_MIN_MS`..`SET_TTL_MAX_MS`). */
   ttlMs: number;
   /** Why: required free text, kept in the audit log. */
   reason: string;
 }
 
-/** `POST /api/locks/release-bulk` body: each lock is checked and released on its own. */
-export interface BulkReleaseRequest {
+/** `POST /api/locks/release-bulk` body: each lock is checked and released on its own (all on one target). */
+export interface BulkReleaseRequest extends TargetChoice {
   /** 1..`BULK_RELEASE_MAX` locks, each with the owner the caller saw. */
   locks: LockTarget[];
   /** One reason for all of them. */
@@ -166,6 +174,8 @@ export type ReleaseResult = ReleaseOutcome['result'];
 
 /** Common to the answers of one action on one lock. */
 export interface LockActionMeta {
+  /** The target acted on (`TargetStatus.id`). */
+  target: string;
   /** The key acted on. */
   key: BytesView;
   /** The library lockscope recognised the lock as when it was last probed, or null when it was not tracked. */
@@ -265,6 +275,8 @@ export interface AuditEntry {
   actor: string;
   /** The client's IP address as the server saw it (behind a proxy named in TRUST_PROXY: the forwarded client's). */
   ip: string;
+  /** The target (`TargetStatus.id`) of a lock action, or null (login/logout, simulator, refused before it was known). */
+  target: string | null;
   /** The key acted on, or null (login/logout, or a request too malformed to name one). */
   key: BytesView | null;
   /** The owner the caller said it saw, or null. */
@@ -299,7 +311,7 @@ export interface AuditPage {
  * 400 `bad_json` (body is not JSON), 400 `bad_request` (a field is missing or invalid: the message names it),
  * 401 `unauthorized` (no or wrong token/session), 403 `cross_origin` (CSRF check), 403 `read_only`,
  * 403 `host_not_allowed` (open mode reached through a non-loopback host name), 404 `unknown_key` (lockscope does
- * not track that key as a lock), 409 `unsupported_type` (not a string or hash), 409 `login_not_needed`,
+ * not track that key as a lock), 404 `unknown_target` (no watched target has that id), 409 `unsupported_type` (not a string or hash), 409 `login_not_needed`,
  * 413 `body_too_large`, 415 `unsupported_media_type` (send `Content-Type: application/json`), 429 `rate_limited`,
  * 503 `redis_unavailable` (the action was audited as `failed`), 500 `internal` (a bug: see the server log).
  */
@@ -311,6 +323,7 @@ export type AdminErrorCode =
   | 'read_only'
   | 'host_not_allowed'
   | 'unknown_key'
+  | 'unknown_target'
   | 'unsupported_type'
   | 'login_not_needed'
   | 'body_too_large'

@@ -4,6 +4,12 @@ import type { Result } from './result';
 import type { SimConfigInput, SimState, SimStats, SimSummary } from './simulator';
 import type { ServerStatus } from './status';
 
+/** The answer to `lock:view`. */
+export interface ViewedTarget {
+  /** The target now viewed (`TargetStatus.id`). */
+  target: string;
+}
+
 /**
  * The Socket.IO contract. Every event name exists only here; both sides are typed from these maps.
  * Names are namespaced by domain: `lock:*`, `server:*`, `sim:*`, `admin:*`.
@@ -19,7 +25,10 @@ export interface ServerToClientEvents {
   'lock:snapshot': (snapshot: LockSnapshot) => void;
   /** Coalesced changes since the previous snapshot/changes message (at most 20 per second). */
   'lock:changes': (changes: LockChanges) => void;
-  /** Connection and change-feed status; sent on connect and whenever it changes. */
+  /**
+   * Every target's connection, capabilities, change feed and lock count; sent on connect, whenever anything in it
+   * changes, and at most once a second while lock counts move.
+   */
   'server:status': (status: ServerStatus) => void;
   /**
    * A new audit-log entry (every admin action, refused ones too), newest only; sent to admin-capable sockets only
@@ -34,7 +43,14 @@ export interface ServerToClientEvents {
 
 export interface ClientToServerEvents {
   /**
-   * History (events and TTL samples) of one lock, by id (base64 key). Errors: `bad_request`, `not_found`, `busy`
+   * Views another target (`TargetStatus.id`): the socket leaves the current target's stream and gets a fresh
+   * `lock:snapshot` of the new one (its first part follows the reply). The handshake may name the target to
+   * start with as `auth.target`; without one, or with an unknown one, a socket views the first target.
+   * Errors: `bad_request`, `not_found` (no such target).
+   */
+  'lock:view': (target: string, ack: (result: Result<ViewedTarget>) => void) => void;
+  /**
+   * History (events and TTL samples) of one lock of the viewed target, by id (base64 key). Errors: `bad_request`, `not_found`, `busy`
    * (this connection has too many replies it has not read yet: retry in a moment). A client that keeps asking
    * without reading its replies is disconnected.
    */

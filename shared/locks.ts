@@ -182,8 +182,12 @@ export interface LockHistory {
  *   drop it when the part with `done` arrives.
  * - A snapshot may be abandoned (the client disconnects, or is parked as too slow): the next one starts again
  *   at `seq` 0, and supersedes it.
+ * - Switching to another target (`lock:view`) starts a snapshot of that target at `seq` 0; from then on only its
+ *   messages arrive, and any message whose `target` is not the one viewed is stale: ignore it.
  */
 export interface LockSnapshot {
+  /** The target (`TargetStatus.id`) whose locks these are: a socket views one target at a time. */
+  target: string;
   /** 0 for the first part of a snapshot, then 1, 2, … */
   seq: number;
   locks: LockView[];
@@ -194,6 +198,8 @@ export interface LockSnapshot {
 }
 
 export interface LockChanges {
+  /** The target (`TargetStatus.id`) the changes belong to. */
+  target: string;
   /** Locks that appeared or changed, each complete (a later entry for the same id replaces the earlier). */
   upserts: LockView[];
   /** Ids of locks to drop from the table. */

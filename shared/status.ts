@@ -1,36 +1,138 @@
-/** The state of lockscope's connection to Redis, as the header shows it. */
+/** The state of lockscope's connection to one Redis node, as the header shows it. */
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'down';
 
 /**
- * How lockscope learns about changes: `notifications` = Redis keyspace notifications plus periodic reconcile
- * scans; `polling` = probing tracked keys every POLL_MS and scanning for new ones (notifications unavailable).
+ * How lockscope learns about changes on a node: `notifications` = Redis keyspace notifications plus periodic
+ * reconcile scans; `polling` = probing tracked keys every POLL_MS and scanning for new ones (notifications
+ * unavailable, or not proven to arrive); `starting` = not decided yet.
  */
 export type ChangeFeedMode = 'notifications' | 'polling' | 'starting';
 
-/** lockscope found a different Redis server process behind its connection: Redis restarted, or failed over. */
+/**
+ * Something lockscope relies on, checked per node at start-up, after each reconnect, and whenever Redis first
+ * refuses it at run time (`NOPERM`):
+ * - `scan`: SCAN, to list lock keys. No fallback: without it lockscope is blind.
+ * - `read`: the read commands of a probe (TYPE, PTTL/PEXPIRETIME, GETRANGE, STRLEN, HLEN, HKEYS, HSTRLEN, HGET,
+ *   HEXISTS, HSCAN, LLEN, SCARD, ZCARD, XLEN, TIME). No fallback: blind.
+ * - `keys`: key permissions for the keys SCAN finds. Keys lockscope may not read are counted, not shown.
+ * - `eval`: EVAL/EVALSHA of the probe script. Fallback: the same reads as pipelined commands.
+ * - `info`: INFO (server identity `run_id`, version). Fallback: restart detection by a marker key or client ids.
+ * - `config`: CONFIG GET (is `notify-keyspace-events` on?). Fallback: notifications only where proven to arrive.
+ * - `config-set`: CONFIG SET, only wanted with --configure-notifications. Fallback: the server's own setting.
+ * - `psubscribe`: PSUBSCRIBE to keyspace channels. Fallback: polling.
+ * - `client`: CLIENT SETNAME / CLIENT ID (connection names in CLIENT LIST; one restart signal).
+ * - `state-write`: writing lockscope's own bookkeeping keys under `lockscope:state:` (restart marker, proof that
+ *   notifications arrive).
+ */
+export type Capability = 'scan' | 'read' | 'keys' | 'eval' | 'info' | 'config' | 'config-set' | 'psubscribe' | 'client' | 'state-write';
+
+/** A capability a node's Redis user lacks, and what that costs. */
+export interface MissingCapability {
+  capability: Capability;
+  /** What Redis said (e.g. `NOPERM this user has no permissions to run the 'info' command`), or what lockscope saw. */
+  detail: string;
+  /** What lockscope does instead, and what the user loses, in one sentence. */
+  effect: string;
+  /** True when lockscope cannot list this node's locks without it (the node is blind). */
+  blinds: boolean;
+}
+
+/**
+ * How lockscope tells that a node's Redis restarted (or failed over) and its data may be gone, so that locks it
+ * wiped end `lost`, not `released`:
+ * - `run-id`: INFO's `run_id` changed (exact);
+ * - `marker`: a key lockscope wrote under `lockscope:state:` is gone, or the connection's client id went backwards
+ *   (INFO refused; the marker proves the data went);
+ * - `client-id`: only the client id going backwards (INFO refused, `lockscope:state:` not writable): a restart is
+ *   missed when more clients connected to the new server than to the old one before lockscope reconnected;
+ * - `none`: no signal: locks wiped by a restart show as `released`.
+ */
+export type RestartSignal = 'run-id' | 'marker' | 'client-id' | 'none';
+
+/** lockscope found a different Redis server process (or lost data) behind a node's connection: a restart or failover. */
 export interface RedisRestart {
   /** When lockscope noticed (epoch ms, server clock). */
   at: number;
+  /** The node it happened to (`host:port`). */
+  node: string;
   /**
-   * Locks held before it that were gone after it (state `lost`): their holders may still believe they hold them.
-   * Null while lockscope is still looking.
+   * Locks held on that node before it that were gone after it (state `lost`): their holders may still believe
+   * they hold them. Null while lockscope is still looking.
    */
   lost: number | null;
 }
 
-export interface ServerStatus {
-  redis: RedisConnectionState;
-  /** Redis URL with any password masked, or `embedded (redis://127.0.0.1:PORT)`. */
-  target: string;
-  /** Redis server version string (e.g. `7.0.15`), when known. */
-  redisVersion: string | null;
-  /** Last connection error message, when not ready. */
+/** One Redis master lockscope watches (a standalone server is a target with one). */
+export interface NodeStatus {
+  /** Stable id within the target (for a standalone server, its `host:port`). */
+  id: string;
+  /** `host:port` as lockscope connects to it. */
+  address: string;
+  /** Always a master: replicas are not watched (they raise no `expired` events). */
+  role: 'master';
+  connection: RedisConnectionState;
+  /** Last connection or command error (credentials never included), or null. */
   lastError: string | null;
   feed: ChangeFeedMode;
+  /** How `feed` was decided: `config` (CONFIG GET), `proven` (test events arrived), or null while unknown. */
+  feedSource: 'config' | 'proven' | null;
+  /** The polling interval in force (ms): POLL_MS, or longer while probe rounds are slow. */
+  pollIntervalMs: number;
+  /** Redis server version (e.g. `7.0.15`), when known. */
+  redisVersion: string | null;
+  /** Capabilities this node's Redis user lacks (empty when it has them all). */
+  missing: MissingCapability[];
+  /** lockscope cannot list this node's locks (a missing capability `blinds`). */
+  blind: boolean;
+  /** Keys matching the lock patterns that SCAN listed but the user may not read (key permissions): not shown. */
+  unreadableKeys: number;
+  /** How a restart of this node is detected; null until the first connection. */
+  restartSignal: RestartSignal | null;
+  /** The last restart or failover of this node lockscope saw while running, if any. */
+  lastRestart: RedisRestart | null;
+  /** The first full scan of this node has finished (its locks are all listed). */
+  synced: boolean;
+}
+
+/**
+ * One target's health, worst first:
+ * - `down`: no node reachable (or the target could not be set up: `lastError` says why);
+ * - `blind`: reachable, but lockscope cannot list (some of) its locks: a missing permission;
+ * - `starting`: still connecting or in its first scan;
+ * - `degraded`: listing works, but a node is down, or a fallback is in use, or some keys are unreadable;
+ * - `ok`.
+ */
+export type TargetHealth = 'down' | 'blind' | 'starting' | 'degraded' | 'ok';
+
+/** How a target finds its masters. Only `standalone` exists today; cluster and Sentinel are planned. */
+export type TopologyKind = 'standalone' | 'cluster' | 'sentinel';
+
+/** One deployment lockscope watches: a server (later a cluster or a Sentinel group). */
+export interface TargetStatus {
+  /** The name given in REDIS_URL (`prod=redis://…`), or `default` for a single unnamed URL. Used in `?target=`. */
+  id: string;
+  /** The configured name, or null for a single unnamed URL. */
+  name: string | null;
+  /** Where it is: the Redis URL with any password masked, or `embedded (redis://127.0.0.1:PORT)`. */
+  url: string;
+  kind: TopologyKind;
+  health: TargetHealth;
+  /** Why health is not `ok`, in one sentence; null when it is. */
+  problem: string | null;
+  /** Locks held now (ended ones still shown are not counted). */
+  locks: number;
+  nodes: NodeStatus[];
+  /** The latest restart of any of its nodes, if any. */
+  lastRestart: RedisRestart | null;
+  /** A target-level error (it could not be set up), or null. */
+  lastError: string | null;
+}
+
+export interface ServerStatus {
   /** lockscope's own version. */
   version: string;
   /** Glob patterns scanned for lock keys. */
   patterns: string[];
-  /** The last Redis restart or failover lockscope saw while running, if any. */
-  lastRestart: RedisRestart | null;
+  /** Every target, in configuration order (the first is the default view). */
+  targets: TargetStatus[];
 }

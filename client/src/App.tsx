@@ -2,6 +2,7 @@ import { Suspense, useRef, type KeyboardEvent } from 'react';
 import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
 import { LockActions } from './components/Admin/LockActions';
+import { CapabilityBanner } from './components/CapabilityBanner';
 import { ConnectionBanner } from './components/ConnectionBanner';
 import { RestartBanner } from './components/RestartBanner';
 import { DetailPanel } from './components/DetailPanel/DetailPanel';
@@ -9,6 +10,7 @@ import { Header } from './components/Header';
 import { LockTable } from './components/LockTable/LockTable';
 import { SimulatorPanel } from './components/SimulatorPanel/SimulatorPanel';
 import { SummaryBar } from './components/SummaryBar';
+import { TargetSwitcher } from './components/TargetSwitcher';
 import { Toolbar } from './components/Toolbar';
 import { onDemand } from './lib/on-demand';
 import { VIEWS, type View } from './store/url-state';
@@ -26,7 +28,9 @@ export function App() {
   return (
     <div className="flex h-full flex-col bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
       <Header />
+      <TargetSwitcher />
       <ConnectionBanner />
+      <CapabilityBanner />
       <RestartBanner />
       <ViewTabs view={view} />
       {view === 'locks' ? (

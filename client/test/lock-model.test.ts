@@ -326,6 +326,7 @@ describe('URL state', () => {
   it('round-trips filter, sort and selection, with readable commas and defaults left out', () => {
     const id = btoa('lock:orders:7?&=');
     const search = formatUrlState({
+      target: null,
       q: 'orders 7',
       states: new Set<LockState>(['renewal-overdue', 'no-ttl']),
       libraries: new Set<LibraryId>(['redisson']),
@@ -336,6 +337,7 @@ describe('URL state', () => {
     expect(search).toBe(`?q=orders%207&state=renewal-overdue,no-ttl&lib=redisson&sort=ttl&dir=asc&lock=${encodeURIComponent(id)}`);
     const back = parseUrlState(search);
     expect(back).toEqual({
+      target: null,
       q: 'orders 7',
       states: new Set(['renewal-overdue', 'no-ttl']),
       libraries: new Set(['redisson']),
@@ -344,6 +346,10 @@ describe('URL state', () => {
       view: 'locks',
     });
     expect(formatUrlState(parseUrlState(''))).toBe('');
+    // The target comes first, so links to one deployment read as such.
+    const onStaging = formatUrlState({ ...back, target: 'staging', q: '', lock: null, states: new Set(), libraries: new Set() });
+    expect(onStaging).toBe('?target=staging&sort=ttl&dir=asc');
+    expect(parseUrlState(onStaging).target).toBe('staging');
   });
 
   it('ignores unknown values and keeps parameters that are not its own', () => {

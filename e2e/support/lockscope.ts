@@ -28,6 +28,11 @@ export interface StartOptions {
   redisUrl?: string;
   /** How long to wait for /healthz (the server answers once its first scan is done). Default 20 s. */
   healthTimeoutMs?: number;
+  /**
+   * What start-up waits for: `healthy` (/healthz says ok: every target can be listed), or `listening` (/healthz
+   * answers at all: for a server meant to show a target down or blind). Default `healthy`.
+   */
+  waitFor?: 'healthy' | 'listening';
 }
 
 /**
@@ -48,7 +53,7 @@ export async function startLockscope(env: Record<string, string> = {}, options: 
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealthy(url, child, () => output, options.healthTimeoutMs ?? 20_000);
+  await waitForHealthy(url, child, () => output, options.healthTimeoutMs ?? 20_000, options.waitFor ?? 'healthy');
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   const stopServer = () => stopProcess(child);
@@ -69,12 +74,13 @@ export async function startLockscope(env: Record<string, string> = {}, options: 
   };
 }
 
-async function waitForHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitForHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs: number, until: 'healthy' | 'listening'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`lockscope exited during start-up:\n${output()}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok || until === 'listening') return;
     } catch {
       // not listening yet
     }

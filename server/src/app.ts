@@ -1,90 +1,84 @@
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import express from 'express';
 import helmet from 'helmet';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events';
 import type { SimAvailability } from '../../shared/simulator';
 import { createAdmin, type Admin } from './admin/index';
 import type { Config } from './config/config';
+import type { TargetConfig } from './config/targets';
 import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
-import { Inspector } from './inspector/inspector';
-import { LockTracker } from './model/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
-import { LockBroadcaster } from './realtime/lock-broadcaster';
 import { registerLockHandlers } from './realtime/lock-handlers';
 import { clientAddress, type TrustFn } from './realtime/client-address';
 import { broadcastSimEvents, registerSimHandlers } from './realtime/sim-handlers';
 import { sameOrigin } from './realtime/origin-check';
 import { StatusReporter } from './realtime/status-reporter';
-import { ConnectionState } from './redis/connection-state';
-import { dbFromUrl, serverVersion } from './redis/connect';
+import { TargetViews } from './realtime/target-views';
 import { SimulatorService } from './simulator/service';
+import type { TargetOptions } from './targets/target';
+import { TargetSet } from './targets/target-set';
 
 export interface AppDeps {
   config: Config;
-  /** Connection for commands. */
-  redis: Redis;
-  /** Connection for keyspace notifications only. */
-  subscriber: Redis;
+  /**
+   * The Redis deployments to watch, in order (the first is the default view, keeps the audit log and runs the
+   * simulator). Default: `config.targets`; the entry point passes its embedded Redis when none is configured.
+   */
+  targets?: TargetConfig[];
   logger: Logger;
-  /** Redis URL of the inspected server (unmasked; only its database number is used). */
-  redisUrl: string;
-  /** What the header shows as the Redis target (password masked). */
-  target: string;
-  /** Whether lockscope may turn on keyspace notifications (its own embedded Redis). */
+  /** Whether lockscope may turn on keyspace notifications (its own embedded Redis, or --configure-notifications). */
   configureNotifications: boolean;
   /** Built client to serve, or null (API only). */
   clientDir: string | null;
   /** lockscope started its own embedded Redis: with no ADMIN_TOKEN, admin then works from loopback (default false). */
   embedded?: boolean;
   /**
-   * Whether the contention simulator may run (its workers connect to `redisUrl`). Default: on with the embedded
-   * Redis or with `--simulator` (SIMULATOR=1), off otherwise. `--read-only` turns it off whatever this says.
+   * Whether the contention simulator may run (its workers connect to the first target). Default: on with the
+   * embedded Redis or with `--simulator` (SIMULATOR=1), off otherwise. `--read-only` turns it off whatever this says.
    */
   simulator?: SimAvailability;
   version: string;
   clock?: () => number;
+  /** Timings that are not settings (tests shorten them): reconcile scans, feed re-checks. */
+  tuning?: Pick<TargetOptions, 'reconcileMs' | 'feedRecheckMs'>;
 }
 
 export interface App {
   httpServer: HttpServer;
   io: Server<ClientToServerEvents, ServerToClientEvents>;
-  tracker: LockTracker;
-  inspector: Inspector;
+  /** Every watched deployment, each with its lock table and node watchers (`targets.first` is the default view). */
+  targets: TargetSet;
   /** Force-release, set TTL, sessions and the audit log (`admin.mode` says whether admin is possible at all). */
   admin: Admin;
   /** Prometheus metrics of this app (its own registry), served at `GET /metrics`. */
   metrics: Metrics;
   /** The contention simulator (one run at a time). */
   simulator: SimulatorService;
-  /** Starts following Redis (first sync included when it is reachable). */
+  /** Connects and starts following every target (first sync included for those reachable now). */
   start(): Promise<void>;
-  /** Ordered shutdown: sockets, HTTP, inspector. Redis connections belong to the caller. */
+  /** Ordered shutdown: sockets, HTTP, simulator, targets (their Redis connections included). */
   close(): Promise<void>;
 }
 
 /** Builds the whole server without touching the network: the caller connects Redis and listens. */
 export function createApp(deps: AppDeps): App {
-  const { config, redis, subscriber, logger } = deps;
+  const { config, logger } = deps;
   const clock = deps.clock ?? Date.now;
-
-  const tracker = new LockTracker({ heldTooLongMs: config.heldTooLongMs, clock });
-  const inspector = new Inspector(
-    { redis, subscriber, tracker, logger: logger.child({ part: 'inspector' }) },
+  const targetConfigs = deps.targets ?? config.targets;
+  const targets = TargetSet.fromConfig(
+    targetConfigs,
     {
       patterns: config.lockPatterns,
       scanCount: config.scanCount,
       pollMs: config.pollMs,
-      db: dbFromUrl(deps.redisUrl),
-      configureNotifications: deps.configureNotifications,
+      heldTooLongMs: config.heldTooLongMs,
+      ...deps.tuning,
     },
+    { logger: logger.child({ part: 'targets' }), clock, configureNotifications: deps.configureNotifications },
   );
-  const connection = new ConnectionState(redis);
-  let redisVersion: string | null = null;
-  redis.on('ready', () => void serverVersion(redis).then((v) => (redisVersion = v)));
 
   const web = express();
   web.disable('x-powered-by');
@@ -103,20 +97,11 @@ export function createApp(deps: AppDeps): App {
     },
     maxHttpBufferSize: 64 * 1024,
   });
-  const status = new StatusReporter(io, {
-    connection,
-    inspector,
-    target: deps.target,
-    version: deps.version,
-    patterns: config.lockPatterns,
-    redisVersion: () => redisVersion,
-  });
-  const broadcaster = new LockBroadcaster(io, tracker, clock);
+  const status = new StatusReporter(io, { targets, version: deps.version, patterns: config.lockPatterns });
+  const views = new TargetViews(io, targets, clock);
   const admin = createAdmin({
     config,
-    redis,
-    tracker,
-    inspector,
+    targets,
     io,
     logger: logger.child({ part: 'admin' }),
     embedded: deps.embedded ?? false,
@@ -125,9 +110,10 @@ export function createApp(deps: AppDeps): App {
     version: deps.version,
   });
   io.use(admin.socketMiddleware);
-  const metrics = createMetrics({ tracker, inspector, clock });
+  const metrics = createMetrics({ targets, clock });
+  const first = targetConfigs[0]!;
   const simulator = new SimulatorService({
-    redisUrl: deps.redisUrl,
+    redisUrl: first.url,
     availability: config.readOnly
       ? { enabled: false, reason: 'lockscope was started read-only (--read-only / READ_ONLY), and simulations write to Redis.' }
       : (deps.simulator ??
@@ -145,8 +131,8 @@ export function createApp(deps: AppDeps): App {
 
   io.on('connection', (socket) => {
     socket.emit('server:status', status.current());
-    broadcaster.sendSnapshot(socket);
-    registerLockHandlers(socket, { tracker });
+    views.attach(socket);
+    registerLockHandlers(socket, { views });
     admin.onConnection(socket);
     registerSimHandlers(io, socket, { simulator, refusal: admin.socketWriteRefusal, audit: admin.auditSocket });
   });
@@ -154,17 +140,16 @@ export function createApp(deps: AppDeps): App {
   return {
     httpServer,
     io,
-    tracker,
-    inspector,
+    targets,
     admin,
     metrics,
     simulator,
     async start() {
-      if (redis.status === 'ready') redisVersion = await serverVersion(redis);
-      await inspector.start();
+      await targets.start();
     },
     async close() {
-      broadcaster.dispose();
+      views.dispose();
+      status.dispose();
       admin.dispose();
       // io.close() also closes the HTTP server; it refuses new connections first, then ends the open ones.
       await new Promise<void>((resolve) => void io.close(() => resolve()));
@@ -172,9 +157,8 @@ export function createApp(deps: AppDeps): App {
       // A running simulation releases its locks and deletes its keys while Redis is still there.
       await simulator.close();
       unbindSim();
-      await inspector.stop();
+      await targets.stop();
       metrics.dispose();
-      connection.dispose();
     },
   };
 }

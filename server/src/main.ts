@@ -3,8 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createApp } from './app';
-import { maskRedisUrl, resolveConfig } from './config/config';
-import { connectRedis } from './redis/connect';
+import { resolveConfig } from './config/config';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded-redis';
 import { superviseEmbeddedRedis } from './redis/embedded-supervisor';
 
@@ -29,26 +28,17 @@ async function main(): Promise<void> {
   const version = readVersion();
 
   let embedded: EmbeddedRedis | null = null;
-  let redisUrl = config.redisUrl;
-  if (!redisUrl) {
+  let targets = config.targets;
+  if (!targets.length) {
     embedded = await startEmbeddedRedis();
-    redisUrl = embedded.url;
+    targets = [{ kind: 'url', name: null, url: embedded.url, label: `embedded (${embedded.url})` }];
   }
-  const target = embedded ? `embedded (${embedded.url})` : maskRedisUrl(redisUrl);
   const supervised = embedded ? superviseEmbeddedRedis(embedded, logger.child({ part: 'embedded-redis' })) : null;
-  const redis = connectRedis(redisUrl, 'commands');
-  const subscriber = connectRedis(redisUrl, 'subscriber');
-  await Promise.all([redis.connect(), subscriber.connect()]).catch((err: Error) =>
-    logger.warn({ target, err: err.message }, 'Redis is not reachable yet; retrying in the background'),
-  );
 
   const app = createApp({
     config,
-    redis,
-    subscriber,
+    targets,
     logger,
-    redisUrl,
-    target,
     // Never change an external server's config unless told to (--configure-notifications).
     configureNotifications: embedded !== null || config.configureNotifications,
     embedded: embedded !== null,
@@ -69,7 +59,11 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   console.log(`lockscope ${version} — dashboard: http://${shownHost}:${port}`);
-  console.log(`Redis: ${target}`);
+  for (const t of app.targets.list) {
+    const s = t.status();
+    const state = s.health === 'ok' || s.health === 'degraded' ? s.health : `${s.health}: ${s.problem}`;
+    console.log(`Redis${t.name ? ` ${t.name}` : ''}: ${t.url} (${state})`);
+  }
   const { mode: adminMode, reason: adminReason } = app.admin.mode;
   console.log(
     `Admin: ${
@@ -92,8 +86,6 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     await app.close().catch((err: Error) => logger.error({ err: err.message }, 'closing the app failed'));
-    redis.disconnect();
-    subscriber.disconnect();
     await supervised?.stop();
     clearTimeout(force);
   };

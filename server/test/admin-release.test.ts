@@ -338,7 +338,7 @@ describe('force-release and set TTL (real app, real Redis, real HTTP)', () => {
   it('refuses keys of a type no lock library uses (409) and leaves them alone', async () => {
     await redis.client.rpush('lock:queue-like', 'a', 'b');
     // List pushes send no keyspace event lockscope subscribes to: a rescan finds the key.
-    await app.app.inspector.resync();
+    await app.target.resync();
     const seen = await waitFor(() => client.byKey('lock:queue-like'), 'list key');
     const reply = await release({ keyBase64: seen.id, expectedOwner: 'a', reason: 'r' });
     expect(reply.status).toBe(409);

@@ -34,7 +34,7 @@ describe('audit log (real app, real Redis)', () => {
 
   it('keeps every action in a Redis stream of its own, newest first, in pages', async () => {
     await redis.client.set('lock:audited', 'w', 'PX', 60_000);
-    await waitFor(() => app.app.tracker.get(Buffer.from('lock:audited').toString('base64')), 'tracking');
+    await waitFor(() => app.tracker.get(Buffer.from('lock:audited').toString('base64')), 'tracking');
     for (let i = 0; i < 3; i++) await api(app.url, '/api/locks/release', { json: { key: 'lock:audited', expectedOwner: 'w', reason: `refused ${i}` } });
     const released = data(await api<ReleaseResponse>(app.url, '/api/locks/release', { json: { key: 'lock:audited', expectedOwner: 'w', reason: 'for real' }, token: TOKEN }));
 
@@ -68,9 +68,9 @@ describe('audit log (real app, real Redis)', () => {
   });
 
   it('keeps its own stream out of the lock table (it matches the default *lock* pattern)', async () => {
-    await app.app.inspector.resync();
-    expect(app.app.tracker.get(Buffer.from(AUDIT_STREAM).toString('base64'))).toBeUndefined();
-    expect(app.app.tracker.views().some((v) => v.type === 'stream')).toBe(false);
+    await app.target.resync();
+    expect(app.tracker.get(Buffer.from(AUDIT_STREAM).toString('base64'))).toBeUndefined();
+    expect(app.tracker.views().some((v) => v.type === 'stream')).toBe(false);
   });
 
   it('caps the stream (MAXLEN ~) so it never grows without bound', async () => {

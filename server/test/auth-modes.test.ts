@@ -103,7 +103,7 @@ describe('modes against a real app', () => {
   const start = async (...args: Parameters<typeof startTestApp> extends [string, ...infer R] ? R : never) => {
     const a = await startTestApp(redis.url, ...args);
     apps.push(a);
-    await waitFor(() => a.app.tracker.get(Buffer.from('lock:modes').toString('base64')), 'lock:modes to be tracked');
+    await waitFor(() => a.tracker.get(Buffer.from('lock:modes').toString('base64')), 'lock:modes to be tracked');
     return a;
   };
   const release = { key: 'lock:modes', expectedOwner: 'holder', reason: 'try' };

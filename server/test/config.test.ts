@@ -7,7 +7,7 @@ describe('resolveConfig', () => {
     expect(r.kind).toBe('ok');
     if (r.kind !== 'ok') return;
     expect(r.config).toMatchObject({ port: 7070, host: '127.0.0.1', scanCount: 500, pollMs: 1000, lockPatterns: DEFAULT_LOCK_PATTERNS });
-    expect(r.config.redisUrl).toBeUndefined();
+    expect(r.config.targets).toEqual([]);
   });
 
   it('lets a flag win over its environment variable', () => {
@@ -53,6 +53,30 @@ describe('resolveConfig', () => {
     expect(value('50')).toMatch(/hop count must be 1 to 10/);
     const help = resolveConfig({}, ['--help']);
     expect(help.kind === 'help' && help.text).toContain('--trust-proxy');
+  });
+
+  it('reads REDIS_URL as one unnamed target, or as named targets (commas inside a password do not split)', () => {
+    const targets = (v: string) => {
+      const r = resolveConfig({ REDIS_URL: v }, []);
+      return r.kind === 'ok' ? r.config.targets : r.kind === 'error' ? r.problems.join('\n') : r.kind;
+    };
+    expect(targets('redis://:pw@cache:6380/2')).toEqual([{ kind: 'url', name: null, url: 'redis://:pw@cache:6380/2' }]);
+    expect(targets('prod=rediss://:a,b@p.internal:6380, staging=redis://s.internal')).toEqual([
+      { kind: 'url', name: 'prod', url: 'rediss://:a,b@p.internal:6380' },
+      { kind: 'url', name: 'staging', url: 'redis://s.internal' },
+    ]);
+    expect(targets('eu-1=redis://a')).toEqual([{ kind: 'url', name: 'eu-1', url: 'redis://a' }]);
+  });
+
+  it('refuses bad target lists, every problem at once, never echoing a URL', () => {
+    const r = resolveConfig({ REDIS_URL: 'prod=redis://:s3cr3t@a,prod=redis://:s3cr3t@b,redis://:s3cr3t@c,bad name=redis://x,x=http://y' }, []);
+    expect(r.kind).toBe('error');
+    const text = r.kind === 'error' ? r.problems.join('\n') : '';
+    expect(text).toMatch(/REDIS_URL \(--redis-url\): entry 2: "prod": the name is used twice/);
+    expect(text).toMatch(/entry 3: give each of several targets a name/);
+    expect(text).toMatch(/entry 4: the name "bad name" must be 1-32 letters/);
+    expect(text).toMatch(/entry 5: must start with redis:\/\/ or rediss:\/\//);
+    expect(text).not.toContain('s3cr3t');
   });
 
   it('never echoes a Redis URL (it may carry a password) in errors', () => {

@@ -20,7 +20,7 @@ const FROM_PROMETHEUS = new Set(['up']);
  * Announced for the multi-target work and already alerted on (LockscopeRedisUnreachable, LockscopeBlind), but not
  * exported yet: the rules that use them stay silent until they are. Nothing else may be missing.
  */
-const ANNOUNCED = new Set(['lockscope_redis_up', 'lockscope_blind']);
+const ANNOUNCED = new Set<string>();
 
 describe('Prometheus alert rules (promtool)', () => {
   it('pass promtool check rules', async () => {

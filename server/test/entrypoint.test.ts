@@ -66,12 +66,12 @@ describe('entry point', () => {
       try {
         await redis.set('lock:held-when-redis-died', 'worker-1', 'PX', 60_000);
         const metrics = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-        await waitFor(async () => /lockscope_locks\{library="generic",state="held"\} 1/.test(await metrics()), 'the lock to be tracked');
+        await waitFor(async () => /lockscope_locks\{target="default",library="generic",state="held"\} 1/.test(await metrics()), 'the lock to be tracked');
         const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
         process.kill(pid, 'SIGKILL');
         await until(() => run.output().includes('embedded redis-server running again'), 'the new redis-server');
         expect(run.output()).toContain('the embedded redis-server exited');
-        await waitFor(async () => /lockscope_locks_lost_total\{library="generic"\} 1/.test(await metrics()), 'the lock to show as lost', 10_000);
+        await waitFor(async () => /lockscope_locks_lost_total\{target="default",library="generic"\} 1/.test(await metrics()), 'the lock to show as lost', 10_000);
         const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { redis: string };
         expect(health.redis).toBe('ready');
         expect(await redis.ping()).toBe('PONG'); // on the same port

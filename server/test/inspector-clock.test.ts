@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockEvent } from '../../shared/locks';
 import { DEADLINE_SHIFT_MS, LockTracker } from '../src/model/lock-tracker';
-import { probeKeys, PROBE_BATCH } from '../src/inspector/probe';
+import { probeKeys, PROBE_BATCH } from '../src/targets/node/probe';
 import { startTestRedis, type TestRedis } from './support/redis';
 
 /*

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../src/inspector/scan';
+import { keySlot } from '../src/targets/node/scan';
 import { startTestApp, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
@@ -46,7 +46,7 @@ describe('a Redis Cluster node (one node holding every slot)', () => {
     const p = redis.client.pipeline();
     for (let i = 0; i < 300; i++) p.set(`lock:cluster:${i}`, `owner-${i}`, 'PX', 60_000);
     await p.exec();
-    await app.app.inspector.resync();
+    await app.target.resync();
     await waitFor(() => [...client.locks.values()].filter((l) => l.key.text.startsWith('lock:cluster:')).length === 300, '300 locks');
     expect(new Set([...client.locks.values()].map((l) => keySlot(Buffer.from(l.key.text)))).size).toBeGreaterThan(200);
     expect(client.byKey('lock:cluster:7')).toMatchObject({ state: 'held', owner: { text: 'owner-7' } });

@@ -69,7 +69,7 @@ describe('expiry re-check when a deadline was estimated early (slow requests to 
   });
 
   it('a lock still alive at its re-check is checked again, so expiry shows within 250 ms of the true deadline', async () => {
-    expect(app.app.inspector.mode).toBe('polling');
+    expect(app.node.mode).toBe('polling');
     const client = await app.connect();
     const expiredSeenAt = new Map<string, number>();
     client.socket.on('lock:changes', ({ upserts }: { upserts: LockView[] }) => {
@@ -77,13 +77,13 @@ describe('expiry re-check when a deadline was estimated early (slow requests to 
     });
     // The probe script is loaded (a first EVALSHA costs a second round trip for EVAL).
     await redis.client.set('lock:rtt:warm-up', 'x', 'PX', 60_000);
-    await app.app.inspector.resync();
+    await app.target.resync();
     const N = 30;
     const keys = Array.from({ length: N }, (_, i) => `lock:rtt:${i}`);
     const p = redis.client.pipeline();
     for (const key of keys) p.set(key, `owner-${key}`, 'PX', 60_000);
     await p.exec();
-    await app.app.inspector.resync();
+    await app.target.resync();
     // Shortened (a later PEXPIRE), they are `expiring` from the probe that sees it on: no state change near the
     // deadline gives the inspector another reason to look. Spread over the 25 ms wheel slots, so the re-checks
     // land at every phase.
@@ -93,8 +93,8 @@ describe('expiry re-check when a deadline was estimated early (slow requests to 
     keys.forEach((key, i) => q.pexpire(key, 1500 + i * 7));
     await q.exec();
     keys.forEach((key, i) => trueDeadline.set(key, sentAt + 1500 + i * 7));
-    await app.app.inspector.resync();
-    for (const key of keys) expect(app.app.tracker.views().find((v) => v.key.text === key)?.state).toBe('expiring');
+    await app.target.resync();
+    for (const key of keys) expect(app.tracker.views().find((v) => v.key.text === key)?.state).toBe('expiring');
     // From now on requests are fast: the re-check near each deadline finds the key alive with 0–40 ms left.
     // Whether or not the tracker moves its deadline by so little, the re-check itself must look again.
     proxy.requestDelayMs = 0;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockTracker } from '../src/model/lock-tracker';
-import { clockOffset, CUT_NAME, CUT_VALUE, MAX_HASH_FIELDS, MAX_VALUE_BYTES, probeKeys, type ProbedKey } from '../src/inspector/probe';
+import { clockOffset, CUT_NAME, CUT_VALUE, MAX_HASH_FIELDS, MAX_VALUE_BYTES, probeKeys, type ProbedKey } from '../src/targets/node/probe';
 import { startTestRedis, type TestRedis } from './support/redis';
 
 /**

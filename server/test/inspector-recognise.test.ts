@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/inspector/probe';
+import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/targets/node/probe';
 import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/model/recognise';
 import { hashResult, stringResult } from './support/probe-results';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanKeys } from '../src/inspector/scan';
+import { scanKeys } from '../src/targets/node/scan';
 import { startTestRedis, type TestRedis } from './support/redis';
 
 async function collect(redis: TestRedis, pattern: string, ways: number, during?: () => Promise<void>): Promise<Set<string>> {

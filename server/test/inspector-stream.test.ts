@@ -65,7 +65,7 @@ describe('change stream protocol (real app, real Redis)', () => {
     m.pexpire('lock:odd:bighash', 30_000);
     await m.exec();
     // Kg$xh carries no set/zset/stream events: such keys arrive with the next reconcile scan; run it now.
-    await app.app.inspector.resync();
+    await app.target.resync();
     for (const [key, type] of [['lock:odd:set', 'set'], ['lock:odd:zset', 'zset'], ['lock:odd:stream', 'stream']] as const) {
       const v = await waitFor(() => client.byKey(key), key);
       expect(v).toMatchObject({ type, state: 'unexpected-type', library: 'unknown', owner: null });
@@ -95,13 +95,13 @@ describe('change stream protocol (real app, real Redis)', () => {
     await waitFor(() => fast.byKey('lock:flood:499')?.owner?.text.endsWith('59'), 'the fast client to see the last round');
     // The server never queued much more than the parking threshold (1 MiB) for anyone: one change set over it.
     expect(maxBacklog).toBeLessThan(2.5 * 1024 * 1024);
-    const parked = [...app.app.io.of('/').sockets.values()].filter((s) => !s.rooms.has('locks:live'));
+    const parked = [...app.app.io.of('/').sockets.values()].filter((s) => !s.rooms.has('locks:live:default'));
     expect(parked.length).toBe(1);
 
     const snapshots = slow.snapshots;
     tcp.resume();
     await waitFor(() => slow.snapshots > snapshots && slow.byKey('lock:flood:499')?.owner?.text.endsWith('59'), 'the slow client to be resynced', 10_000);
-    await waitFor(() => [...app.app.io.of('/').sockets.values()].every((s) => s.rooms.has('locks:live')), 'the slow client to rejoin');
+    await waitFor(() => [...app.app.io.of('/').sockets.values()].every((s) => s.rooms.has('locks:live:default')), 'the slow client to rejoin');
     await redis.client.set('lock:after-drain', 'x', 'PX', 10_000);
     await waitFor(() => slow.byKey('lock:after-drain'), 'live changes again');
   }, 20_000);
@@ -150,7 +150,7 @@ describe('change stream protocol (real app, real Redis)', () => {
       tcp.resume();
     }
     await waitFor(() => client.snapshots === 1, 'the snapshot to complete', 15_000);
-    expect(server.rooms.has('locks:live')).toBe(true); // never parked
+    expect(server.rooms.has('locks:live:default')).toBe(true); // never parked
     const parts = client.received.filter((r) => r.kind === 'part');
     expect(parts.length).toBeGreaterThan(5);
     expect(parts.map((r) => r.seq)).toEqual(parts.map((_, i) => i));
@@ -161,7 +161,7 @@ describe('change stream protocol (real app, real Redis)', () => {
     // the TTL at the last probe, is refreshed without a change, so it is left out.)
     const shown = (v: LockView | undefined) => JSON.stringify({ ...(JSON.parse(JSON.stringify(v ?? null)) as LockView), pttlMs: 0 });
     await waitFor(() => {
-      const views = app.app.tracker.views();
+      const views = app.tracker.views();
       return client.locks.size === views.length && views.every((v) => shown(client.locks.get(v.id)) === shown(v));
     }, 'the client table to match the server');
     expect(client.byKey('lock:part:500')?.owner?.text).toBe(owner(500, 1));

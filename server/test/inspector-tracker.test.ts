@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { LockEvent, LockView } from '../../shared/locks';
 import { ENDED_VISIBLE_MS, HISTORY_EVENTS, HISTORY_SAMPLES, leaseOf, LockTracker } from '../src/model/lock-tracker';
-import type { ProbedKey } from '../src/inspector/probe';
+import type { ProbedKey } from '../src/targets/node/probe';
 import { hashResult, stringResult } from './support/probe-results';
 
 /**
@@ -100,11 +100,11 @@ describe('lock tracker', () => {
     const s = setup();
     for (const k of ['wiped', 'survived', 'short']) s.tracker.apply(s.str(k, TOKEN, k === 'short' ? 1_000 : 30_000));
     s.advance(2_000);
-    s.tracker.serverRestarted();
+    const restart = s.tracker.serverRestarted();
     s.tracker.apply(s.str('wiped', null));
     s.tracker.apply(s.str('survived', TOKEN, 28_000));
     s.tracker.apply(s.str('short', null)); // its deadline passed during the restart: that is an expiry
-    expect(s.tracker.restartSettled()).toBe(1);
+    expect(restart.settle()).toBe(1);
     expect(s.kinds('wiped')).toEqual(['acquired', 'lost']);
     expect(s.tracker.get(s.id('wiped'))?.state).toBe('lost');
     expect(s.kinds('short')).toEqual(['acquired', 'expired']);
@@ -118,6 +118,25 @@ describe('lock tracker', () => {
     s.advance(60_000 - ENDED_VISIBLE_MS);
     s.tracker.tick();
     expect(s.tracker.get(s.id('wiped'))).toBeUndefined();
+  });
+
+  it("a restart scoped to one node's locks: its wiped locks end lost, another node's locks gone meanwhile are released", () => {
+    const s = setup();
+    for (const k of ['a:wiped', 'a:kept', 'b:released', 'b:kept']) s.tracker.apply(s.str(k, TOKEN, 30_000));
+    const onA = (id: string) => Buffer.from(id, 'base64').toString().startsWith('a:');
+    const restartA = s.tracker.serverRestarted(onA);
+    // A second node restarting while the first is still being checked is followed on its own.
+    const restartB = s.tracker.serverRestarted((id) => id === s.id('b:kept'));
+    s.tracker.apply(s.str('a:wiped', null));
+    s.tracker.apply(s.str('b:released', null));
+    s.tracker.apply(s.str('a:kept', TOKEN, 29_000));
+    expect(restartA.settle()).toBe(1);
+    s.tracker.apply(s.str('b:kept', null));
+    expect(restartB.settle()).toBe(1);
+    expect(s.kinds('a:wiped')).toEqual(['acquired', 'lost']);
+    expect(s.kinds('b:released')).toEqual(['acquired', 'released']);
+    expect(s.kinds('b:kept')).toEqual(['acquired', 'lost']);
+    expect(s.tracker.get(s.id('a:kept'))?.state).toBe('held');
   });
 
   it('force-release ends the lock once: the probe that then finds the key gone adds nothing', () => {

@@ -354,7 +354,7 @@ describe('lock formats written exactly as each library writes them (real app, re
     expect(left.owner?.text).toBe(r2);
     expect(left).toMatchObject({ acquiredAt: first.acquiredAt, state: 'held' });
     const id = first.id;
-    const kinds = () => app.app.tracker.history(id)!.events.map((e) => e.kind);
+    const kinds = () => app.tracker.history(id)!.events.map((e) => e.kind);
     expect(kinds()).not.toContain('owner-changed');
     // The last reader goes and a writer takes the lock: a new owner.
     await readUnlock(r2!);

@@ -38,22 +38,28 @@ describe('GET /metrics (Prometheus, real app, real Redis)', () => {
 
   it('counts locks by library and state, stuck locks, oldest age, feed mode and scans', async () => {
     await redis.client.set('lock:m:held', TOKEN, 'PX', 60_000);
-    await waitFor(() => app.app.tracker.size >= 2, 'locks tracked');
+    await waitFor(() => app.tracker.size >= 2, 'locks tracked');
     await new Promise((r) => setTimeout(r, 20));
     const m = await scrape();
-    expect(m.get('lockscope_locks{library="redlock",state="held"}')).toBe(1);
-    expect(m.get('lockscope_locks{library="generic",state="no-ttl"}')).toBe(1);
-    expect(m.get('lockscope_stuck_locks')).toBe(1);
-    expect(m.get('lockscope_oldest_lock_age_seconds')).toBeGreaterThan(0);
-    expect(m.get('lockscope_change_feed_mode{mode="notifications"}')).toBe(1);
-    expect(m.get('lockscope_change_feed_mode{mode="polling"}')).toBe(0);
-    expect(m.get('lockscope_scan_duration_seconds_count')).toBeGreaterThanOrEqual(1);
-    expect(m.get('lockscope_scan_keys')).toBeGreaterThanOrEqual(1);
+    const node = `node="${new URL(redis.url).host}"`;
+    expect(m.get('lockscope_locks{target="default",library="redlock",state="held"}')).toBe(1);
+    expect(m.get('lockscope_locks{target="default",library="generic",state="no-ttl"}')).toBe(1);
+    expect(m.get('lockscope_stuck_locks{target="default"}')).toBe(1);
+    expect(m.get('lockscope_oldest_lock_age_seconds{target="default"}')).toBeGreaterThan(0);
+    expect(m.get(`lockscope_change_feed_mode{target="default",${node},mode="notifications"}`)).toBe(1);
+    expect(m.get(`lockscope_change_feed_mode{target="default",${node},mode="polling"}`)).toBe(0);
+    expect(m.get(`lockscope_scan_duration_seconds_count{target="default",${node}}`)).toBeGreaterThanOrEqual(1);
+    expect(m.get(`lockscope_scan_keys{target="default",${node}}`)).toBeGreaterThanOrEqual(1);
+    // What lockscope can see: connected, nothing missing, not blind, restarts told by run_id.
+    expect(m.get(`lockscope_redis_up{target="default",${node}}`)).toBe(1);
+    expect(m.get('lockscope_blind{target="default"}')).toBe(0);
+    expect(m.get(`lockscope_capability_missing{target="default",${node},capability="scan"}`)).toBe(0);
+    expect(m.get(`lockscope_restart_signal{target="default",${node},signal="run-id"}`)).toBe(1);
   });
 
   it('counts renewals, releases, expiries and force-releases as they happen', async () => {
     const before = await scrape();
-    const at = (m: Map<string, number>, name: string, library: string) => m.get(`${name}{library="${library}"}`) ?? 0;
+    const at = (m: Map<string, number>, name: string, library: string) => m.get(`${name}{target="default",library="${library}"}`) ?? 0;
     await redis.client.set('lock:m:r', TOKEN, 'PX', 2_000);
     const client = await app.connect();
     await waitFor(() => client.byKey('lock:m:r'), 'lock');
@@ -65,7 +71,7 @@ describe('GET /metrics (Prometheus, real app, real Redis)', () => {
     await redis.client.set('lock:m:f', TOKEN, 'PX', 20_000);
     const f = await waitFor(() => client.byKey('lock:m:f'), 'lock to force-release');
     await redis.client.del('lock:m:f');
-    app.app.tracker.note(f.id, 'force-released', -2);
+    app.tracker.note(f.id, 'force-released', -2);
     await waitFor(() => client.byKey('lock:m:f')?.state === 'released', 'force-release');
 
     const after = await scrape();

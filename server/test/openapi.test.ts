@@ -115,7 +115,7 @@ describe('OpenAPI document of the admin API (real app, real Redis, real HTTP)', 
     await redis.client.rpush('lock:oa:list', 'x');
     for (const k of ['released', 'taken', 'gone', 'stuck', 'shared']) await row(`lock:oa:${k}`);
     await redis.client.del('lock:oa:gone');
-    await app.app.inspector.resync();
+    await app.target.resync();
     await row('lock:oa:list', () => true);
 
     const release = (json: object, init: ApiInit = {}) => call('POST', '/api/locks/release', { token: TOKEN, json, ...init });

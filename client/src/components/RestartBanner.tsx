@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { formatClock } from '../lib/format';
-import { useLockStore } from '../store/lock-store';
+import { useViewedTarget } from '../store/lock-store';
 
 /**
  * Says when Redis restarted or failed over while lockscope watched it, and how many held locks that cost: their
  * holders were not told, so two processes may now each believe they hold the same lock. Stays until dismissed.
  */
 export function RestartBanner() {
-  const restart = useLockStore((s) => s.status?.lastRestart ?? null);
+  const target = useViewedTarget();
+  const restart = target?.lastRestart ?? null;
   const [dismissedAt, setDismissedAt] = useState<number | null>(null);
   if (!restart || restart.at === dismissedAt) return null;
   const when = formatClock(restart.at).slice(0, 8);
@@ -21,7 +22,9 @@ export function RestartBanner() {
         severe ? 'border-red-800 bg-red-700 text-white' : 'border-sky-300 bg-sky-50 text-sky-950 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100'
       }`}
     >
-      <strong className="font-semibold">Redis restarted or failed over at {when}.</strong>
+      <strong className="font-semibold">
+        Redis{target && target.nodes.length > 1 ? ` ${restart.node}` : ''} restarted or failed over at {when}.
+      </strong>
       <span>
         {lost === null
           ? 'Checking which locks survived…'

@@ -5,8 +5,17 @@ export type LockscopeSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 
 /**
  * One socket per page, same origin as the page (the server refuses other origins). It connects when told to
- * (SocketProvider, once every listener is on): events that arrive with no listener are lost.
+ * (SocketProvider, once every listener is on): events that arrive with no listener are lost. Each (re)connect
+ * names the target to show (`auth.target`), so a reconnect comes back to the same one.
  */
-export function createSocket(): LockscopeSocket {
-  return io({ transports: ['websocket', 'polling'], reconnectionDelayMax: 2000, autoConnect: false });
+export function createSocket(target: () => string | null): LockscopeSocket {
+  return io({
+    transports: ['websocket', 'polling'],
+    reconnectionDelayMax: 2000,
+    autoConnect: false,
+    auth: (cb) => {
+      const t = target();
+      cb(t ? { target: t } : {});
+    },
+  });
 }

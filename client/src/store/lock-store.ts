@@ -1,7 +1,7 @@
 import { useSyncExternalStore } from 'react';
 import { create } from 'zustand';
 import type { LockChanges, LockSnapshot } from '../../../shared/locks';
-import type { ServerStatus } from '../../../shared/status';
+import type { ServerStatus, TargetStatus } from '../../../shared/status';
 import { LockModel } from './lock-model';
 
 export type SocketState = 'connecting' | 'connected' | 'disconnected';
@@ -125,6 +125,11 @@ interface LockStore {
    */
   clockOffsetMs: number;
   status: ServerStatus | null;
+  /**
+   * The target whose locks the table holds (from the snapshot being received), or null before the first one. A
+   * message of another target is stale (sent before a switch took effect) and ignored.
+   */
+  target: string | null;
   socket: SocketState;
   /** When the data on screen stopped being live (epoch ms, browser clock), or null while live. */
   staleSince: number | null;
@@ -139,6 +144,27 @@ interface LockStore {
   setSocket(state: SocketState): void;
 }
 
+/** The status of the target shown (the first one until a snapshot says which). */
+export function viewedTarget(status: ServerStatus | null, target: string | null): TargetStatus | null {
+  if (!status) return null;
+  return status.targets.find((t) => t.id === target) ?? status.targets[0] ?? null;
+}
+
+/**
+ * The table follows Redis: a node of the target is connected (with several nodes and some of them away, the
+ * connection banner names those: their locks are as last seen, the rest is live).
+ */
+function isLive(target: TargetStatus | null): boolean {
+  return target !== null && target.nodes.some((n) => n.connection === 'ready');
+}
+
+/** The viewed target's status (re-renders on status changes). */
+export function useViewedTarget(): TargetStatus | null {
+  const status = useLockStore((s) => s.status);
+  const target = useLockStore((s) => s.target);
+  return viewedTarget(status, target);
+}
+
 export const useLockStore = create<LockStore>()((set, get) => {
   const syncClock = (serverTime: number) => {
     const estimate = serverTime - Date.now();
@@ -147,22 +173,29 @@ export const useLockStore = create<LockStore>()((set, get) => {
   return {
     clockOffsetMs: 0,
     status: null,
+    target: null,
     socket: 'connecting',
     staleSince: null,
     snapshot: null,
     // One part at a time, each its own message (so its own task): parsing and applying a part (≤ 1,000 locks)
     // takes ~10 ms, and the page renders between parts. Changes in between apply as usual (see `LockSnapshot`).
-    applySnapshot: ({ seq, locks, done, serverTime }) => {
+    applySnapshot: ({ target, seq, locks, done, serverTime }) => {
       const started = performance.now();
       if (seq === 0) {
         loading = true;
+        // Another target's table: nothing of the one shown before belongs in it.
+        if (target !== get().target) {
+          lockModel.replaceAll([]);
+          set({ target, snapshot: null });
+          publishNow();
+        }
         lockModel.beginSnapshot();
         diagnostics.snapshotLocks = 0;
         diagnostics.snapshotParts = 0;
         diagnostics.snapshotApplyMs = 0;
         diagnostics.snapshotPartMaxMs = 0;
         diagnostics.snapshotStartedAt = started;
-      }
+      } else if (target !== get().target) return;
       lockModel.apply(locks, []);
       if (done) lockModel.endSnapshot();
       const ms = performance.now() - started;
@@ -179,7 +212,8 @@ export const useLockStore = create<LockStore>()((set, get) => {
       set({ snapshot: { at: Date.now(), locks: diagnostics.snapshotLocks, applyMs: diagnostics.snapshotApplyMs } });
       publishNow();
     },
-    applyChanges: ({ upserts, removed, serverTime }) => {
+    applyChanges: ({ target, upserts, removed, serverTime }) => {
+      if (target !== get().target) return;
       const started = performance.now();
       lockModel.apply(upserts, removed);
       const ms = performance.now() - started;
@@ -193,14 +227,17 @@ export const useLockStore = create<LockStore>()((set, get) => {
       else publishSoon();
     },
     setStatus: (status) => {
-      const live = status.redis === 'ready';
-      set((s) => ({ status, staleSince: live ? (s.socket === 'connected' ? null : s.staleSince) : (s.staleSince ?? Date.now()) }));
+      set((s) => {
+        const live = isLive(viewedTarget(status, s.target));
+        return { status, staleSince: live ? (s.socket === 'connected' ? null : s.staleSince) : (s.staleSince ?? Date.now()) };
+      });
     },
     setSocket: (socket) =>
       set((s) => ({
         socket,
         // Connected again: live once the server says Redis is ready (a fresh snapshot follows).
-        staleSince: socket === 'disconnected' ? (s.staleSince ?? Date.now()) : s.status?.redis === 'ready' ? null : s.staleSince,
+        staleSince:
+          socket === 'disconnected' ? (s.staleSince ?? Date.now()) : s.status && isLive(viewedTarget(s.status, s.target)) ? null : s.staleSince,
       })),
   };
 });

@@ -1,5 +1,6 @@
 /**
- * What a shared link carries: `?q=&state=no-ttl,renewal-overdue&lib=redisson&sort=ttl&dir=asc&lock=<id>&view=audit`.
+ * What a shared link carries:
+ * `?target=prod&q=&state=no-ttl,renewal-overdue&lib=redisson&sort=ttl&dir=asc&lock=<id>&view=audit`.
  * Defaults are left out so a plain link stays plain; unknown values are ignored rather than failing the page.
  */
 import type { LibraryId, LockState } from '../../../shared/locks';
@@ -8,6 +9,8 @@ import { LIBRARY_LABEL } from '../lib/format';
 import { DEFAULT_SORT, SORT_KEYS, type SortKey, type SortSpec } from './lock-model';
 
 export interface UrlState {
+  /** The watched deployment shown (`TargetStatus.id`); null = the first one (a page with one target omits it). */
+  target: string | null;
   q: string;
   states: ReadonlySet<LockState>;
   libraries: ReadonlySet<LibraryId>;
@@ -34,6 +37,7 @@ export function parseUrlState(search: string): UrlState {
   const dirParam = p.get('dir');
   const dir = dirParam === 'asc' || dirParam === 'desc' ? dirParam : key === DEFAULT_SORT.key ? DEFAULT_SORT.dir : 'asc';
   return {
+    target: p.get('target') || null,
     q: p.get('q') ?? '',
     states: new Set(list(p.get('state')).filter((s): s is LockState => (LOCK_STATES as readonly string[]).includes(s))),
     libraries: new Set(list(p.get('lib')).filter((l): l is LibraryId => LIBRARIES.has(l))),
@@ -43,12 +47,13 @@ export function parseUrlState(search: string): UrlState {
   };
 }
 
-const OURS = ['q', 'state', 'lib', 'sort', 'dir', 'lock', 'view'];
+const OURS = ['target', 'q', 'state', 'lib', 'sort', 'dir', 'lock', 'view'];
 
 /** The query string for a state (with `?`, or empty), keeping parameters that are not ours. Commas stay readable. */
 export function formatUrlState(s: UrlState, existing = ''): string {
   const isDefault = s.sort.key === DEFAULT_SORT.key && s.sort.dir === DEFAULT_SORT.dir;
   const ours: [string, string][] = [
+    ['target', s.target ?? ''],
     ['q', s.q],
     // Fixed order, so the same filter always gives the same link.
     ['state', LOCK_STATES.filter((x) => s.states.has(x)).join(',')],

@@ -9,6 +9,8 @@ import { formatUrlState, parseUrlState, type View } from './url-state';
  * to `lockModel` at once (the new rows show in the same render) and written to the URL, so a link reproduces it.
  */
 export interface ViewState {
+  /** The target asked for (URL `target`), or null for the first; the table shows it once its snapshot arrives. */
+  target: string | null;
   q: string;
   states: ReadonlySet<LockState>;
   libraries: ReadonlySet<LibraryId>;
@@ -30,13 +32,24 @@ export interface ViewState {
   openDetail(): void;
   closeDetail(): void;
   setView(view: View): void;
+  /** Shows another target: the selection and details close (its locks are another table). */
+  setTarget(target: string): void;
   /** Show a lock in the table with its details open (e.g. from the audit log). */
   reveal(id: string): void;
 }
 
 function initial() {
   const u = parseUrlState(typeof location === 'undefined' ? '' : location.search);
-  return { q: u.q, states: u.states, libraries: u.libraries, sort: u.sort, selected: u.lock, detailOpen: u.lock !== null, view: u.view };
+  return {
+    target: u.target,
+    q: u.q,
+    states: u.states,
+    libraries: u.libraries,
+    sort: u.sort,
+    selected: u.lock,
+    detailOpen: u.lock !== null,
+    view: u.view,
+  };
 }
 
 export const useViewStore = create<ViewState>()((set, get) => ({
@@ -58,6 +71,7 @@ export const useViewStore = create<ViewState>()((set, get) => ({
   openDetail: () => set((s) => ({ detailOpen: s.selected !== null })),
   closeDetail: () => set({ detailOpen: false }),
   setView: (view) => set({ view }),
+  setTarget: (target) => set((s) => (s.target === target ? s : { target, selected: null, detailOpen: false })),
   reveal: (id) => set({ view: 'locks', selected: id, detailOpen: true }),
 }));
 
@@ -87,7 +101,10 @@ export function connectViewState(): () => void {
     }
     // A closed panel leaves the link: reloading it must not reopen what Esc closed (the selection stays in memory).
     const lock = next.detailOpen ? next.selected : null;
-    const search = formatUrlState({ q: next.q, states: next.states, libraries: next.libraries, sort: next.sort, lock, view: next.view }, location.search);
+    const search = formatUrlState(
+      { target: next.target, q: next.q, states: next.states, libraries: next.libraries, sort: next.sort, lock, view: next.view },
+      location.search,
+    );
     if (search !== location.search) history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
   });
 }

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import type { AuditEntry } from '../../../shared/admin';
@@ -12,19 +11,17 @@ import { FailureLimiter, PerIpWindow } from './auth/failure-limiter';
 import { SessionStore } from './auth/sessions';
 import type { Config } from '../config/config';
 import { adminRoutes, type AdminLimits } from './http/routes';
-import type { Inspector } from '../inspector/inspector';
-import type { LockTracker } from '../model/lock-tracker';
+import type { TargetSet } from '../targets/target-set';
 import { AdminSockets } from './socket-handlers';
 import { LockAdmin } from './lock-admin';
+import { LockAdmins } from './lock-admins';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 
 export interface AdminDeps {
   config: Pick<Config, 'readOnly' | 'adminToken' | 'adminTokenSha256' | 'host'>;
-  /** Command connection to the inspected Redis (locks and the audit stream live there). */
-  redis: Redis;
-  tracker: LockTracker;
-  inspector: Inspector;
+  /** The watched targets: actions go to the one they name; the audit stream lives in the first. */
+  targets: TargetSet;
   io: IO;
   logger: Logger;
   /** lockscope runs its own embedded Redis. */
@@ -67,7 +64,7 @@ export interface Admin {
 
 /** Builds the admin side (force-release, set TTL, sessions, audit) from config and the app's parts. */
 export function createAdmin(deps: AdminDeps): Admin {
-  const { config, redis, tracker, inspector, io, logger } = deps;
+  const { config, targets, io, logger } = deps;
   const tokenDigest = config.adminToken ?? config.adminTokenSha256 ?? null;
   const mode = resolveAdminMode({
     readOnly: config.readOnly,
@@ -77,8 +74,11 @@ export function createAdmin(deps: AdminDeps): Admin {
   });
   const limiter = new FailureLimiter({ limit: deps.limits?.loginFailures ?? 10, windowMs: 5 * 60_000, clock: deps.clock });
   const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
-  const audit = new AuditLog(redis, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
-  const locks = new LockAdmin({ redis, tracker, inspector, logger });
+  const audit = new AuditLog(targets.first.keyed, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
+  const locks = new LockAdmins(
+    new Map(targets.list.map((t) => [t.id, new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }) })])),
+    targets.first.id,
+  );
   const sockets = new AdminSockets(io, auth, audit, deps.clientIp ?? ((req) => req.socket.remoteAddress ?? ''));
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);
   const socketRefusals = new PerIpWindow({ windowMs: 5 * 60_000, clock: deps.clock });

@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import type { ReleaseOutcome, SetTtlOutcome, WakeMethod } from '../../../shared/admin';
 import type { BytesView, LibraryId } from '../../../shared/locks';
 import { bytesText, bytesView } from '../model/bytes';
-import type { Inspector } from '../inspector/inspector';
 import type { LockTracker } from '../model/lock-tracker';
-import { MAX_VALUE_BYTES } from '../inspector/probe';
+import { MAX_VALUE_BYTES } from '../targets/node/probe';
 import { AdminError } from './errors';
 import { hashHolder, PYTHON_SIGNAL_EXPIRE_MS, wakePlan } from './wake';
 
@@ -127,9 +126,11 @@ interface AdminCommands {
 }
 
 export interface LockAdminDeps {
+  /** A connection for commands on any of the target's keys (`Target.keyed`). */
   redis: Redis;
   tracker: LockTracker;
-  inspector: Inspector;
+  /** Probes a key on the node that owns it (the target). */
+  inspector: { requestProbe(key: Buffer): void };
   logger: Logger;
 }
 

@@ -3,7 +3,7 @@
  * force-release"). Decided by the inspector's own recognition of the key and the owner the caller named, which
  * the delete has just proven to be the current owner; the script applies the part matching the key's type.
  */
-import { MAX_VALUE_BYTES } from '../inspector/probe';
+import { MAX_VALUE_BYTES } from '../targets/node/probe';
 import { recognise } from '../model/recognise';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';

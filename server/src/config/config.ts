@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseTargets, type TargetConfig } from './targets';
 
 /**
  * Catches the keys of the common lock libraries with a single SCAN pass (one pattern = one pass over the
@@ -28,7 +29,9 @@ export const SETTINGS = {
   redisUrl: {
     env: 'REDIS_URL',
     flag: 'redis-url',
-    help: 'Redis to inspect, e.g. redis://:pass@host:6379/0. Absent: start a private embedded redis-server',
+    help:
+      'Redis to inspect, e.g. redis://:pass@host:6379/0, or several named ones: prod=rediss://…,staging=redis://… ' +
+      '(one dashboard, a switcher between them). Absent: start a private embedded redis-server',
   },
   lockPatterns: {
     env: 'LOCK_PATTERNS',
@@ -147,8 +150,12 @@ const schema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   redisUrl: z
     .string()
-    .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with redis:// or rediss://' })
-    .refine((v) => URL.canParse(v), { message: 'is not a valid URL' })
+    .transform((v, ctx) => {
+      const parsed = parseTargets(v);
+      if (parsed.ok) return parsed.targets;
+      for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    })
     .optional(),
   lockPatterns: z
     .string()
@@ -189,7 +196,10 @@ const schema = z.object({
   }
 });
 
-export type Config = z.output<typeof schema>;
+export type Config = Omit<z.output<typeof schema>, 'redisUrl'> & {
+  /** The Redis deployments to watch, in order (the first is the default view); empty = the embedded Redis. */
+  targets: TargetConfig[];
+};
 
 export type ConfigResult =
   | { kind: 'ok'; config: Config }
@@ -226,7 +236,10 @@ export function resolveConfig(env: Record<string, string | undefined>, argv: str
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) return { kind: 'ok', config: parsed.data };
+  if (parsed.success) {
+    const { redisUrl, ...rest } = parsed.data;
+    return { kind: 'ok', config: { ...rest, targets: redisUrl ?? [] } };
+  }
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path[0] as SettingName | undefined;
     const s: Setting | undefined = name ? SETTINGS[name] : undefined;

@@ -1,15 +1,17 @@
 import { Router } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockEvent, LockView } from '../../../shared/locks';
-import type { ChangeFeedMode } from '../../../shared/status';
-import type { Inspector } from '../inspector/inspector';
-import type { LockTracker } from '../model/lock-tracker';
+import type { Capability, ChangeFeedMode, RestartSignal } from '../../../shared/status';
+import { EFFECTS } from '../targets/node/capabilities';
+import type { Target } from '../targets/target';
+import type { TargetSet } from '../targets/target-set';
 
 const FEED_MODES: readonly ChangeFeedMode[] = ['notifications', 'polling', 'starting'];
+const CAPABILITIES = Object.keys(EFFECTS) as Capability[];
+const RESTART_SIGNALS: readonly RestartSignal[] = ['run-id', 'marker', 'client-id', 'none'];
 
 export interface MetricsSources {
-  tracker: LockTracker;
-  inspector: Inspector;
+  targets: TargetSet;
   clock?: () => number;
 }
 
@@ -22,117 +24,196 @@ export interface Metrics {
 }
 
 /**
- * Prometheus metrics for one app. Gauges are computed from the tracker when scraped (nothing to keep in sync);
- * counters follow the tracker's events and the inspector's scans.
+ * Prometheus metrics for one app, every series labelled with its `target` (and `node` where it is per node).
+ * Gauges are computed from the targets when scraped (nothing to keep in sync); counters follow each target's
+ * tracker events and its nodes' scans.
  */
-export function createMetrics({ tracker, inspector, clock = Date.now }: MetricsSources): Metrics {
+export function createMetrics({ targets, clock = Date.now }: MetricsSources): Metrics {
   const registry = new Registry();
   const registers = [registry];
+  const each = (fn: (t: Target) => void) => targets.list.forEach(fn);
+  const eachNode = (fn: (t: Target, node: Target['nodes'][number]) => void) => each((t) => t.nodes.forEach((n) => fn(t, n)));
 
   new Gauge({
     name: 'lockscope_locks',
-    help: 'Locks lockscope tracks, by library and state (released/expired ones stay briefly visible)',
-    labelNames: ['library', 'state'] as const,
+    help: 'Locks lockscope tracks, by target, library and state (released/expired ones stay briefly visible)',
+    labelNames: ['target', 'library', 'state'] as const,
     registers,
     collect() {
       this.reset();
-      const counts = new Map<string, { library: string; state: string; n: number }>();
-      for (const v of tracker.views()) {
-        const k = `${v.library}\u0000${v.state}`;
-        const c = counts.get(k);
-        if (c) c.n++;
-        else counts.set(k, { library: v.library, state: v.state, n: 1 });
-      }
-      for (const { library, state, n } of counts.values()) this.set({ library, state }, n);
+      each((t) => {
+        const counts = new Map<string, { library: string; state: string; n: number }>();
+        for (const v of t.tracker.views()) {
+          const k = `${v.library}\u0000${v.state}`;
+          const c = counts.get(k);
+          if (c) c.n++;
+          else counts.set(k, { library: v.library, state: v.state, n: 1 });
+        }
+        for (const { library, state, n } of counts.values()) this.set({ target: t.id, library, state }, n);
+      });
     },
   });
   new Gauge({
     name: 'lockscope_stuck_locks',
     help: 'Held locks without a TTL (PTTL -1): nothing will ever free them',
+    labelNames: ['target'] as const,
     registers,
     collect() {
-      let n = 0;
-      for (const v of tracker.views()) if (v.endedAt === null && v.state === 'no-ttl') n++;
-      this.set(n);
+      each((t) => {
+        let n = 0;
+        for (const v of t.tracker.views()) if (v.endedAt === null && v.state === 'no-ttl') n++;
+        this.set({ target: t.id }, n);
+      });
     },
   });
   new Gauge({
     name: 'lockscope_oldest_lock_age_seconds',
     help: 'Age of the longest-held lock still held (0 when none)',
+    labelNames: ['target'] as const,
     registers,
     collect() {
       const now = clock();
-      let oldest = now;
-      for (const v of tracker.views()) if (v.endedAt === null && v.acquiredAt < oldest) oldest = v.acquiredAt;
-      this.set((now - oldest) / 1000);
+      each((t) => {
+        let oldest = now;
+        for (const v of t.tracker.views()) if (v.endedAt === null && v.acquiredAt < oldest) oldest = v.acquiredAt;
+        this.set({ target: t.id }, (now - oldest) / 1000);
+      });
+    },
+  });
+  new Gauge({
+    name: 'lockscope_blind',
+    help: 'lockscope cannot list (some of) this target\'s locks: a Redis permission it needs is missing (1), or it can (0)',
+    labelNames: ['target'] as const,
+    registers,
+    collect() {
+      each((t) => this.set({ target: t.id }, t.nodes.some((n) => n.connection.state === 'ready' && n.capabilities.blind) ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: 'lockscope_redis_up',
+    help: 'lockscope\'s connection to the node is ready (1) or not (0)',
+    labelNames: ['target', 'node'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.connection.state === 'ready' ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: 'lockscope_capability_missing',
+    help: 'The node\'s Redis user lacks this capability (1), see the README\'s capability table for its fallback',
+    labelNames: ['target', 'node', 'capability'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachNode((t, n) => {
+        for (const capability of CAPABILITIES) this.set({ target: t.id, node: n.address, capability }, n.capabilities.has(capability) ? 0 : 1);
+      });
+    },
+  });
+  new Gauge({
+    name: 'lockscope_unreadable_keys',
+    help: 'Keys matching the lock patterns that the Redis user may not read (ACL key permissions): not shown',
+    labelNames: ['target', 'node'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.capabilities.unreadable.size));
+    },
+  });
+  new Gauge({
+    name: 'lockscope_restart_signal',
+    help: 'How a restart of the node is detected: 1 for the signal in use (run-id, marker, client-id, or none)',
+    labelNames: ['target', 'node', 'signal'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachNode((t, n) => {
+        for (const signal of RESTART_SIGNALS) this.set({ target: t.id, node: n.address, signal }, n.identity.signal === signal ? 1 : 0);
+      });
     },
   });
   new Gauge({
     name: 'lockscope_change_feed_mode',
-    help: 'How lockscope learns about changes: 1 for the mode in force (notifications or polling)',
-    labelNames: ['mode'] as const,
+    help: 'How lockscope learns about changes on the node: 1 for the mode in force (notifications or polling)',
+    labelNames: ['target', 'node', 'mode'] as const,
     registers,
     collect() {
-      for (const mode of FEED_MODES) this.set({ mode }, inspector.mode === mode ? 1 : 0);
+      this.reset();
+      eachNode((t, n) => {
+        for (const mode of FEED_MODES) this.set({ target: t.id, node: n.address, mode }, n.mode === mode ? 1 : 0);
+      });
     },
   });
   new Gauge({
     name: 'lockscope_poll_interval_seconds',
-    help: 'Polling interval in force (POLL_MS, longer while backing off from slow probe rounds)',
+    help: 'Polling interval in force on the node (POLL_MS, longer while backing off from slow probe rounds)',
+    labelNames: ['target', 'node'] as const,
     registers,
     collect() {
-      this.set(inspector.pollIntervalMs / 1000);
+      this.reset();
+      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.pollIntervalMs / 1000));
     },
   });
 
-  const acquisitions = new Counter({ name: 'lockscope_lock_acquisitions_total', help: 'Locks seen taken (new key or new owner)', labelNames: ['library'] as const, registers });
-  const renewals = new Counter({ name: 'lockscope_lock_renewals_total', help: 'TTL extensions by the same owner', labelNames: ['library'] as const, registers });
-  const expiries = new Counter({ name: 'lockscope_lock_expiries_total', help: 'Locks gone at their deadline', labelNames: ['library'] as const, registers });
+  const labelNames = ['target', 'library'] as const;
+  const acquisitions = new Counter({ name: 'lockscope_lock_acquisitions_total', help: 'Locks seen taken (new key or new owner)', labelNames, registers });
+  const renewals = new Counter({ name: 'lockscope_lock_renewals_total', help: 'TTL extensions by the same owner', labelNames, registers });
+  const expiries = new Counter({ name: 'lockscope_lock_expiries_total', help: 'Locks gone at their deadline', labelNames, registers });
   const releases = new Counter({
     name: 'lockscope_lock_releases_total',
     help: 'Locks gone before their deadline (force-releases included)',
-    labelNames: ['library'] as const,
+    labelNames,
     registers,
   });
   const forced = new Counter({
     name: 'lockscope_lock_force_releases_total',
     help: 'Locks released by a lockscope admin (also counted in lockscope_lock_releases_total)',
-    labelNames: ['library'] as const,
+    labelNames,
     registers,
   });
   const lost = new Counter({
     name: 'lockscope_locks_lost_total',
-    help: 'Locks held when Redis restarted or failed over (new run_id) and gone after it: nobody released them',
-    labelNames: ['library'] as const,
+    help: 'Locks held when their Redis node restarted or failed over and gone after it: nobody released them',
+    labelNames,
     registers,
   });
   const scanDuration = new Histogram({
     name: 'lockscope_scan_duration_seconds',
-    help: 'Wall time of full discovery scans (SCAN every pattern and probe what it finds)',
+    help: 'Wall time of full discovery scans of a node (SCAN every pattern and probe what it finds)',
+    labelNames: ['target', 'node'] as const,
     buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  const scannedKeys = new Gauge({ name: 'lockscope_scan_keys', help: 'Distinct keys the last full scan found', registers });
+  const scannedKeys = new Gauge({ name: 'lockscope_scan_keys', help: 'Distinct keys the last full scan of a node found', labelNames: ['target', 'node'] as const, registers });
 
-  const onEvent = (_id: string, event: LockEvent, view: LockView, amends: boolean) => {
-    const labels = { library: view.library };
-    if (event.kind === 'acquired' || event.kind === 'owner-changed') acquisitions.inc(labels);
-    else if (event.kind === 'renewed') renewals.inc(labels);
-    else if (event.kind === 'expired') expiries.inc(labels);
-    else if (event.kind === 'released') releases.inc(labels);
-    else if (event.kind === 'lost') lost.inc(labels);
-    else if (event.kind === 'force-released') {
-      forced.inc(labels);
-      // A relabelled `released` was counted as a release already.
-      if (!amends) releases.inc(labels);
-    }
-  };
-  const onScan = (ms: number, keys: number) => {
-    scanDuration.observe(ms / 1000);
-    scannedKeys.set(keys);
-  };
-  tracker.on('event', onEvent);
-  inspector.on('scan', onScan);
+  const unbind: (() => void)[] = [];
+  for (const t of targets.list) {
+    const onEvent = (_id: string, event: LockEvent, view: LockView, amends: boolean) => {
+      const labels = { target: t.id, library: view.library };
+      if (event.kind === 'acquired' || event.kind === 'owner-changed') acquisitions.inc(labels);
+      else if (event.kind === 'renewed') renewals.inc(labels);
+      else if (event.kind === 'expired') expiries.inc(labels);
+      else if (event.kind === 'released') releases.inc(labels);
+      else if (event.kind === 'lost') lost.inc(labels);
+      else if (event.kind === 'force-released') {
+        forced.inc(labels);
+        // A relabelled `released` was counted as a release already.
+        if (!amends) releases.inc(labels);
+      }
+    };
+    const onScan = (nodeId: string, ms: number, keys: number) => {
+      const node = t.nodes.find((n) => n.id === nodeId)?.address ?? nodeId;
+      scanDuration.observe({ target: t.id, node }, ms / 1000);
+      scannedKeys.set({ target: t.id, node }, keys);
+    };
+    t.tracker.on('event', onEvent);
+    t.on('scan', onScan);
+    unbind.push(() => {
+      t.tracker.off('event', onEvent);
+      t.off('scan', onScan);
+    });
+  }
 
   return {
     registry,
@@ -147,8 +228,7 @@ export function createMetrics({ tracker, inspector, clock = Date.now }: MetricsS
       return router;
     },
     dispose() {
-      tracker.off('event', onEvent);
-      inspector.off('scan', onScan);
+      for (const off of unbind.splice(0)) off();
     },
   };
 }

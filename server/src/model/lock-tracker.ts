@@ -263,6 +263,20 @@ class Lock implements LockView {
   }
 }
 
+/** One restart being followed (see `LockTracker.serverRestarted`). */
+export class RestartCheck {
+  /** Locks of this restart found lost so far. */
+  lost = 0;
+
+  constructor(private readonly suspects: Map<string, RestartCheck>) {}
+
+  /** Every lock held before the restart has been probed again: stops suspecting the rest; how many were lost. */
+  settle(): number {
+    for (const [id, check] of this.suspects) if (check === this) this.suspects.delete(id);
+    return this.lost;
+  }
+}
+
 export interface TrackerEvents {
   /** A lock appeared, changed or ended: its view is new. */
   change: [view: LockView];
@@ -284,11 +298,11 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   /** Waiters per lock id from Redisson fair-lock queues (side keys), applied to the lock's owner fields. */
   private readonly waiters = new Map<string, number>();
   /**
-   * After Redis restarted or failed over: ids of locks held before it that no probe has looked at since. One
-   * found gone (or held by someone else) went with the old server's data: it ends `lost`, not `released`.
+   * After a node's Redis restarted or failed over: ids of locks it held before that no probe has looked at since,
+   * each with the restart that made it a suspect. One found gone (or held by someone else) went with the old
+   * server's data: it ends `lost`, not `released`. Restarts of different nodes are followed side by side.
    */
-  private suspects: Set<string> | null = null;
-  private lostSinceRestart = 0;
+  private readonly suspects = new Map<string, RestartCheck>();
   private readonly clock: () => number;
 
   constructor(private readonly options: TrackerOptions) {
@@ -356,26 +370,22 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   /**
-   * Redis now runs as a new server process (restart, or failover to a replica): from now until
-   * `restartSettled()`, a lock held before it that a probe finds gone, or taken by a new owner, ends `lost`.
-   * Only probes made on the new server may be applied meanwhile.
+   * A Redis node now runs as a new server process (restart, or failover to a replica): until the returned check
+   * is settled, a lock held before it that a probe finds gone, or taken by a new owner, ends `lost`. `inScope`
+   * names the locks that lived on that node (by id); the default is every lock (a single server). Only probes
+   * made on the new server may be applied meanwhile.
    */
-  serverRestarted(): void {
-    this.suspects = new Set(this.heldIds());
-    this.lostSinceRestart = 0;
-  }
-
-  /** Every lock held before the restart has been probed again: how many of them were lost. */
-  restartSettled(): number {
-    this.suspects = null;
-    return this.lostSinceRestart;
+  serverRestarted(inScope: (id: string) => boolean = () => true): RestartCheck {
+    const check = new RestartCheck(this.suspects);
+    for (const id of this.heldIds()) if (inScope(id)) this.suspects.set(id, check);
+    return check;
   }
 
   /** Folds one probe result in. */
   apply(probed: ProbedKey): void {
     const id = probed.key.toString('base64');
     this.fold(id, probed);
-    this.suspects?.delete(id);
+    if (this.suspects.size) this.suspects.delete(id);
   }
 
   private fold(id: string, { key, result, observedAt, redisAt }: ProbedKey): void {
@@ -402,7 +412,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       if (prev && prev.endedAt === null) {
         // Gone at its deadline (or with a restarted server) and taken again before we looked: an ending and a
         // new lock, not a takeover.
-        if (this.suspects?.has(id) || (prev.expiresAt !== null && at >= prev.expiresAt - EXPIRY_TOLERANCE_MS)) this.end(id, prev, observedAt, at);
+        if (this.suspects.has(id) || (prev.expiresAt !== null && at >= prev.expiresAt - EXPIRY_TOLERANCE_MS)) this.end(id, prev, observedAt, at);
         else kind = 'owner-changed';
       }
       const t = new Lock(
@@ -534,6 +544,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     for (const id of this.locks.keys()) this.emit('remove', id);
     this.locks.clear();
     this.waiters.clear();
+    this.suspects.clear();
   }
 
   private lastEventIs(t: Lock, kind: LockEventKind, now: number): boolean {
@@ -544,8 +555,9 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   /** `at` is when the key was found gone on Redis's clock, `observedAt` the same moment on ours. */
   private end(id: string, t: Lock, observedAt: number, at: number): void {
     const expired = t.expiresAt !== null && at >= t.expiresAt - EXPIRY_TOLERANCE_MS;
-    const kind = expired ? 'expired' : this.suspects?.has(id) ? 'lost' : 'released';
-    if (kind === 'lost') this.lostSinceRestart++;
+    const suspect = this.suspects.get(id);
+    const kind = expired ? 'expired' : suspect ? 'lost' : 'released';
+    if (kind === 'lost') suspect!.lost++;
     t.state = kind;
     // An expiry happened at the deadline, not when we noticed it.
     t.endedAt = expired ? Math.min(observedAt, t.deadline!) : observedAt;

@@ -2,7 +2,7 @@ import type { RedisKeyType } from '../../../shared/locks';
 
 /**
  * What one probe learnt about one key: the lock model's input. Made by the Redis-facing probe
- * (`server/src/inspector/probe.ts`), by tests and by benches; the model never talks to Redis itself.
+ * (`server/src/targets/node/probe.ts`), by tests and by benches; the model never talks to Redis itself.
  */
 
 /** Bits of a hash field's third entry: what of it was not read in full. */

@@ -3,6 +3,12 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared
 import type { LockView } from '../../../shared/locks';
 import type { LockTracker, SnapshotCursor } from '../model/lock-tracker';
 
+/**
+ * What the broadcaster streams: a lock table that says what changed. A target's tracker; a lockscope replica that
+ * applies another's change sets would offer the same.
+ */
+export type LockSource = Pick<LockTracker, 'on' | 'cursor'>;
+
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -15,7 +21,6 @@ const MIN_FLUSH_GAP_MS = 50;
  */
 const SLOW_CLIENT_PACKETS = 40;
 const SLOW_CLIENT_BYTES = 1024 * 1024;
-const LIVE_ROOM = 'locks:live';
 /**
  * A snapshot goes out in parts of at most this many locks or about this much JSON (characters): a browser parses
  * and applies one in a few ms, and one part waiting in a client's buffer stays well under SLOW_CLIENT_BYTES.
@@ -30,8 +35,9 @@ interface SnapshotStream {
 }
 
 /**
- * Streams the tracker to browsers: a snapshot on connect, then coalesced change sets (one entry per lock,
- * however often it changed), immediately when the stream is quiet and at most every 50 ms under load.
+ * Streams one target's tracker to the browsers viewing it (one Socket.IO room per target): a snapshot on connect
+ * (or on switching to it), then coalesced change sets (one entry per lock, however often it changed), immediately
+ * when the stream is quiet and at most every 50 ms under load.
  *
  * The snapshot goes out in parts (see `LockSnapshot`), each once the previous one has left engine.io's buffer
  * for that socket, so the server holds at most about two parts per client and never builds the whole table as
@@ -42,14 +48,21 @@ export class LockBroadcaster {
   private readonly pending = new Map<string, LockView | null>();
   /** The snapshot each socket is being sent; a new one (or parking) replaces or ends it. */
   private readonly snapshots = new WeakMap<ClientSocket, SnapshotStream>();
+  /** Sockets parked as too slow, waiting to catch up for a fresh snapshot. */
+  private readonly parked = new WeakSet<ClientSocket>();
   private timer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
+  /** The room of this target's live stream. */
+  private readonly room: string;
 
   constructor(
     private readonly io: IO,
-    private readonly tracker: LockTracker,
+    /** The lock table to stream (a target's tracker), and the target's id, which every message carries. */
+    private readonly tracker: LockSource,
+    private readonly target: string,
     private readonly clock: () => number = Date.now,
   ) {
+    this.room = `locks:live:${target}`;
     tracker.on('change', (view) => this.queue(view.id, view));
     tracker.on('remove', (id) => this.queue(id, null));
   }
@@ -59,7 +72,14 @@ export class LockBroadcaster {
     const stream: SnapshotStream = { cursor: this.tracker.cursor(), seq: 0 };
     this.snapshots.set(socket, stream);
     this.sendPart(socket, stream);
-    void socket.join(LIVE_ROOM);
+    void socket.join(this.room);
+  }
+
+  /** The socket views another target: it leaves this stream, and a snapshot it was being sent is abandoned. */
+  detach(socket: ClientSocket): void {
+    this.snapshots.delete(socket);
+    this.parked.delete(socket);
+    void socket.leave(this.room);
   }
 
   dispose(): void {
@@ -75,7 +95,7 @@ export class LockBroadcaster {
     }
     const locks = stream.cursor.next(SNAPSHOT_PART_LOCKS, SNAPSHOT_PART_CHARS);
     const done = stream.cursor.done;
-    socket.emit('lock:snapshot', { seq: stream.seq++, locks, done, serverTime: this.clock() });
+    socket.emit('lock:snapshot', { target: this.target, seq: stream.seq++, locks, done, serverTime: this.clock() });
     if (done) {
       this.snapshots.delete(socket);
       return;
@@ -105,17 +125,19 @@ export class LockBroadcaster {
     }
     this.pending.clear();
     this.parkSlowClients();
-    this.io.to(LIVE_ROOM).emit('lock:changes', { upserts, removed, serverTime: this.lastFlush });
+    this.io.to(this.room).emit('lock:changes', { target: this.target, upserts, removed, serverTime: this.lastFlush });
   }
 
   private parkSlowClients(): void {
     for (const socket of this.io.of('/').sockets.values()) {
-      if (!socket.rooms.has(LIVE_ROOM) || !isBacklogged(socket)) continue;
-      void socket.leave(LIVE_ROOM);
+      if (!socket.rooms.has(this.room) || !isBacklogged(socket)) continue;
+      void socket.leave(this.room);
       // A snapshot it was being sent is abandoned: a new one follows once it has caught up.
       this.snapshots.delete(socket);
+      this.parked.add(socket);
       socket.conn.once('drain', () => {
-        if (socket.connected) this.sendSnapshot(socket);
+        // Unless it switched to another target meanwhile (detach).
+        if (socket.connected && this.parked.delete(socket)) this.sendSnapshot(socket);
       });
     }
   }

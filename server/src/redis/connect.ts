@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
- * A connection that never queues commands while disconnected (the inspector would rather skip a probe than
+ * A connection that never queues commands while disconnected (a node watcher would rather skip a probe than
  * run a stale one later) and keeps reconnecting with capped backoff for as long as lockscope runs.
  */
 export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
@@ -23,23 +23,4 @@ export function connectRedis(url: string, name: string, extra: RedisOptions = {}
 export function dbFromUrl(url: string): number {
   const path = new URL(url).pathname.replace(/^\//, '');
   return path ? Number.parseInt(path, 10) || 0 : 0;
-}
-
-/** `7.0.15` from INFO server. */
-export function serverVersion(redis: Redis): Promise<string | null> {
-  return serverInfoField(redis, 'redis_version');
-}
-
-/** The server process's random id from INFO server: a new one means Redis restarted, or another server answers. */
-export function serverRunId(redis: Redis): Promise<string | null> {
-  return serverInfoField(redis, 'run_id');
-}
-
-async function serverInfoField(redis: Redis, field: string): Promise<string | null> {
-  try {
-    const info = await redis.info('server');
-    return new RegExp(`^${field}:([^\\r\\n]+)`, 'm').exec(info)?.[1] ?? null;
-  } catch {
-    return null;
-  }
 }

@@ -11,27 +11,35 @@ export class ConnectionState extends EventEmitter<{ change: [] }> {
   lastError: string | null = null;
   private downTimer: NodeJS.Timeout | null = null;
 
+  private readonly unbind: () => void;
+
   constructor(redis: Redis) {
     super();
     if (redis.status === 'ready') this.state = 'ready';
-    redis.on('ready', () => {
+    const onReady = () => {
       this.clearDownTimer();
       this.lastError = null;
       this.set('ready');
-    });
-    redis.on('error', (err: Error) => {
+    };
+    const onError = (err: Error) => {
       this.lastError = err.message;
+      // Never reached yet, and refused: that is down, not still connecting.
+      if (this.state === 'connecting') this.set('down');
       this.emit('change');
-    });
-    redis.on('reconnecting', () => {
+    };
+    const onReconnecting = () => {
       if (this.state === 'ready') this.set('reconnecting');
       this.downTimer ??= setTimeout(() => this.set('down'), DOWN_AFTER_MS).unref();
-    });
-    redis.on('end', () => this.set('down'));
+    };
+    const onEnd = () => this.set('down');
+    redis.on('ready', onReady).on('error', onError).on('reconnecting', onReconnecting).on('end', onEnd);
+    this.unbind = () => void redis.off('ready', onReady).off('error', onError).off('reconnecting', onReconnecting).off('end', onEnd);
   }
 
+  /** Stops following the connection (which may outlive this object). */
   dispose(): void {
     this.clearDownTimer();
+    this.unbind();
   }
 
   private clearDownTimer(): void {

@@ -12,7 +12,7 @@ export interface SupervisedRedis {
 
 /**
  * Keeps lockscope's embedded Redis running: should the redis-server die (killed, out of memory), a new one starts
- * on the same port, so the connections find it again by themselves. It starts empty — the inspector sees a new
+ * on the same port, so the connections find it again by themselves. It starts empty — its node watcher sees a new
  * run_id and shows the locks that were held as lost.
  */
 export function superviseEmbeddedRedis(first: EmbeddedRedis, logger: Logger): SupervisedRedis {

@@ -5,7 +5,9 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared
 import type { LockView } from '../../../shared/locks';
 import { createApp, type App } from '../../src/app';
 import { resolveConfig, type Config } from '../../src/config/config';
-import { connectRedis } from '../../src/redis/connect';
+import type { LockTracker } from '../../src/model/lock-tracker';
+import type { NodeWatcher } from '../../src/targets/node/node-watcher';
+import type { Target } from '../../src/targets/target';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -13,12 +15,21 @@ export interface TestApp {
   app: App;
   url: string;
   config: Config;
+  /** The first (default) target. */
+  target: Target;
+  /** Its lock table. */
+  tracker: LockTracker;
+  /** Its first node watcher (a standalone server's only one). */
+  node: NodeWatcher;
   /** A connected browser-like client that keeps the live lock table as a browser would. */
   connect(): Promise<LiveClient>;
   close(): Promise<void>;
 }
 
-/** Boots the real app on port 0 against `redisUrl`, as the entry point would (minus signals). */
+/**
+ * Boots the real app on port 0 against `redisUrl` (one URL, or several named targets: `a=redis://…,b=redis://…`),
+ * as the entry point would (minus signals).
+ */
 export async function startTestApp(
   redisUrl: string,
   env: Record<string, string> = {},
@@ -28,34 +39,34 @@ export async function startTestApp(
     embedded?: boolean;
     /** A logger to inspect (default: silent). */
     logger?: Logger;
+    /** Anything else for createApp. */
+    app?: Partial<Parameters<typeof createApp>[0]>;
   } = {},
 ): Promise<TestApp> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...env }, []);
   if (resolved.kind !== 'ok') throw new Error(`bad test config: ${JSON.stringify(resolved)}`);
   const config = resolved.config;
-  const redis = connectRedis(redisUrl, 'commands');
-  const subscriber = connectRedis(redisUrl, 'subscriber');
-  await Promise.all([redis.connect(), subscriber.connect()]);
   const app = createApp({
     config,
-    redis,
-    subscriber,
     logger: extra.logger ?? pino({ level: 'silent' }),
-    redisUrl,
-    target: redisUrl,
     configureNotifications: extra.configureNotifications ?? true,
     embedded: extra.embedded ?? false,
     clientDir: null,
     version: 'test',
+    ...extra.app,
   });
   await app.start();
   await new Promise<void>((r) => app.httpServer.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(app.httpServer.address() as AddressInfo).port}`;
   const clients: LiveClient[] = [];
+  const target = app.targets.first;
   return {
     app,
     url,
     config,
+    target,
+    tracker: target.tracker,
+    node: target.nodes[0]!,
     async connect() {
       const client = await LiveClient.connect(url);
       clients.push(client);
@@ -64,8 +75,6 @@ export async function startTestApp(
     async close() {
       for (const c of clients) c.socket.disconnect();
       await app.close();
-      redis.disconnect();
-      subscriber.disconnect();
     },
   };
 }

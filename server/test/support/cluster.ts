@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
-import { keySlot } from '../../src/inspector/scan';
+import { keySlot } from '../../src/targets/node/scan';
 import { poll } from './poll';
 import { freeClusterPort, startOnSomePort } from './ports';
 import { startRedisProcess, type RedisProcess } from './redis-process';

@@ -1,4 +1,4 @@
-import type { ProbeResult } from '../../src/inspector/probe';
+import type { ProbeResult } from '../../src/targets/node/probe';
 
 type Present = Extract<ProbeResult, { exists: true }>;
 

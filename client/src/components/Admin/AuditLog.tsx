@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../../../../shared/admin';
 import { useNow } from '../../hooks/useNow';
 import { formatDateTime, formatTimestamp } from '../../lib/format';
-import { lockModel, useLocksVersion } from '../../store/lock-store';
+import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { useAdminStore } from './admin-store';
 
@@ -24,6 +24,10 @@ export function AuditLog() {
   // Keys link to the table only while their lock is tracked; times drop the date while it is today.
   useLocksVersion();
   const now = useNow(60_000);
+  // With several targets, each action names its own (keys link to the table only on the target shown).
+  const targets = useLockStore((s) => s.status?.targets.length ?? 1);
+  const shown = useLockStore((s) => s.target);
+  const several = targets > 1;
 
   if (session?.admin !== 'allowed') {
     return (
@@ -41,7 +45,7 @@ export function AuditLog() {
       <table className="w-full border-collapse text-sm" aria-label="Audit log">
         <thead className="bg-slate-100 text-left text-xs text-slate-600 uppercase dark:bg-slate-800 dark:text-slate-300">
           <tr>
-            {['When', 'Who', 'Action', 'Key', 'Owner seen', 'Result', 'Reason / details'].map((h) => (
+            {['When', 'Who', ...(several ? ['Target'] : []), 'Action', 'Key', 'Owner seen', 'Result', 'Reason / details'].map((h) => (
               <th key={h} scope="col" className="px-3 py-2 font-semibold">
                 {h}
               </th>
@@ -50,7 +54,13 @@ export function AuditLog() {
         </thead>
         <tbody>
           {entries.map((e) => (
-            <AuditRow key={e.id} entry={e} now={now} tracked={e.key !== null && lockModel.byId.has(e.key.base64)} />
+            <AuditRow
+              key={e.id}
+              entry={e}
+              now={now}
+              showTarget={several}
+              tracked={e.key !== null && (e.target === null || e.target === shown) && lockModel.byId.has(e.key.base64)}
+            />
           ))}
         </tbody>
       </table>
@@ -59,7 +69,7 @@ export function AuditLog() {
   );
 }
 
-function AuditRow({ entry: e, now, tracked }: { entry: AuditEntry; now: number; tracked: boolean }) {
+function AuditRow({ entry: e, now, tracked, showTarget }: { entry: AuditEntry; now: number; tracked: boolean; showTarget: boolean }) {
   const reveal = useViewStore((s) => s.reveal);
   return (
     <tr className="border-b border-slate-200 align-top dark:border-slate-700" data-audit-id={e.id}>
@@ -72,6 +82,7 @@ function AuditRow({ entry: e, now, tracked }: { entry: AuditEntry; now: number; 
         {e.actor}
         <div className="text-slate-500">{e.ip}</div>
       </td>
+      {showTarget && <td className="px-3 py-1.5 font-mono text-xs">{e.target ?? '—'}</td>}
       <td className="px-3 py-1.5">{e.action}{e.ttlMs !== null ? ` (${e.ttlMs / 1000} s)` : ''}</td>
       <td className="max-w-[18rem] truncate px-3 py-1.5 font-mono text-xs" title={e.key?.text}>
         {e.key && tracked ? (

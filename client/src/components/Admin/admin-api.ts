@@ -9,6 +9,13 @@ import type {
   SetTtlResponse,
 } from '../../../../shared/admin';
 import type { Result } from '../../../../shared/result';
+import { useLockStore } from '../../store/lock-store';
+
+/** Lock actions go to the target whose table is shown (the server's first when none is known yet). */
+function onShownTarget<T extends object>(req: T): T & { target?: string } {
+  const target = useLockStore.getState().target;
+  return target ? { ...req, target } : req;
+}
 
 /** Calls one admin endpoint; network failures become a Result too, so every caller handles one shape. */
 async function call<T>(method: string, path: string, body?: unknown): Promise<Result<T>> {
@@ -29,8 +36,8 @@ export const adminApi = {
   session: () => call<SessionInfo>('GET', '/api/session'),
   login: (token: string) => call<SessionInfo>('POST', '/api/session', { token }),
   logout: () => call<SessionInfo>('DELETE', '/api/session'),
-  release: (req: ReleaseRequest) => call<ReleaseResponse>('POST', '/api/locks/release', req),
-  releaseBulk: (req: BulkReleaseRequest) => call<BulkReleaseResponse>('POST', '/api/locks/release-bulk', req),
-  setTtl: (req: SetTtlRequest) => call<SetTtlResponse>('POST', '/api/locks/ttl', req),
+  release: (req: ReleaseRequest) => call<ReleaseResponse>('POST', '/api/locks/release', onShownTarget(req)),
+  releaseBulk: (req: BulkReleaseRequest) => call<BulkReleaseResponse>('POST', '/api/locks/release-bulk', onShownTarget(req)),
+  setTtl: (req: SetTtlRequest) => call<SetTtlResponse>('POST', '/api/locks/ttl', onShownTarget(req)),
   audit: (count = 200) => call<AuditPage>('GET', `/api/audit?count=${count}`),
 };

@@ -4,7 +4,7 @@ import type { LockView } from '../../../../shared/locks';
 import { useWidth } from '../../hooks/useWidth';
 import { LIBRARY_LABEL, LIBRARY_SHORT } from '../../lib/format';
 import type { SortKey } from '../../store/lock-model';
-import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
+import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { LockActions } from '../Admin/LockActions';
 import { useAdminStore } from '../Admin/admin-store';
@@ -230,9 +230,7 @@ export function LockTable() {
       </table>
       {rows.length === 0 &&
         (total === 0 ? (
-          <p className="p-8 text-center text-slate-500 dark:text-slate-400">
-            No locks held right now. Keys matching the lock patterns appear here the moment they are taken.
-          </p>
+          <EmptyTable />
         ) : lockModel.filtering ? (
           // A filter on a big table is applied in slices: none found yet is not "none match".
           <p className="p-8 text-center text-slate-500 dark:text-slate-400">Filtering…</p>
@@ -245,6 +243,36 @@ export function LockTable() {
           </p>
         ))}
     </div>
+  );
+}
+
+/**
+ * An empty table says why it is empty: "no locks" only when lockscope could look everywhere; otherwise that it
+ * cannot see (a permission), cannot reach Redis, or has not finished looking.
+ */
+function EmptyTable() {
+  const target = useViewedTarget();
+  const haveSnapshot = useLockStore((s) => s.snapshot !== null);
+  const unreadable = target?.nodes.reduce((n, node) => n + node.unreadableKeys, 0) ?? 0;
+  let text: string;
+  let tone = 'text-slate-500 dark:text-slate-400';
+  if (!target || !haveSnapshot || target.health === 'starting') text = 'Looking for locks…';
+  else if (target.health === 'blind') {
+    text = `This empty table says nothing about the locks in this Redis: ${target.problem ?? 'lockscope cannot list them.'}`;
+    tone = 'font-medium text-red-700 dark:text-red-400';
+  } else if (target.health === 'down') {
+    text = `${target.problem ?? 'Redis is unreachable.'} This table is empty because lockscope cannot look, not because no lock is held.`;
+    tone = 'font-medium text-red-700 dark:text-red-400';
+  } else if (unreadable > 0) {
+    text = `No lock that lockscope may read. ${unreadable.toLocaleString('en-US')} ${unreadable === 1 ? 'key' : 'keys'} matching the lock patterns could not be read (the Redis user has no key permission for ${unreadable === 1 ? 'it' : 'them'}).`;
+    tone = 'font-medium text-amber-700 dark:text-amber-400';
+  } else if (target.nodes.some((n) => n.connection !== 'ready')) {
+    text = 'No locks on the nodes lockscope can reach; some nodes are unreachable (see the header).';
+  } else text = 'No locks held right now. Keys matching the lock patterns appear here the moment they are taken.';
+  return (
+    <p className={`p-8 text-center ${tone}`} data-testid="empty-table">
+      {text}
+    </p>
   );
 }
 

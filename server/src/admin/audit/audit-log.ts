@@ -19,6 +19,8 @@ export interface AuditInput {
   action: AuditAction;
   actor: string;
   ip: string;
+  /** The target of a lock action (`TargetStatus.id`). */
+  target?: string | null;
   key?: Buffer | null;
   ownerSeen?: Buffer | null;
   result: AuditResult;
@@ -77,6 +79,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
       action: input.action,
       actor: input.actor,
       ip: input.ip,
+      target: input.target ?? null,
       key: input.key ? bytesView(input.key.subarray(0, MAX_AUDIT_BYTES)) : null,
       ownerSeen: input.ownerSeen ? bytesView(input.ownerSeen.subarray(0, MAX_AUDIT_BYTES)) : null,
       result: input.result,
@@ -97,6 +100,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
           action: entry.action,
           actor: entry.actor,
           ip: entry.ip,
+          target: entry.target,
           key: entry.key?.text ?? null,
           ownerSeen: entry.ownerSeen?.text ?? null,
           result: entry.result,
@@ -132,6 +136,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
       'actor', e.actor,
       'ip', e.ip,
       'result', e.result,
+      'target', e.target ?? '',
       // Text forms are for people reading the stream with redis-cli; the *_b64 forms are what lockscope reads back.
       'key', e.key?.text ?? '',
       'key_b64', e.key?.base64 ?? '',
@@ -176,6 +181,7 @@ function decode(id: string, flat: Buffer[]): AuditEntry {
     action: text('action') as AuditAction,
     actor: text('actor'),
     ip: text('ip'),
+    target: orNull('target'),
     key: bytes('key_b64'),
     ownerSeen: bytes('owner_b64'),
     result: text('result') as AuditResult,

@@ -42,6 +42,7 @@ const ADMIN_ERROR_CODES = [
   'read_only',
   'host_not_allowed',
   'unknown_key',
+  'unknown_target',
   'unsupported_type',
   'login_not_needed',
   'body_too_large',
@@ -86,6 +87,7 @@ export const sessionInfoSchema = z
   ;
 
 const meta = {
+  target: z.string().meta({ description: 'The target acted on (`TargetStatus.id`: the name given in REDIS_URL, or `default`).' }),
   key: bytesViewSchema.meta({ description: 'The key acted on.' }),
   library,
   auditId: z.string().meta({ description: 'Id of the audit entry written for this action.' }),
@@ -167,6 +169,7 @@ export const auditEntrySchema = z
     at: z.number().meta({ description: 'When (epoch ms, lockscope server clock).' }),
     action: z.enum(['release', 'set-ttl', 'login', 'logout', 'auth', 'connect', 'sim-start', 'sim-stop']),
     actor: z.string().meta({ description: '`session:<8 hex>`, `bearer`, `open` or `anonymous`.' }),
+    target: z.string().nullable().meta({ description: 'The target of a lock action, or null (login/logout, simulator, refused before it was known).' }),
     ip: z.string(),
     key: ownerOrNull,
     ownerSeen: ownerOrNull,

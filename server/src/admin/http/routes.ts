@@ -19,7 +19,7 @@ import type { BytesView } from '../../../../shared/locks';
 import { fail, ok } from '../../../../shared/result';
 import { AdminError } from '../errors';
 import { openApiDocument, type OpenApiDocument } from './openapi';
-import type { LockAdmin } from '../lock-admin';
+import type { LockAdmins } from '../lock-admins';
 import type { AuditLog } from '../audit/audit-log';
 import { sessionIdFrom, type Access, type Authenticator, type Credentials } from '../auth/authenticator';
 import { crossOriginProblem } from '../auth/csrf';
@@ -41,7 +41,8 @@ import {
 export interface AdminRouteDeps {
   auth: Authenticator;
   audit: AuditLog;
-  locks: LockAdmin;
+  /** The lock admin of each target, by id (`target` in a request body; the first when absent). */
+  locks: LockAdmins;
   logger: Logger;
   limits?: AdminLimits;
   /** lockscope's version, for the OpenAPI document. */
@@ -238,10 +239,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     adminAction('release', releaseSchema, async (who, body): Promise<ReleaseResponse> => {
       const key = keyBytes(body);
       const owner = ownerBytes(body);
-      const { outcome, library } = await locks.release(key, owner);
+      const { target, admin } = locks.of(body.target);
+      const { outcome, library } = await admin.release(key, owner);
       const entry = await audit.record({
         action: 'release',
         ...who,
+        target,
         key,
         ownerSeen: owner,
         result: outcome.result,
@@ -249,7 +252,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         woke: outcome.result === 'released' ? outcome.woke : null,
         reason: body.reason,
       });
-      return { ...outcome, key: bytesView(key), library, auditId: entry.id };
+      return { ...outcome, target, key: bytesView(key), library, auditId: entry.id };
     }),
   );
 
@@ -260,20 +263,21 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     adminAction('release', bulkReleaseSchema, async (who, body): Promise<BulkReleaseResponse> => {
       const bulkId = `bulk-${randomBytes(6).toString('hex')}`;
       const results: BulkReleaseItem[] = [];
+      const { target, admin } = locks.of(body.target);
       // One at a time, in order: each lock is checked on its own, and the audit log reads in request order.
-      for (const target of body.locks) {
-        const key = keyBytes(target);
-        const owner = ownerBytes(target);
-        const base = { action: 'release' as const, ...who, key, ownerSeen: owner, reason: body.reason, bulkId };
+      for (const lock of body.locks) {
+        const key = keyBytes(lock);
+        const owner = ownerBytes(lock);
+        const base = { action: 'release' as const, ...who, target, key, ownerSeen: owner, reason: body.reason, bulkId };
         try {
-          const { outcome, library } = await locks.release(key, owner);
+          const { outcome, library } = await admin.release(key, owner);
           const entry = await audit.record({
             ...base,
             result: outcome.result,
             currentOwner: ownerFound(outcome, owner),
             woke: outcome.result === 'released' ? outcome.woke : null,
           });
-          results.push({ ok: true, ...outcome, key: bytesView(key), library, auditId: entry.id });
+          results.push({ ok: true, ...outcome, target, key: bytesView(key), library, auditId: entry.id });
         } catch (err) {
           const known = err instanceof AdminError;
           const error = known
@@ -303,10 +307,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     adminAction('set-ttl', setTtlSchema, async (who, body): Promise<SetTtlResponse> => {
       const key = keyBytes(body);
       const owner = ownerBytes(body);
-      const { outcome, library } = await locks.setTtl(key, owner, body.ttlMs);
+      const { target, admin } = locks.of(body.target);
+      const { outcome, library } = await admin.setTtl(key, owner, body.ttlMs);
       const entry = await audit.record({
         action: 'set-ttl',
         ...who,
+        target,
         key,
         ownerSeen: owner,
         result: outcome.result,
@@ -314,7 +320,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         ttlMs: body.ttlMs,
         reason: body.reason,
       });
-      return { ...outcome, key: bytesView(key), library, auditId: entry.id };
+      return { ...outcome, target, key: bytesView(key), library, auditId: entry.id };
     }),
   );
 

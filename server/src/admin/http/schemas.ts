@@ -64,6 +64,13 @@ const reason = z
   .refine((v) => !CONTROL_EXCEPT_WHITESPACE.test(v), { message: 'must be plain text (no control characters)' })
   .meta({ description: 'Why: free text, kept in the audit log.' });
 
+/** `target`: a watched target's id (the name in REDIS_URL, or `default`); absent = the first target. */
+const targetId = z
+  .string(typed('a target id (a string)'))
+  .min(1, { message: 'must not be empty' })
+  .max(64, { message: 'must be at most 64 characters' })
+  .optional();
+
 type TargetInput = { [K in keyof typeof targetShape]?: string };
 
 /** Run the pair check even when other fields already failed, so one answer names every missing field. */
@@ -97,7 +104,7 @@ export const lockTargetSchema = z
   .meta({ description: 'A lock and the owner the caller saw: exactly one of key/keyBase64 and one of expectedOwner/expectedOwnerBase64.', ...oneOfEachPair });
 
 export const releaseSchema = z
-  .strictObject({ ...targetShape, reason }, object)
+  .strictObject({ ...targetShape, target: targetId, reason }, object)
   .superRefine(exactlyOneOf, always)
   .meta(oneOfEachPair) satisfies z.ZodType<ReleaseRequest>;
 
@@ -105,6 +112,7 @@ export const setTtlSchema = z
   .strictObject(
     {
       ...targetShape,
+      target: targetId,
       ttlMs: z
         .number(typed('a number (milliseconds)'))
         .int({ message: 'must be a whole number of milliseconds' })
@@ -123,6 +131,7 @@ export const bulkReleaseSchema = z.strictObject(
       .array(lockTargetSchema, typed('an array of locks'))
       .min(1, { message: 'must name at least one lock' })
       .max(BULK_RELEASE_MAX, { message: `must name at most ${BULK_RELEASE_MAX} locks` }),
+    target: targetId,
     reason,
   },
   object,
@@ -172,7 +181,13 @@ export function ownerBytes(t: LockTarget): Buffer {
 }
 
 /** Best effort, for auditing a refused request: whatever key/owner/reason an unvalidated body names. */
-export function attempted(body: unknown): { key: Buffer | null; ownerSeen: Buffer | null; reason: string | null; ttlMs: number | null } {
+export function attempted(body: unknown): {
+  target: string | null;
+  key: Buffer | null;
+  ownerSeen: Buffer | null;
+  reason: string | null;
+  ttlMs: number | null;
+} {
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   const bytes = (text: unknown, b64: unknown): Buffer | null => {
     if (typeof b64 === 'string' && BASE64.test(b64) && b64.length) return Buffer.from(b64.slice(0, MAX_BASE64), 'base64');
@@ -180,6 +195,7 @@ export function attempted(body: unknown): { key: Buffer | null; ownerSeen: Buffe
     return null;
   };
   return {
+    target: typeof b.target === 'string' && b.target ? b.target.slice(0, 64) : null,
     key: bytes(b.key, b.keyBase64),
     ownerSeen: bytes(b.expectedOwner, b.expectedOwnerBase64),
     reason: typeof b.reason === 'string' && b.reason.trim() ? b.reason.trim().slice(0, REASON_MAX_CHARS) : null,

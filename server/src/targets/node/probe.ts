@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { RedisKeyType } from '../../../shared/locks';
-import { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult } from '../model/probe-result';
+import type { RedisKeyType } from '../../../../shared/locks';
+import { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult } from '../../model/probe-result';
 
 export { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult };
 

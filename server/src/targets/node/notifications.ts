@@ -25,7 +25,7 @@ export async function detectNotifications(redis: Redis): Promise<NotificationSup
 /**
  * Whether `flags` are enough to follow locks by notifications (`Kg$xh`). Evicted events (`e`) are not required:
  * on a server that never evicts (`maxmemory-policy noeviction`, the default) there are none; elsewhere the
- * inspector re-probes tracked locks every POLL_MS when they are missing (see coversEvictions).
+ * node watcher re-probes tracked locks every POLL_MS when they are missing (see coversEvictions).
  */
 export function covers(flags: string): boolean {
   if (!flags.includes('K')) return false;
