@@ -11,6 +11,7 @@ import type { Config } from './config/config';
 import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
 import { Inspector } from './inspector/inspector';
+import { createLibraries } from './libraries';
 import { LockTracker } from './model/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';
@@ -71,7 +72,7 @@ export function createApp(deps: AppDeps): App {
   const { config, redis, subscriber, logger } = deps;
   const clock = deps.clock ?? Date.now;
 
-  const tracker = new LockTracker({ heldTooLongMs: config.heldTooLongMs, clock });
+  const tracker = new LockTracker({ heldTooLongMs: config.heldTooLongMs, clock, libraries: createLibraries(config.lockFormats) });
   const inspector = new Inspector(
     { redis, subscriber, tracker, logger: logger.child({ part: 'inspector' }) },
     {

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   console.log(`lockscope ${version} — dashboard: http://${shownHost}:${port}`);
   console.log(`Redis: ${target}`);
+  if (config.lockFormatsPath) console.log(`Lock formats: ${config.lockFormats.length} declared in ${config.lockFormatsPath}`);
   const { mode: adminMode, reason: adminReason } = app.admin.mode;
   console.log(
     `Admin: ${

@@ -20,7 +20,7 @@ import { LockAdmin } from './lock-admin';
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 
 export interface AdminDeps {
-  config: Pick<Config, 'readOnly' | 'adminToken' | 'adminTokenSha256' | 'host'>;
+  config: Pick<Config, 'readOnly' | 'adminToken' | 'adminTokenSha256' | 'host' | 'lockPatterns'>;
   /** Command connection to the inspected Redis (locks and the audit stream live there). */
   redis: Redis;
   tracker: LockTracker;
@@ -76,7 +76,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   const limiter = new FailureLimiter({ limit: deps.limits?.loginFailures ?? 10, windowMs: 5 * 60_000, clock: deps.clock });
   const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
   const audit = new AuditLog(redis, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
-  const locks = new LockAdmin({ redis, tracker, inspector, logger });
+  const locks = new LockAdmin({ redis, tracker, inspector, logger, patterns: config.lockPatterns });
   const sockets = new AdminSockets(io, auth, audit, deps.clientIp ?? ((req) => req.socket.remoteAddress ?? ''));
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);
   const socketRefusals = new PerIpWindow({ windowMs: 5 * 60_000, clock: deps.clock });

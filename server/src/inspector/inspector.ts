@@ -6,8 +6,8 @@ import { serverRunId } from '../redis/connect';
 import { RENEWAL_THRESHOLD_MS, type LockTracker } from '../model/lock-tracker';
 import { coversEvictions, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
 import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
-import { sideKeyOf } from '../model/recognise';
 import { keySlot, scanKeys } from './scan';
+import { planScan, type ScanPass } from './scan-plan';
 
 export interface InspectorOptions {
   patterns: string[];
@@ -118,6 +118,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   private serverKnown = true;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
+  /** The SCAN walks a full scan makes: one for all the patterns where they fold into one glob (see planScan). */
+  private readonly scanPasses: ScanPass[];
 
   constructor(
     private readonly deps: InspectorDeps,
@@ -128,6 +130,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     const { prefix, channels } = keyspaceChannels(options.db, options.patterns);
     this.channelPrefix = Buffer.from(prefix);
     this.channels = channels;
+    this.scanPasses = planScan(options.patterns);
   }
 
   /** Begins following Redis. Waits for the first sync when Redis is reachable; otherwise syncs once it is. */
@@ -241,10 +244,11 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     // On a huge, sparse keyspace a batch may take long to fill: locks found are shown within BATCH_WAIT_MS anyway.
     let batchSince = 0;
     const size = Math.min(this.options.scanProbeBatch ?? SCAN_PROBE_BATCH, PROBE_BATCH);
-    for (const pattern of this.options.patterns) {
+    for (const { glob, keep } of this.scanPasses) {
       const ways = this.clusterNode ? 1 : (this.options.scanWays ?? 2);
-      for await (const keys of scanKeys(this.deps.redis, pattern, this.options.scanCount, ways)) {
+      for await (const keys of scanKeys(this.deps.redis, glob, this.options.scanCount, ways)) {
         for (const k of keys) {
+          if (keep && !keep(k)) continue;
           const id = k.toString('base64');
           if (seen.has(id)) continue;
           seen.add(id);
@@ -299,7 +303,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       const id = p.key.toString('base64');
       const view = tracker.get(id);
       if (!view) {
-        if (sideKeyOf(p.key)?.kind === 'waiters') this.sideKeys.add(id);
+        if (tracker.libraries.sideKeyOf(p.key)?.kind === 'waiters') this.sideKeys.add(id);
         continue;
       }
       if (view.endedAt !== null || view.deadline === null || r.pttlMs < 0) continue;

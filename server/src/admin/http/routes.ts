@@ -12,6 +12,7 @@ import {
   type BulkReleaseResponse,
   type ReleaseOutcome,
   type ReleaseResponse,
+  type ReleaseScope,
   type SetTtlOutcome,
   type SetTtlResponse,
 } from '../../../../shared/admin';
@@ -229,7 +230,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     adminAction('release', releaseSchema, async (who, body): Promise<ReleaseResponse> => {
       const key = keyBytes(body);
       const owner = ownerBytes(body);
-      const { outcome, library } = await locks.release(key, owner);
+      const { outcome, library } = await locks.release(key, owner, body.scope);
       const entry = await audit.record({
         action: 'release',
         ...who,
@@ -239,6 +240,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         currentOwner: ownerFound(outcome, owner),
         woke: outcome.result === 'released' ? outcome.woke : null,
         reason: body.reason,
+        detail: scopeDetail(body.scope, outcome),
       });
       return { ...outcome, key: bytesView(key), library, auditId: entry.id };
     }),
@@ -382,6 +384,13 @@ function actionOf(req: Request): AuditAction {
 
 function noStore(res: Response): void {
   res.setHeader('Cache-Control', 'no-store');
+}
+
+/** For the audit log: what a release of one holder, or of every holder, did. */
+function scopeDetail(scope: ReleaseScope | undefined, outcome: ReleaseOutcome): string | null {
+  if (scope === undefined || scope === 'lock') return null;
+  const what = scope === 'holder' ? 'one holder' : 'every holder';
+  return outcome.result === 'released' && outcome.freed ? `${what}: freed ${outcome.freed.count}` : what;
 }
 
 /** For the audit log: the owner found instead of the one named (`owner-changed`), or another holder (`shared`). */

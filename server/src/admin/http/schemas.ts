@@ -75,7 +75,11 @@ function exactlyOneOf(t: TargetInput, ctx: z.RefinementCtx): void {
 
 const target = z.strictObject(targetShape, object).superRefine(exactlyOneOf, always);
 
-export const releaseSchema = z.strictObject({ ...targetShape, reason }, object).superRefine(exactlyOneOf, always) satisfies z.ZodType<ReleaseRequest>;
+const scope = z
+  .enum(['lock', 'holder', 'all'], { error: 'must be "lock", "holder" (free the named holder alone) or "all" (every holder)' })
+  .optional();
+
+export const releaseSchema = z.strictObject({ ...targetShape, reason, scope }, object).superRefine(exactlyOneOf, always) satisfies z.ZodType<ReleaseRequest>;
 
 export const setTtlSchema = z
   .strictObject(

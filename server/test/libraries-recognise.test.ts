@@ -1,10 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/inspector/probe';
-import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/model/recognise';
+import { createLibraries, type CurrentOwner } from '../src/libraries';
+import { isUuid1Hex, uuid1Time } from '../src/libraries/redis-py';
 import { hashResult, stringResult } from './support/probe-results';
 
 type Present = Extract<ProbeResult, { exists: true }>;
+const libraries = createLibraries();
+const recognise = (key: Buffer, probe: Present, current?: CurrentOwner) => libraries.recognise(key, probe, { now: Date.now(), current });
+const sideKeyOf = (key: Buffer) => libraries.sideKeyOf(key);
 const str = stringResult;
 const hash = hashResult;
 const k = (s: string) => Buffer.from(s);
