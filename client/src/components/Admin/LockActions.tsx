@@ -1,5 +1,6 @@
 import { useState, type KeyboardEvent } from 'react';
-import type { LockView } from '../../../../shared/locks';
+import type { HolderView, LockView } from '../../../../shared/locks';
+import { useViewStore } from '../../store/view-store';
 import { useAdminStore } from './admin-store';
 import { buttonClass } from './Dialog';
 import { LockActionDialog, type LockAction } from './LockActionDialog';
@@ -24,8 +25,31 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
   const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
   const picked = useAdminStore((s) => s.bulk.has(lock.id));
   const toggleBulk = useAdminStore((s) => s.toggleBulk);
+  const select = useViewStore((s) => s.select);
   const [action, setAction] = useState<LockAction | null>(null);
   if (!allowed) return null;
+  // Several hold it at once: releasing it whole would take it from all of them. The row leads to the holders
+  // (the detail panel frees one, or all where the library allows); the panel offers "all" here.
+  const holders = lock.holders;
+  if (holders && (holders.count ?? holders.list.length) !== 1 && lock.endedAt === null) {
+    const many = holders.list.length > 1;
+    if (variant === 'select') return null;
+    return (
+      <span className="inline-flex items-center gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={keepActivationKeys}>
+        {variant === 'row' && (
+          <button type="button" tabIndex={tabbable ? 0 : -1} className={buttonClass.small} onClick={() => select(lock.id, true)} aria-label={`Show the holders of ${lock.key.text}`}>
+            Holders…
+          </button>
+        )}
+        {variant === 'panel' && many && holders.releaseAll && lock.owner && (
+          <button type="button" className={`${buttonClass.secondary} text-red-700 dark:text-red-300`} onClick={() => setAction('release-all')}>
+            Release all {holders.count ?? holders.list.length} holders…
+          </button>
+        )}
+        {action && <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />}
+      </span>
+    );
+  }
   const inRow = variant !== 'panel';
   const tabIndex = tabbable ? 0 : -1;
   // The dialog outlives the lock it acted on: its outcome ("Released.") is shown after the lock has ended.
@@ -65,5 +89,20 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
       )}
       {action && <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />}
     </span>
+  );
+}
+
+/** Frees one holder of a lock several hold at once (detail panel), when this browser may act. */
+export function HolderRelease({ lock, holder }: { lock: LockView; holder: HolderView }) {
+  const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
+  const [open, setOpen] = useState(false);
+  if (!allowed) return null;
+  return (
+    <>
+      <button type="button" className={`${buttonClass.small} shrink-0 text-red-700 dark:text-red-300`} onClick={() => setOpen(true)} aria-label={`Release holder ${holder.token.text}`}>
+        Release
+      </button>
+      {open && <LockActionDialog lock={lock} action="release-holder" holder={holder} onClose={() => setOpen(false)} />}
+    </>
   );
 }

@@ -1,11 +1,12 @@
 import { useState, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useNow } from '../../hooks/useNow';
-import { formatDateTime, formatDuration, formatRelative, formatTimestamp, LIBRARY_LABEL } from '../../lib/format';
+import { formatDateTime, formatDuration, formatRelative, formatTimestamp, libraryLabel } from '../../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { CopyButton } from '../CopyButton';
 import { StateBadge } from '../StateBadge';
+import { Holders, type HolderActions } from './Holders';
 import { Timeline } from './Timeline';
 import { TtlChart } from './TtlChart';
 import { useLockHistory } from './useLockHistory';
@@ -20,7 +21,7 @@ export type DetailActions = (lock: LockView) => ReactNode;
  * The selected lock in full: who holds it and how, its TTL chart and event timeline. A side panel on wide
  * screens (≥ 1280 px), an overlay drawer below that.
  */
-export function DetailPanel({ actions }: { actions?: DetailActions }) {
+export function DetailPanel({ actions, holderActions }: { actions?: DetailActions; holderActions?: HolderActions }) {
   useLocksVersion();
   const selected = useViewStore((s) => s.selected);
   const open = useViewStore((s) => s.detailOpen);
@@ -56,7 +57,7 @@ export function DetailPanel({ actions }: { actions?: DetailActions }) {
       </div>
       <div className="min-h-0 flex-1 overflow-y-auto px-4 py-3">
         {lock ? (
-          <Details lock={lock} tracked={current !== undefined} actions={actions} />
+          <Details lock={lock} tracked={current !== undefined} actions={actions} holderActions={holderActions} />
         ) : (
           <p className="text-sm text-slate-500 dark:text-slate-400">
             {haveSnapshot ? 'lockscope is not tracking this lock: it may have been released and dropped from the table.' : 'Loading…'}
@@ -67,7 +68,17 @@ export function DetailPanel({ actions }: { actions?: DetailActions }) {
   );
 }
 
-function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean; actions: DetailActions | undefined }) {
+function Details({
+  lock,
+  tracked,
+  actions,
+  holderActions,
+}: {
+  lock: LockView;
+  tracked: boolean;
+  actions: DetailActions | undefined;
+  holderActions: HolderActions | undefined;
+}) {
   const clockOffsetMs = useLockStore((s) => s.clockOffsetMs);
   const now = useNow() + clockOffsetMs;
   const { history, error, loading } = useLockHistory(lock.id, tracked ? lock : null);
@@ -102,7 +113,7 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
             </div>
           )}
         </Field>
-        <Field label="Owner token">
+        <Field label={lock.holders ? 'Shown for the holders' : 'Owner token'}>
           {lock.owner ? (
             <>
               <div className="flex items-start gap-2">
@@ -136,8 +147,10 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
       {/* The lead's admin actions (force-release, set TTL) render here when allowed. */}
       <div data-slot="admin-actions">{actions?.(lock)}</div>
 
+      {lock.holders && <Holders lock={lock} now={now} actions={tracked && lock.endedAt === null ? holderActions : undefined} />}
+
       <dl aria-label="Lock facts" className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1.5">
-        <Fact label="Library">{LIBRARY_LABEL[lock.library]}</Fact>
+        <Fact label="Library">{libraryLabel(lock.library)}</Fact>
         <Fact label="Type">{lock.type}</Fact>
         <Fact label="Re-entry count">{lock.reentryCount ?? '—'}</Fact>
         <Fact label="Acquired">
