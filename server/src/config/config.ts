@@ -53,7 +53,7 @@ export const SETTINGS = {
   configureNotifications: {
     env: 'CONFIGURE_NOTIFICATIONS',
     flag: 'configure-notifications',
-    help: 'Let lockscope add Kg$xhe to notify-keyspace-events on an external Redis (never done without this flag)',
+    help: 'Let lockscope add Kg$xhze to notify-keyspace-events on an external Redis (never done without this flag)',
     boolean: true,
   },
   heldTooLongMs: {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ChangeFeedMode, RedisRestart } from '../../../shared/status';
 import { serverRunId } from '../redis/connect';
 import { RENEWAL_THRESHOLD_MS, type LockTracker } from '../model/lock-tracker';
-import { coversEvictions, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
+import { coversEvictions, coversZsets, detectNotifications, enableNotifications, keyspaceChannels } from './notifications';
 import { PROBE_BATCH, probeKeys, type ProbedKey } from './probe';
 import { keySlot, scanKeys } from './scan';
 import { planScan, type ScanPass } from './scan-plan';
@@ -107,6 +107,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
    * so the tracked locks are re-probed every POLL_MS as in polling mode (the scan for new locks stays at 30 s).
    */
   private evictionsUnseen = false;
+  /** Notifications are on but without `z`: a semaphore's holders leave by ZREM unseen, so its locks are re-probed every POLL_MS. */
+  private zsetsUnseen = false;
   private probeErrors = { loggedAt: -Infinity, failures: 0 };
   /** INFO's run_id of the server last connected to: a different one after a reconnect means its data may be gone. */
   private runId: string | null = null;
@@ -218,8 +220,9 @@ export class Inspector extends EventEmitter<InspectorEvents> {
    * long relative to POLL_MS.
    */
   private async poll(): Promise<void> {
-    if (this.mode !== 'polling' && !(this.mode === 'notifications' && this.evictionsUnseen)) return;
-    const keys = this.deps.tracker.heldKeys();
+    const unseen = this.mode === 'notifications' && (this.evictionsUnseen || this.zsetsUnseen);
+    if (this.mode !== 'polling' && !unseen) return;
+    const keys = this.mode === 'polling' || this.evictionsUnseen ? this.deps.tracker.heldKeys() : this.deps.tracker.heldKeys('zset');
     for (const id of this.sideKeys) keys.push(Buffer.from(id, 'base64'));
     const started = Date.now();
     await this.probeNow(keys);
@@ -359,7 +362,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       this.clusterNode = true; // unknown: the one-cursor walk is right everywhere
     }
     let support = await detectNotifications(redis);
-    if (support.kind === 'missing' && this.options.configureNotifications) {
+    if (support.kind !== 'unknown' && (support.kind === 'missing' || !coversZsets(support.flags)) && this.options.configureNotifications) {
       try {
         await enableNotifications(redis, support.flags);
         support = await detectNotifications(redis);
@@ -369,6 +372,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
     }
     let mode: ChangeFeedMode = 'polling';
     this.evictionsUnseen = false;
+    this.zsetsUnseen = support.kind === 'enabled' && !coversZsets(support.flags);
     if (support.kind === 'enabled' && !coversEvictions(support.flags)) {
       const policy = await redis.config('GET', 'maxmemory-policy').then(
         (r) => (r as string[])[1] ?? 'noeviction',

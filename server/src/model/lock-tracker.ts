@@ -365,10 +365,10 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     for (const t of this.locks.values()) if (t.endedAt === null) yield t.id;
   }
 
-  /** Raw keys of every lock still held (not ended), for re-probing. */
-  heldKeys(): Buffer[] {
+  /** Raw keys of every lock still held (not ended), for re-probing; only those of one type when given. */
+  heldKeys(type?: RedisKeyType): Buffer[] {
     const keys: Buffer[] = [];
-    for (const t of this.locks.values()) if (t.endedAt === null) keys.push(Buffer.from(t.id, 'base64'));
+    for (const t of this.locks.values()) if (t.endedAt === null && (type === undefined || t.type === type)) keys.push(Buffer.from(t.id, 'base64'));
     return keys;
   }
 
