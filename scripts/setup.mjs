@@ -11,6 +11,8 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 const SYSTEM = {
   'redis-server': { pkg: 'redis-server', paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'] },
   chromium: { pkg: 'chromium', paths: ['/usr/bin/chromium'] },
+  // redis-py for the real-client test (PyPI is not reachable here; Debian's package is), run by /usr/bin/python3.
+  'python3-redis': { pkg: 'python3-redis', paths: ['/usr/lib/python3/dist-packages/redis/__init__.py'] },
 };
 
 function fail(sentence) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ensureClientBuild, ensureDeps, ensureSystemPackages, root, run } from './setup.mjs';
 
 await ensureDeps();
-ensureSystemPackages(['redis-server', 'chromium']);
+ensureSystemPackages(['redis-server', 'chromium', 'python3-redis']);
 await ensureClientBuild();
 
 // Not under test-results/: Playwright empties that folder when it starts.

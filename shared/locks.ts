@@ -179,7 +179,8 @@ export interface LockView {
  * - `force-released`: released by a lockscope admin (replaces `released`: one event per ending).
  * - `ttl-removed` / `ttl-set`: PERSIST, or a TTL put on a lock that had none.
  * - `holder-joined` / `holder-left`: a holder of a lock that several hold at once came or went (its `holder` says
- *   which); `holder-force-released`: a lockscope admin freed that holder alone.
+ *   which); `holder-expired`: it went at or after its own expiry (it stopped renewing: its process died or hung);
+ *   `holder-force-released`: a lockscope admin freed that holder alone.
  */
 export type LockEventKind =
   | 'acquired'
@@ -193,6 +194,7 @@ export type LockEventKind =
   | 'force-released'
   | 'holder-joined'
   | 'holder-left'
+  | 'holder-expired'
   | 'holder-force-released';
 
 export interface LockEvent {

@@ -72,6 +72,7 @@ export const EVENT_LABEL: Record<LockEventKind, string> = {
   'force-released': 'Force-released (lockscope)',
   'holder-joined': 'Holder joined',
   'holder-left': 'Holder left',
+  'holder-expired': 'Holder expired (stopped renewing)',
   'holder-force-released': 'Holder force-released (lockscope)',
 };
 

@@ -499,7 +499,8 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       for (const h of g.left) {
         // lockscope's own release of this holder was noted when it was made: the probe that sees it adds nothing.
         if (!this.lastEventIs(t, 'holder-force-released', observedAt, h.text)) {
-          this.record(id, t, { at: observedAt, kind: 'holder-left', pttlMs: result.pttlMs, owner: t.ownerText, holder: h.text });
+          const expired = h.deadline !== null && observedAt >= h.deadline - EXPIRY_TOLERANCE_MS;
+          this.record(id, t, { at: observedAt, kind: expired ? 'holder-expired' : 'holder-left', pttlMs: result.pttlMs, owner: t.ownerText, holder: h.text });
         }
       }
     }

@@ -13,6 +13,7 @@ const DOT: Record<LockEventKind, string> = {
   'force-released': 'bg-red-500',
   'holder-joined': 'bg-emerald-300',
   'holder-left': 'bg-slate-300',
+  'holder-expired': 'bg-amber-400',
   'holder-force-released': 'bg-red-400',
 };
 
