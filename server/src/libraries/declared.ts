@@ -43,11 +43,25 @@ const owner = z.discriminatedUnion(
 
 const renewal = z.union(
   [
-    z.strictObject({ everyMs: z.number({ error: 'must be a number of ms' }).int({ message: 'must be whole ms' }).min(10).max(86_400_000) }),
+    z.strictObject({
+      everyMs: z
+        .number({ error: 'must be a number of ms' })
+        .int({ message: 'must be whole ms' })
+        .min(10, { message: 'must be at least 10 ms' })
+        .max(86_400_000, { message: 'must be at most a day' }),
+    }),
     z.strictObject({ fractionOfTtl: z.number({ error: 'must be a number' }).gt(0, { message: 'must be above 0' }).max(1, { message: 'must be at most 1' }) }),
   ],
   { error: 'must be {"everyMs": n} or {"fractionOfTtl": 0..1}' },
 );
+
+/** `unknown field "x"` for a key the schema does not know (a typo must not pass silently). */
+const strict = {
+  error: (issue: { code?: string; keys?: string[] }) =>
+    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => `"${k}"`).join(', ')}` : 'must be a JSON object',
+};
+/** Run cross-field checks even when a field already failed, so one start-up names every problem. */
+const always = { when: (p: { value: unknown }) => typeof p.value === 'object' && p.value !== null && !Array.isArray(p.value) };
 
 const format = z
   .strictObject({
@@ -62,23 +76,26 @@ const format = z
         publish: z.strictObject({ channel: text('a channel name ({key} and {owner} are replaced)', 200), message: text('a message ({key} and {owner} are replaced)', 500) }),
       })
       .optional(),
-  })
+  }, strict)
   .superRefine((f, ctx) => {
-    if (f.owner.from === 'hash-field' && f.type !== 'hash') ctx.addIssue({ code: 'custom', path: ['owner', 'from'], message: '"hash-field" needs "type": "hash"' });
-    if (f.owner.from !== 'hash-field' && f.type === 'hash') ctx.addIssue({ code: 'custom', path: ['owner', 'from'], message: 'a hash lock names its owner with "from": "hash-field"' });
-  });
+    const from = (f.owner as { from?: unknown } | undefined)?.from ?? 'value';
+    if (from === 'hash-field' && f.type !== 'hash') ctx.addIssue({ code: 'custom', path: ['owner', 'from'], message: '"hash-field" needs "type": "hash"' });
+    if (from !== 'hash-field' && f.type === 'hash') ctx.addIssue({ code: 'custom', path: ['owner', 'from'], message: 'a hash lock names its owner with "from": "hash-field"' });
+  }, always);
 
 /** The LOCK_FORMATS file: `{ "formats": [ … ] }`. */
 export const lockFormatsSchema = z
   .strictObject({ formats: z.array(format, { error: 'must be an array of formats' }).max(100, { message: 'must list at most 100 formats' }) }, { error: 'must be a JSON object with a "formats" array' })
   .superRefine(({ formats }, ctx) => {
+    if (!Array.isArray(formats)) return;
     const seen = new Map<string, number>();
-    formats.forEach((f, i) => {
+    formats.forEach((f: { label?: unknown }, i) => {
+      if (typeof f?.label !== 'string') return;
       const before = seen.get(f.label);
       if (before !== undefined) ctx.addIssue({ code: 'custom', path: ['formats', i, 'label'], message: `"${f.label}" is already the label of formats[${before}]` });
       else seen.set(f.label, i);
     });
-  });
+  }, always);
 
 export type DeclaredFormat = z.output<typeof format>;
 
