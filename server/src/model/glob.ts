@@ -13,6 +13,8 @@ const signed = (b: number): number => (b > 127 ? b - 256 : b);
 
 /** Whether `key` matches the Redis glob `pattern` (both raw bytes). */
 export function globMatch(pattern: Buffer, key: Buffer): boolean {
+  // SCAN and KEYS take a lone `*` as "no pattern": it matches even the empty key, which the matcher would not.
+  if (isMatchAll(pattern)) return true;
   const state = { skipLonger: false };
   return match(pattern, 0, key, 0, state, 0);
 }
@@ -112,7 +114,6 @@ function match(p: Buffer, pi: number, s: Buffer, si: number, state: { skipLonger
 /** A pattern given as text (LOCK_PATTERNS, a declared format): Redis receives its UTF-8 bytes. */
 export function compileGlob(pattern: string): (key: Buffer) => boolean {
   const bytes = Buffer.from(pattern, 'utf8');
-  if (isMatchAll(bytes)) return () => true;
   return (key) => globMatch(bytes, key);
 }
 
@@ -122,9 +123,9 @@ export function matchesAny(patterns: readonly string[]): (key: Buffer) => boolea
   return (key) => tests.some((t) => t(key));
 }
 
-/** `*`, `**`, …: every key. */
+/** A lone `*`: every key (SCAN and KEYS skip matching altogether). */
 export function isMatchAll(pattern: Buffer): boolean {
-  return pattern.length > 0 && pattern.every((b) => b === 0x2a);
+  return pattern.length === 1 && pattern[0] === 0x2a;
 }
 
 /**
