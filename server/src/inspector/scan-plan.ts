@@ -14,7 +14,7 @@ export interface ScanPass {
  * One SCAN call costs Redis about the same whatever its MATCH pattern (on Redis 7.0 each key of the page is copied
  * before it is matched), so one walk per pattern multiplies discovery time by the number of patterns. Redis has
  * no "match any of these": instead the patterns are folded into one broader glob that every key of each matches —
- * `*[C1][C2][C3]*`, where `C1 C2 C3` are the bytes of a literal run each pattern requires (`lock`, `mutex:`,
+ * `*[C1][C2][C3][C4]*`, where `C1…C4` are the bytes of a literal run each pattern requires (`lock`, `mutex:`,
  * `semaphore`...) — and the few keys it returns beyond them are dropped here with the exact patterns, matched
  * as Redis matches them (`globMatch`). Patterns without a literal run of two bytes get a walk of their own; a
  * pattern that matches every key makes one unfiltered walk of everything.
@@ -33,13 +33,19 @@ export function planScan(patterns: readonly string[]): ScanPass[] {
   });
   if (folded.length === 1) passes.push({ glob: bytes[folded[0]!]!, keep: null });
   else if (folded.length > 1) {
-    const width = Math.min(3, ...folded.map((i) => Math.max(...runs[i]!.map((r) => r.length))));
+    const width = Math.min(MAX_WIDTH, ...folded.map((i) => Math.max(...runs[i]!.map((r) => r.length))));
     const glob = foldedGlob(folded.map((i) => runs[i]!), width);
     const exact = folded.map((i) => bytes[i]!);
     passes.push({ glob, keep: (key) => exact.some((p) => globMatch(p, key)) });
   }
   return passes;
 }
+
+/**
+ * Positions in the folded glob: four keep the cross-products of the patterns' runs (the keys the glob lets through
+ * that no pattern matches) rare in real key names; more would not fit short patterns' runs.
+ */
+const MAX_WIDTH = 4;
 
 /** Maximal runs of positions that each accept a fixed set of bytes (no `*`, `?` or negated class between). */
 function literalRuns(tokens: GlobToken[]): Set<number>[][] {

@@ -112,6 +112,11 @@ export interface KeyName {
 export interface RecogniseContext {
   /** When the probe read the key (epoch ms): libraries that store times (redis-lock's deadline) are checked against it. */
   now: number;
+  /**
+   * A string value's bytes as latin1 text (one char per byte, for matching token shapes), read once for every
+   * adapter; '' for other types. Set by the registry.
+   */
+  value?: string;
   /** The tracked lock, if any: breaks ties (which holder of a shared lock stands for it). */
   current?: CurrentOwner;
 }

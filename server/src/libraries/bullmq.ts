@@ -25,10 +25,9 @@ export const bullmq: LockLibrary = {
     // contains "lock"; only `<prefix>:<queue>:<jobId>:lock` is a lock.
     return k.startsWith('bull:') && !k.endsWith(':lock') ? { library: 'bullmq', parent: null, kind: 'internal' } : null;
   },
-  recognise({ text: keyText }, probe) {
-    const key = KEY.exec(keyText);
+  recognise({ text: keyText }, probe, { value: text = '' }) {
+    const key = keyText.endsWith(':lock') ? KEY.exec(keyText) : null;
     if (!key) return null;
-    const text = probe.type === 'string' && probe.value ? probe.value.toString('latin1') : '';
     const value = VALUE.exec(text);
     if (!value) {
       // A job lock's name under BullMQ's own prefix with a value BullMQ never writes: not credited to any library.

@@ -9,9 +9,8 @@ export const laravel: LockLibrary = {
   id: 'laravel',
   claims: 'value',
   patterns: [],
-  recognise({ text: keyText }, probe) {
+  recognise({ text: keyText }, probe, { value: text = '' }) {
     if (probe.type !== 'string' || !probe.value) return null;
-    const text = probe.value.toString('latin1');
     // Str::random(16) mixes cases (all one case: p ≈ 2·10⁻⁴); a cache-prefixed key says Laravel by itself.
     const ok = TOKEN.test(text) && ((/[a-z]/.test(text) && /[A-Z]/.test(text)) || CACHE_KEY.test(keyText));
     return ok ? lockOf('laravel', probe.value) : null;

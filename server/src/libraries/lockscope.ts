@@ -19,7 +19,7 @@ export const lockscope: LockLibrary = {
     if (k.startsWith('lockscope:sim:fence:')) return { library: 'lockscope', parent: null, kind: 'internal' };
     return null;
   },
-  recognise(_key, probe) {
-    return probe.type === 'string' && probe.value && TOKEN.test(probe.value.toString('latin1')) ? lockOf('lockscope', probe.value) : null;
+  recognise(_key, probe, { value = '' }) {
+    return probe.type === 'string' && probe.value && value.startsWith('ls1:') && TOKEN.test(value) ? lockOf('lockscope', probe.value) : null;
   },
 };

@@ -23,12 +23,12 @@ export const pythonRedisLock: LockLibrary = {
       ? { library: 'python-redis-lock', parent: Buffer.from(`lock:${k.slice(12)}`, 'latin1'), kind: 'signal' }
       : null;
   },
-  recognise({ text: keyText }, probe) {
+  recognise({ text: keyText }, probe, { value: text = '' }) {
     if (!keyText.startsWith('lock:') || probe.type !== 'string' || !probe.value) return null;
     const value = probe.value;
     // Sixteen printable characters are somebody's text token, not urandom(16).
     const raw16 = value.length === 16 && !isPlainAscii(value);
-    if (!raw16 && !B64.test(value.toString('latin1'))) return null;
+    if (!raw16 && !B64.test(text)) return null;
     const r = lockOf('python-redis-lock', value);
     r.fields = { name: keyText.slice('lock:'.length), id: raw16 ? 'raw 16 bytes (≤ 2.x)' : 'base64 (≥ 3.0)' };
     r.renewal = PYTHON_REDIS_LOCK_RENEWAL;

@@ -16,9 +16,8 @@ export const redisLock: LockLibrary = {
   claims: 'key',
   // `lock.<name>` contains "lock": the generic glob finds it.
   patterns: ['lock.*'],
-  recognise({ text: keyText }, probe, { now }) {
+  recognise({ text: keyText }, probe, { now, value: text = '' }) {
     if (!keyText.startsWith('lock.') || probe.type !== 'string' || !probe.value) return null;
-    const text = probe.value.toString('latin1');
     if (!DEADLINE.test(text)) return null;
     const deadline = Number(text);
     // The value is where the TTL ends (a lock without TTL, or one given another, keeps its value's word for it).

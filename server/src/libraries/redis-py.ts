@@ -13,7 +13,7 @@ const UUID1_EPOCH_MS = -12_219_292_800_000;
  * nibble 1, RFC 4122 variant, and a timestamp from this century. redis-py makes its token in `acquire()`.
  */
 export function uuid1Time(text: string): number | null {
-  if (!HEX32.test(text) || text[12] !== '1' || !'89ab'.includes(text[16]!)) return null;
+  if (text.length !== 32 || !HEX32.test(text) || text[12] !== '1' || !'89ab'.includes(text[16]!)) return null;
   const ticks =
     BigInt(`0x${text.slice(13, 16)}`) * 2n ** 48n + BigInt(`0x${text.slice(8, 12)}`) * 2n ** 32n + BigInt(`0x${text.slice(0, 8)}`);
   const ms = UUID1_EPOCH_MS + Number(ticks / 10_000n);
@@ -29,9 +29,9 @@ export const redisPy: LockLibrary = {
   id: 'redis-py',
   claims: 'value',
   patterns: [],
-  recognise(_key, probe) {
+  recognise(_key, probe, { value = '' }) {
     if (probe.type !== 'string' || !probe.value) return null;
-    const made = uuid1Time(probe.value.toString('latin1'));
+    const made = uuid1Time(value);
     if (made === null) return null;
     return { ...lockOf('redis-py', probe.value), fields: { token: 'uuid1' }, acquiredAt: made };
   },

@@ -29,7 +29,7 @@ export const redisSemaphore: LockLibrary = {
   patterns: ['mutex:*', 'semaphore:*'],
   recognise({ text: keyText }, probe, ctx) {
     if (keyText.startsWith('mutex:') && probe.type === 'string' && probe.value) {
-      const m = IDENTIFIER.exec(probe.value.toString('latin1'));
+      const m = IDENTIFIER.exec(ctx.value ?? '');
       // A mutex under this prefix with a caller's own identifier is indistinguishable from any other token lock.
       if (!m || m[1] !== m[1]!.toLowerCase()) return null;
       const r = lockOf('redis-semaphore', probe.value);

@@ -35,8 +35,8 @@ export const redissonSemaphore: LockLibrary = {
   claims: 'key',
   patterns: ['*[sS][eE][mM][aA][pP][hH][oO][rR][eE]*'],
   recognise({ text: keyText }, probe, ctx) {
-    if (probe.type === 'string' && probe.value && SEMAPHORE_WORD.test(keyText) && COUNTER.test(probe.value.toString('latin1'))) {
-      const free = Number(probe.value.toString('latin1'));
+    if (probe.type === 'string' && probe.value && probe.value.length < 20 && COUNTER.test(ctx.value ?? '') && SEMAPHORE_WORD.test(keyText)) {
+      const free = Number(ctx.value);
       const r = lockOf('redisson-semaphore', null);
       r.fields = { kind: 'permit counter (RSemaphore)', freePermits: String(free) };
       r.group = { holders: [], count: null, permits: { held: null, free, limit: null }, heldAsOne: false, releaseAll: false, renewal: null, redisClock: false, counterOnly: true };

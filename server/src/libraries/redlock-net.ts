@@ -14,9 +14,9 @@ export const redlockNet: LockLibrary = {
   claims: 'key',
   // `redlock:<resource>` contains "lock": the generic glob finds it.
   patterns: ['redlock:*'],
-  recognise({ text: keyText }, probe) {
+  recognise({ text: keyText }, probe, { value = '' }) {
     // node-redlock users name resources `redlock:…` too: only a Guid value says RedLock.net.
-    if (!keyText.startsWith('redlock:') || probe.type !== 'string' || !probe.value || !UUID_V4.test(probe.value.toString('latin1'))) return null;
+    if (!keyText.startsWith('redlock:') || probe.type !== 'string' || !probe.value || !UUID_V4.test(value)) return null;
     const r = lockOf('redlock-net', probe.value);
     r.fields = { resource: keyText.slice('redlock:'.length) };
     r.renewal = REDLOCK_NET_RENEWAL;

@@ -20,8 +20,8 @@ export const redlock: LockLibrary = {
   id: 'redlock',
   claims: 'value',
   patterns: [],
-  recognise(_key, probe) {
-    if (probe.type !== 'string' || !probe.value || !HEX32.test(probe.value.toString('latin1'))) return null;
+  recognise(_key, probe, { value = '' }) {
+    if (probe.type !== 'string' || !probe.value || value.length !== 32 || !HEX32.test(value)) return null;
     const r = lockOf('redlock', probe.value);
     r.renewal = REDLOCK_RENEWAL;
     return r;

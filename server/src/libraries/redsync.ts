@@ -8,7 +8,7 @@ export const redsync: LockLibrary = {
   id: 'redsync',
   claims: 'value',
   patterns: [],
-  recognise(_key, probe) {
-    return probe.type === 'string' && probe.value && TOKEN.test(probe.value.toString('latin1')) ? lockOf('redsync', probe.value) : null;
+  recognise(_key, probe, { value = '' }) {
+    return probe.type === 'string' && probe.value && value.length === 24 && TOKEN.test(value) ? lockOf('redsync', probe.value) : null;
   },
 };

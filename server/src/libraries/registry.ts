@@ -127,25 +127,27 @@ export function createLibraries(declared: readonly DeclaredFormat[] = []): Libra
   const declaredLibs = declared.map(declaredLibrary);
   const order = [...declaredLibs, ...BUILTIN_LIBRARIES];
   const byId = new Map<LibraryId, LockLibrary>(order.flatMap((l) => [l.id, ...(l.alsoAs ?? [])].map((id) => [id, l] as const)));
-  const sideKeyOf = (key: Buffer): SideKey | null => {
-    const name: KeyName = { bytes: key, text: key.toString('latin1') };
-    for (const lib of order) {
-      const side = lib.sideKey?.(name);
+  const withSideKeys = order.filter((l) => l.sideKey);
+  const sideKeyIn = (name: KeyName): SideKey | null => {
+    for (const lib of withSideKeys) {
+      const side = lib.sideKey!(name);
       if (side) return side;
     }
     return null;
   };
+  const sideKeyOf = (key: Buffer): SideKey | null => sideKeyIn({ bytes: key, text: key.toString('latin1') });
   return {
     defaultPatterns: [...new Set([...BUILTIN_PATTERNS, ...declaredLibs.flatMap((l) => l.patterns)])],
     declaredPatterns: declaredLibs.flatMap((l) => l.patterns),
     sideKeyOf,
     recognise(key, probe, ctx) {
       const name: KeyName = { bytes: key, text: key.toString('latin1') };
-      const side = sideKeyOf(key);
+      const side = sideKeyIn(name);
       // A declared format may claim a name a library uses for helpers (its own keys win).
       if (side && !declaredLibs.some((l) => l.recognise(name, probe, ctx))) return helperKey(side.library);
+      const full: RecogniseContext = { now: ctx.now, current: ctx.current, value: probe.type === 'string' && probe.value ? probe.value.toString('latin1') : '' };
       for (const lib of order) {
-        const r = lib.recognise(name, probe, ctx);
+        const r = lib.recognise(name, probe, full);
         if (r) {
           owned(r.fields);
           r.shared = r.group !== null;

@@ -12,8 +12,8 @@ export const shedlock: LockLibrary = {
   claims: 'value',
   // `job-lock:<env>:<name>` contains "lock": the generic glob finds it.
   patterns: ['job-lock:*'],
-  recognise({ text: keyText }, probe) {
-    if (probe.type !== 'string' || !probe.value || probe.value.subarray(0, 6).toString('latin1') !== 'ADDED:') return null;
+  recognise({ text: keyText }, probe, { value = '' }) {
+    if (probe.type !== 'string' || !probe.value || !value.startsWith('ADDED:')) return null;
     const m = VALUE.exec(probe.value.toString('utf8'));
     if (!m) return null;
     const r = lockOf('shedlock', probe.value);

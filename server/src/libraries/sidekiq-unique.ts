@@ -18,7 +18,7 @@ export const sidekiqUnique: LockLibrary = {
     return m ? { library: 'sidekiq-unique', parent: Buffer.from(`${m[1]!}:LOCKED`, 'latin1'), kind: 'internal' } : null;
   },
   recognise({ text: keyText }, probe) {
-    const m = LOCKED.exec(keyText);
+    const m = keyText.endsWith(':LOCKED') ? LOCKED.exec(keyText) : null;
     if (!m || !keyText.startsWith('uniquejobs:') || probe.type !== 'hash' || probe.sampled || !probe.fields?.length) return null;
     const [jid, value, cut = 0] = probe.fields[0]!;
     const r = lockOf('sidekiq-unique', jid);

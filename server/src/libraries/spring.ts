@@ -20,9 +20,8 @@ export const spring: LockLibrary = {
   id: 'spring',
   claims: 'value',
   patterns: [],
-  recognise({ text: keyText }, probe) {
-    if (probe.type !== 'string' || !probe.value) return null;
-    const text = probe.value.toString('latin1');
+  recognise({ text: keyText }, probe, { value: text = '' }) {
+    if (probe.type !== 'string' || !probe.value || text.length !== 36) return null;
     if (!UUID_V4.test(text) || !keyText.includes(':')) return null;
     const r = lockOf('spring', probe.value);
     const cut = keyText.indexOf(':');

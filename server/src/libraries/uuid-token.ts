@@ -14,8 +14,8 @@ export const uuidToken: LockLibrary = {
   id: 'uuid-token',
   claims: 'value',
   patterns: [],
-  recognise({ text: keyText }, probe) {
-    if (probe.type !== 'string' || !probe.value || keyText.includes(':') || !UUID_V4.test(probe.value.toString('latin1'))) return null;
+  recognise({ text: keyText }, probe, { value = '' }) {
+    if (probe.type !== 'string' || !probe.value || value.length !== 36 || keyText.includes(':') || !UUID_V4.test(value)) return null;
     const r = lockOf('uuid-token', probe.value);
     r.fields = { writtenBy: 'redlock-rb, StackExchange.Redis LockTake, RedLock.net (custom key format), …' };
     return r;
