@@ -2,7 +2,7 @@ import { useRef, type KeyboardEvent } from 'react';
 import { AuditLog } from './components/Admin/AuditLog';
 import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
-import { HolderRelease, LockActions } from './components/Admin/LockActions';
+import { HolderRelease, HolderReleaseDialog, LockActions } from './components/Admin/LockActions';
 import { ConnectionBanner } from './components/ConnectionBanner';
 import { RestartBanner } from './components/RestartBanner';
 import { DetailPanel } from './components/DetailPanel/DetailPanel';
@@ -37,6 +37,7 @@ export function App() {
             <SimulatorPanel />
           </main>
           <DetailPanel actions={(lock) => <LockActions lock={lock} />} holderActions={(lock, holder) => <HolderRelease lock={lock} holder={holder} />} />
+          <HolderReleaseDialog />
         </div>
       ) : (
         <main role="tabpanel" id={panelId('audit')} aria-labelledby={tabId('audit')} className="flex min-h-0 flex-1 flex-col">

@@ -95,14 +95,24 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
 /** Frees one holder of a lock several hold at once (detail panel), when this browser may act. */
 export function HolderRelease({ lock, holder }: { lock: LockView; holder: HolderView }) {
   const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
-  const [open, setOpen] = useState(false);
+  const open = useAdminStore((s) => s.setHolderRelease);
   if (!allowed) return null;
   return (
-    <>
-      <button type="button" className={`${buttonClass.small} shrink-0 text-red-700 dark:text-red-300`} onClick={() => setOpen(true)} aria-label={`Release holder ${holder.token.text}`}>
-        Release
-      </button>
-      {open && <LockActionDialog lock={lock} action="release-holder" holder={holder} onClose={() => setOpen(false)} />}
-    </>
+    <button
+      type="button"
+      className={`${buttonClass.small} shrink-0 text-red-700 dark:text-red-300`}
+      onClick={() => open({ lock, holder })}
+      aria-label={`Release holder ${holder.token.text}`}
+    >
+      Release
+    </button>
   );
+}
+
+/** The open holder-release dialog, wherever its holder's row has gone (mount once, beside the detail panel). */
+export function HolderReleaseDialog() {
+  const target = useAdminStore((s) => s.holderRelease);
+  const close = useAdminStore((s) => s.setHolderRelease);
+  if (!target) return null;
+  return <LockActionDialog key={target.holder.token.base64} lock={target.lock} action="release-holder" holder={target.holder} onClose={() => close(null)} />;
 }

@@ -160,7 +160,9 @@ function Details({
           <span className="font-mono tabular-nums">{formatDuration((lock.endedAt ?? now) - lock.acquiredAt)}</span>
         </Fact>
         <Fact label="Deadline">
-          {lock.deadline === null ? (
+          {lock.deadline === null && lock.holders && lock.state !== 'no-ttl' ? (
+            <span className="text-slate-600 dark:text-slate-300">none for the key — {lock.holders.list.length ? 'each holder has its own (below)' : 'a counter, without TTL by design'}</span>
+          ) : lock.deadline === null ? (
             <span className="font-medium text-red-700 dark:text-red-400">none — never expires by itself</span>
           ) : (
             <Moment at={lock.deadline} now={now} />
@@ -196,9 +198,13 @@ function Details({
           Remaining TTL
         </h3>
         {lock.deadline === null && lock.endedAt === null && (history?.ttl.length ?? 0) < 2 ? (
-          <p className="rounded bg-red-50 px-2 py-3 text-red-800 dark:bg-red-950/50 dark:text-red-200">
-            No TTL: this lock never expires by itself, so there is nothing counting down.
-          </p>
+          lock.holders && lock.state !== 'no-ttl' ? (
+            <p className="rounded bg-slate-50 px-2 py-3 text-slate-600 dark:bg-slate-800/60 dark:text-slate-300">The key itself has no TTL: its holders expire one by one.</p>
+          ) : (
+            <p className="rounded bg-red-50 px-2 py-3 text-red-800 dark:bg-red-950/50 dark:text-red-200">
+              No TTL: this lock never expires by itself, so there is nothing counting down.
+            </p>
+          )
         ) : (
           <TtlChart samples={history?.ttl ?? EMPTY} lock={lock} clockOffsetMs={clockOffsetMs} />
         )}

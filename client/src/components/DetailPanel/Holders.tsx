@@ -7,7 +7,7 @@ export type HolderActions = (lock: LockView, holder: HolderView) => ReactNode;
 
 /** `3 holders`, `1 holder`, `no holders recorded`. */
 export function holdersText(h: HoldersView): string {
-  if (h.count === null && h.list.length === 0) return 'no holders recorded';
+  if (h.count === null && h.list.length === 0) return h.permits.free !== null ? `${h.permits.free} free permit${h.permits.free === 1 ? '' : 's'}` : 'no holders recorded';
   const n = h.count ?? h.list.length;
   return `${n.toLocaleString('en-US')} holder${n === 1 ? '' : 's'}`;
 }
@@ -16,7 +16,7 @@ export function holdersText(h: HoldersView): string {
 export function permitsText(h: HoldersView): string {
   const { held, free, limit } = h.permits;
   if (held !== null && limit !== null) return `${held}/${limit} permits`;
-  if (free !== null) return `${free} free`;
+  if (free !== null) return h.list.length || h.count !== null ? `${free} free` : 'holders not recorded';
   if (held !== null && held !== (h.count ?? h.list.length)) return `${held} permits`;
   return '';
 }
