@@ -1,46 +1,22 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { Semaphore } from 'redis-semaphore';
 import { lock as simpleLock } from 'simple-redis-mutex';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ReleaseResponse, SetTtlResponse } from '../../shared/admin';
-import type { LockView } from '../../shared/locks';
 import { api, auditEntries, data } from './support/admin-http';
-import { startTestApp, type LiveClient, type TestApp } from './support/app';
+import { liveApp, startTestApp, type LiveClient, type TestApp } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 const TOKEN = 'test-admin-token-0123456789';
 const NO_LEASE = 922337203685477;
 
 describe('force-release of locks several hold at once: one holder, all of them, or refused (real app, real clients)', () => {
-  let redis: TestRedis;
-  let app: TestApp;
-  let client: LiveClient;
-  const connections: Redis[] = [];
+  const suite = liveApp({ ADMIN_TOKEN: TOKEN });
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    app = await startTestApp(redis.url, { ADMIN_TOKEN: TOKEN });
-    client = await app.connect();
-  });
-  afterAll(async () => {
-    for (const c of connections) c.disconnect();
-    await app?.close();
-    await redis?.stop();
-  });
-
-  const conn = () => {
-    const c = new Redis(redis.url);
-    connections.push(c);
-    return c;
-  };
-  const live = (key: string, cond: (v: LockView) => boolean = () => true, what = key) =>
-    waitFor(() => {
-      const v = client.byKey(key);
-      return v && cond(v) ? v : undefined;
-    }, what);
-  const release = (body: object) => api<ReleaseResponse>(app.url, '/api/locks/release', { json: body, token: TOKEN });
+  const conn = () => suite.redis.connection();
+  const live: LiveClient['until'] = (...args) => suite.client.until(...args);
+  const release = (body: object) => api<ReleaseResponse>(suite.app.url, '/api/locks/release', { json: body, token: TOKEN });
 
   it('redis-semaphore: frees one holder alone (its client sees its lock lost), refuses the whole while others hold it, then frees all', async () => {
     const lost: string[] = [];
@@ -57,21 +33,21 @@ describe('force-release of locks several hold at once: one holder, all of them, 
     const whole = data(await release({ keyBase64: seen.id, expectedOwner: victim!.identifier, reason: 'try whole' }));
     expect(whole.result).toBe('shared');
     expect(whole.result === 'shared' && whole.holders.map((h) => h.text).sort()).toEqual(sems.map((s) => s.identifier).sort());
-    expect(await redis.client.zcard('semaphore:jobs')).toBe(3);
+    expect(await suite.redis.client.zcard('semaphore:jobs')).toBe(3);
 
     // One holder: only its member goes (its own release is ZREM id); the others keep their permits.
     const one = data(await release({ keyBase64: seen.id, expectedOwner: victim!.identifier, scope: 'holder', reason: 'worker-3 hung (INC-77)' }));
     expect(one).toMatchObject({ result: 'released', via: 'lua', woke: null, library: 'redis-semaphore', freed: { count: 1, holders: [{ text: victim!.identifier }] } });
-    expect((await redis.client.zrange('semaphore:jobs', 0, -1)).sort()).toEqual(others.map((s) => s.identifier).sort());
+    expect((await suite.redis.client.zrange('semaphore:jobs', 0, -1)).sort()).toEqual(others.map((s) => s.identifier).sort());
     await live('semaphore:jobs', (v) => v.holders?.list.length === 2, 'two holders');
     // Its own client finds out at its next refresh, as it would had its entry expired.
     await waitFor(() => lost.includes(victim!.identifier), 'the freed holder to see its lock lost', 3000);
     expect(lost).toEqual([victim!.identifier]);
-    const history = await client.socket.emitWithAck('lock:history', seen.id);
+    const history = await suite.client.socket.emitWithAck('lock:history', seen.id);
     const forced = history.ok ? history.data.events.filter((e) => e.kind === 'holder-force-released') : [];
     expect(forced.map((e) => e.holder)).toEqual([victim!.identifier]);
     expect(history.ok && history.data.events.some((e) => e.kind === 'holder-left' || e.kind === 'holder-expired')).toBe(false);
-    const entry = (await auditEntries(app.url, TOKEN)).find((e) => e.id === one.auditId);
+    const entry = (await auditEntries(suite.app.url, TOKEN)).find((e) => e.id === one.auditId);
     expect(entry).toMatchObject({ result: 'released', detail: 'one holder: freed 1', ownerSeen: { text: victim!.identifier } });
 
     // The same holder again: it is no longer there.
@@ -80,25 +56,25 @@ describe('force-release of locks several hold at once: one holder, all of them, 
     // Every holder at once, naming one still there.
     const all = data(await release({ keyBase64: seen.id, expectedOwner: others[0]!.identifier, scope: 'all', reason: 'pool reset' }));
     expect(all).toMatchObject({ result: 'released', freed: { count: 2 } });
-    expect(await redis.client.exists('semaphore:jobs')).toBe(0);
+    expect(await suite.redis.client.exists('semaphore:jobs')).toBe(0);
     await live('semaphore:jobs', (v) => v.state === 'released', 'released');
   });
 
   it('a lock with one owner refuses a holder-scoped release (409) and keeps its key', async () => {
-    await redis.client.set('lock:single', 'w1', 'PX', 30_000);
+    await suite.redis.client.set('lock:single', 'w1', 'PX', 30_000);
     await live('lock:single');
     const reply = await release({ key: 'lock:single', expectedOwner: 'w1', scope: 'holder', reason: 'wrong scope' });
     expect(reply.status).toBe(409);
     expect(reply.body).toMatchObject({ ok: false, error: { code: 'release_not_allowed' } });
-    expect(await redis.client.get('lock:single')).toBe('w1');
+    expect(await suite.redis.client.get('lock:single')).toBe('w1');
   });
 
   it('Redisson RPermitExpirableSemaphore: freeing an expired permit gives it back to the counter and tells waiters the new count', async () => {
     const name = 'export-semaphore';
     const timeouts = `{${name}}:timeout`;
     const [stale, alive] = [randomBytes(16), randomBytes(16)];
-    await redis.client.set(name, 1); // three permits, two taken
-    await redis.client.zadd(timeouts, Date.now() - 5000, stale, NO_LEASE, alive);
+    await suite.redis.client.set(name, 1); // three permits, two taken
+    await suite.redis.client.zadd(timeouts, Date.now() - 5000, stale, NO_LEASE, alive);
     const seen = await live(timeouts, (v) => v.holders?.list.length === 2, 'two permits');
     expect(seen.state).toBe('no-ttl'); // the permit without lease, on a counter without TTL
     const waiter = conn();
@@ -107,8 +83,8 @@ describe('force-release of locks several hold at once: one holder, all of them, 
     await waiter.subscribe(`redisson_sc:{${name}}`);
     const out = data(await release({ keyBase64: seen.id, expectedOwnerBase64: stale.toString('base64'), scope: 'holder', reason: 'permit leaked by a dead job' }));
     expect(out).toMatchObject({ result: 'released', woke: 'redisson-semaphore-channel', library: 'redisson-semaphore' });
-    expect(await redis.client.get(name)).toBe('2');
-    expect(await redis.client.zcard(timeouts)).toBe(1);
+    expect(await suite.redis.client.get(name)).toBe('2');
+    expect(await suite.redis.client.zcard(timeouts)).toBe(1);
     await waitFor(() => messages.length > 0, 'the semaphore channel');
     expect(messages).toEqual([[`redisson_sc:{${name}}`, '2']]);
   });
@@ -116,12 +92,12 @@ describe('force-release of locks several hold at once: one holder, all of them, 
   it('Redisson read lock shared by two readers: one reader is freed alone (its timeout keys too); freeing the last one deletes the lock and wakes waiters', async () => {
     const name = 'lock:rw:readers';
     const [a, b] = [`${randomUUID()}:1`, `${randomUUID()}:2`];
-    await redis.client.hset(name, 'mode', 'read', a, '2', b, '1');
-    await redis.client.pexpire(name, 30_000);
+    await suite.redis.client.hset(name, 'mode', 'read', a, '2', b, '1');
+    await suite.redis.client.pexpire(name, 30_000);
     // RedissonReadLock's reader timeout keys: `{name}:<field>:rwlock_timeout:<1..count>`.
-    await redis.client.set(`{${name}}:${a}:rwlock_timeout:1`, 1, 'PX', 30_000);
-    await redis.client.set(`{${name}}:${a}:rwlock_timeout:2`, 1, 'PX', 30_000);
-    await redis.client.set(`{${name}}:${b}:rwlock_timeout:1`, 1, 'PX', 30_000);
+    await suite.redis.client.set(`{${name}}:${a}:rwlock_timeout:1`, 1, 'PX', 30_000);
+    await suite.redis.client.set(`{${name}}:${a}:rwlock_timeout:2`, 1, 'PX', 30_000);
+    await suite.redis.client.set(`{${name}}:${b}:rwlock_timeout:1`, 1, 'PX', 30_000);
     const seen = await live(name, (v) => v.holders?.list.length === 2, 'two readers');
     expect(seen.library).toBe('redisson-rw');
     const waiter = conn();
@@ -131,32 +107,32 @@ describe('force-release of locks several hold at once: one holder, all of them, 
 
     const first = data(await release({ keyBase64: seen.id, expectedOwner: a, scope: 'holder', reason: 'reader a hung' }));
     expect(first).toMatchObject({ result: 'released', woke: null });
-    expect(await redis.client.hgetall(name)).toEqual({ mode: 'read', [b]: '1' });
-    expect(await redis.client.exists(`{${name}}:${a}:rwlock_timeout:1`, `{${name}}:${a}:rwlock_timeout:2`)).toBe(0);
-    expect(await redis.client.exists(`{${name}}:${b}:rwlock_timeout:1`)).toBe(1);
+    expect(await suite.redis.client.hgetall(name)).toEqual({ mode: 'read', [b]: '1' });
+    expect(await suite.redis.client.exists(`{${name}}:${a}:rwlock_timeout:1`, `{${name}}:${a}:rwlock_timeout:2`)).toBe(0);
+    expect(await suite.redis.client.exists(`{${name}}:${b}:rwlock_timeout:1`)).toBe(1);
 
     const last = data(await release({ keyBase64: seen.id, expectedOwner: b, scope: 'holder', reason: 'reader b hung' }));
     expect(last).toMatchObject({ result: 'released', woke: 'redisson-channel' });
-    expect(await redis.client.exists(name)).toBe(0);
+    expect(await suite.redis.client.exists(name)).toBe(0);
     await waitFor(() => messages.length > 0, 'the read-write lock channel');
   });
 
   it('Symfony read lock: one reader freed as its own delete() does (token and write marker out, expiry at the latest left)', async () => {
     const [r1, r2] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
     const now = Date.now();
-    await redis.client.zadd('pdf-lock', now + 60_000, r1, now + 120_000, r2);
-    await redis.client.pexpireat('pdf-lock', now + 120_000);
+    await suite.redis.client.zadd('pdf-lock', now + 60_000, r1, now + 120_000, r2);
+    await suite.redis.client.pexpireat('pdf-lock', now + 120_000);
     const seen = await live('pdf-lock', (v) => v.holders?.list.length === 2, 'two readers');
     expect(seen.library).toBe('symfony');
     data(await release({ keyBase64: seen.id, expectedOwner: r2, scope: 'holder', reason: 'reader gone' }));
-    expect(await redis.client.zrange('pdf-lock', 0, -1)).toEqual([r1]);
-    const pexpireAt = Number(await redis.client.call('PEXPIRETIME', 'pdf-lock'));
+    expect(await suite.redis.client.zrange('pdf-lock', 0, -1)).toEqual([r1]);
+    const pexpireAt = Number(await suite.redis.client.call('PEXPIRETIME', 'pdf-lock'));
     expect(Math.abs(pexpireAt - (now + 60_000))).toBeLessThan(2);
   });
 
   it('simple-redis-mutex: a force-release wakes a process waiting in lock() through the library\'s shared channel', async () => {
-    const holder = createClient({ url: redis.url });
-    const other = createClient({ url: redis.url });
+    const holder = createClient({ url: suite.redis.url });
+    const other = createClient({ url: suite.redis.url });
     await Promise.all([holder.connect(), other.connect()]);
     try {
       await simpleLock(holder, 'report', { timeout: 60_000 }); // its holder hangs: never released

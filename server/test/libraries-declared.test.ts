@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseResponse } from '../../shared/admin';
-import type { LockView } from '../../shared/locks';
 import { DEFAULT_LOCK_PATTERNS, resolveConfig } from '../src/config/config';
 import { api, data } from './support/admin-http';
 import { startTestApp, type LiveClient, type TestApp } from './support/app';
-import { startTestRedis, waitFor, type TestRedis } from './support/redis';
+import { startTestRedis, type TestRedis } from './support/redis';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -106,11 +105,7 @@ describe('declared formats in the running app: label, owner decoding, renewal, f
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const live = (key: string, cond: (v: LockView) => boolean = () => true, what = key, timeoutMs = 5000) =>
-    waitFor(() => {
-      const v = client.byKey(key);
-      return v && cond(v) ? v : undefined;
-    }, what, timeoutMs);
+  const live: LiveClient['until'] = (...args) => client.until(...args);
   const release = (body: object) => api<ReleaseResponse>(app.url, '/api/locks/release', { json: body, token: TOKEN });
 
   it('shows its label as the library, its regex groups as decoded fields, and flags missed renewals at its cadence', async () => {

@@ -1,10 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { lock as simpleLock } from 'simple-redis-mutex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LockView } from '../../shared/locks';
-import { startTestApp, type LiveClient, type TestApp } from './support/app';
-import { startTestRedis, waitFor, type TestRedis } from './support/redis';
+import { describe, expect, it } from 'vitest';
+import { liveApp, type LiveClient } from './support/app';
 
 /*
  * The libraries of issue 11 whose clients cannot run here (PHP, C#, Ruby, Go, Java): their keys are written with
@@ -12,17 +10,21 @@ import { startTestRedis, waitFor, type TestRedis } from './support/redis';
  * LOCK-FORMATS.md), and the real app, on its default patterns, must recognise, decode and follow each one.
  */
 
-// Symfony Lock `Store/RedisStore.php` (≥ 5.2; 7.x): save, saveRead, putOffExpiration, delete, each with the
-// `getNowCode()` that uses Redis's TIME.
-const SF_NOW = `
-local now = redis.call("TIME")
-now = now[1] * 1000 + math.floor(now[2] / 1000)`;
-const SF_SAVE = `
+// Symfony Lock `Store/RedisStore.php` (≥ 5.2; 7.x): save, saveRead, putOffExpiration, delete. Each script starts
+// the same way (its arguments, the check against the pre-5.2 STRING format, `getNowCode()` with Redis's TIME) and
+// ends by expiring the key with its latest member.
+const SF_HEAD = `
 local key = KEYS[1]
 local uniqueToken = ARGV[2]
 local ttl = tonumber(ARGV[3])
 if redis.call("TYPE", key).ok == "string" then return false end
-${SF_NOW}
+local now = redis.call("TIME")
+now = now[1] * 1000 + math.floor(now[2] / 1000)`;
+const SF_TAIL = `
+local maxExpiration = redis.call("ZREVRANGE", key, 0, 0, "WITHSCORES")[2]
+redis.call("PEXPIREAT", key, maxExpiration)
+return true`;
+const SF_SAVE = `${SF_HEAD}
 redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
 if redis.call("ZSCORE", key, uniqueToken) then
   if not redis.call("ZSCORE", key, "__write__") and redis.call("ZCOUNT", key, "-inf", "+inf") > 1  then return false end
@@ -30,35 +32,16 @@ elseif redis.call("ZCOUNT", key, "-inf", "+inf") > 0  then
   return false
 end
 redis.call("ZADD", key, now + ttl, uniqueToken)
-redis.call("ZADD", key, now + ttl, "__write__")
-local maxExpiration = redis.call("ZREVRANGE", key, 0, 0, "WITHSCORES")[2]
-redis.call("PEXPIREAT", key, maxExpiration)
-return true`;
-const SF_SAVE_READ = `
-local key = KEYS[1]
-local uniqueToken = ARGV[2]
-local ttl = tonumber(ARGV[3])
-if redis.call("TYPE", key).ok == "string" then return false end
-${SF_NOW}
+redis.call("ZADD", key, now + ttl, "__write__")${SF_TAIL}`;
+const SF_SAVE_READ = `${SF_HEAD}
 redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
 if not redis.call("ZSCORE", key, uniqueToken) and redis.call("ZSCORE", key, "__write__") then return false end
 redis.call("ZADD", key, now + ttl, uniqueToken)
-redis.call("ZREM", key, "__write__")
-local maxExpiration = redis.call("ZREVRANGE", key, 0, 0, "WITHSCORES")[2]
-redis.call("PEXPIREAT", key, maxExpiration)
-return true`;
-const SF_PUT_OFF = `
-local key = KEYS[1]
-local uniqueToken = ARGV[2]
-local ttl = tonumber(ARGV[3])
-if redis.call("TYPE", key).ok == "string" then return false end
-${SF_NOW}
+redis.call("ZREM", key, "__write__")${SF_TAIL}`;
+const SF_PUT_OFF = `${SF_HEAD}
 if not redis.call("ZSCORE", key, uniqueToken) then return false end
 redis.call("ZADD", key, now + ttl, uniqueToken)
-if redis.call("ZSCORE", key, "__write__") then redis.call("ZADD", key, now + ttl, "__write__") end
-local maxExpiration = redis.call("ZREVRANGE", key, 0, 0, "WITHSCORES")[2]
-redis.call("PEXPIREAT", key, maxExpiration)
-return true`;
+if redis.call("ZSCORE", key, "__write__") then redis.call("ZADD", key, now + ttl, "__write__") end${SF_TAIL}`;
 const SF_DELETE = `
 local key = KEYS[1]
 local uniqueToken = ARGV[1]
@@ -169,25 +152,9 @@ return nil;`;
 const NO_LEASE = 922337203685477;
 
 describe('issue 11 formats written as each library writes them (real app, default patterns)', () => {
-  let redis: TestRedis;
-  let app: TestApp;
-  let client: LiveClient;
-  const run = (lua: string, keys: string[], args: (string | number | Buffer)[]) => redis.client.eval(lua, keys.length, ...keys, ...args);
-  const live = (key: string, cond: (v: LockView) => boolean = () => true, what = key, timeoutMs = 5000) =>
-    waitFor(() => {
-      const v = client.byKey(key);
-      return v && cond(v) ? v : undefined;
-    }, what, timeoutMs);
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    app = await startTestApp(redis.url);
-    client = await app.connect();
-  });
-  afterAll(async () => {
-    await app?.close();
-    await redis?.stop();
-  });
+  const suite = liveApp();
+  const run = (lua: string, keys: string[], args: (string | number | Buffer)[]) => suite.redis.client.eval(lua, keys.length, ...keys, ...args);
+  const live: LiveClient['until'] = (...args) => suite.client.until(...args);
 
   it('Symfony Lock: a write lock is one holder with its own expiry; readers share the lock, and a reader past its expiry is stuck', async () => {
     const writer = randomBytes(32).toString('base64');
@@ -216,12 +183,12 @@ describe('issue 11 formats written as each library writes them (real app, defaul
     // Its release re-sets the key's expiry to the latest left: the stuck reader's, already past, so the key goes.
     await run(SF_DELETE, ['report-lock'], [slow]);
     await live('report-lock', (v) => v.state === 'released', 'the lock gone with its last live reader');
-    expect(await redis.client.exists('report-lock')).toBe(0);
+    expect(await suite.redis.client.exists('report-lock')).toBe(0);
   });
 
   it('RedLock.net: redlock:<resource> with a Guid, renewed by its keep-alive every expiry/2, unlocked', async () => {
     const id = randomUUID();
-    await redis.client.set('redlock:orders', id, 'PX', 3000, 'NX');
+    await suite.redis.client.set('redlock:orders', id, 'PX', 3000, 'NX');
     const held = await live('redlock:orders');
     expect(held).toMatchObject({ library: 'redlock-net', expectedRenewalMs: 1500 });
     expect(held.owner?.fields.resource).toBe('orders');
@@ -236,7 +203,7 @@ describe('issue 11 formats written as each library writes them (real app, defaul
     const rb = randomUUID();
     expect(await run(REDLOCK_RB_LOCK, ['rb-lock-report'], [rb, 2000, 'yes'])).toBe('OK');
     const se = randomUUID();
-    await redis.client.set('se-lock-invoices', se, 'EX', 30, 'NX'); // LockTake with whole seconds: SET EX NX
+    await suite.redis.client.set('se-lock-invoices', se, 'EX', 30, 'NX'); // LockTake with whole seconds: SET EX NX
     for (const key of ['rb-lock-report', 'se-lock-invoices']) {
       const v = await live(key);
       expect(v.library).toBe('uuid-token');
@@ -246,7 +213,7 @@ describe('issue 11 formats written as each library writes them (real app, defaul
     expect(await run(REDLOCK_RB_LOCK, ['rb-lock-report'], [rb, 2000, 'no'])).toBe('OK'); // extend: same script, same value
     await live('rb-lock-report', (v) => v.renewals === 1, 'redlock-rb extend');
     // LockExtend on Redis < 8.4: WATCH, GET compared by the client, MULTI PEXPIRE EXEC.
-    const c = redis.client.duplicate();
+    const c = suite.redis.client.duplicate();
     try {
       await c.watch('se-lock-invoices');
       expect(await c.get('se-lock-invoices')).toBe(se);
@@ -283,7 +250,7 @@ describe('issue 11 formats written as each library writes them (real app, defaul
   it('Redisson RPermitExpirableSemaphore: permits with their own leases; an expired permit not yet reclaimed is stuck; a permit without lease never expires', async () => {
     const name = 'render-semaphore';
     const keys = [name, `{${name}}:timeout`, `redisson_sc:{${name}}`];
-    await redis.client.set(name, 3);
+    await suite.redis.client.set(name, 3);
     const ids = [randomBytes(16), randomBytes(16)];
     expect(await run(RPERMIT_ACQUIRE, keys, [2, Date.now() + 600, Date.now(), NO_LEASE, 'publish', ...ids])).toBe('OK');
     const held = await live(`{${name}}:timeout`, (v) => v.holders?.list.length === 2, 'two permits');
@@ -298,11 +265,11 @@ describe('issue 11 formats written as each library writes them (real app, defaul
     const noLease = await live(`{${name}}:timeout`, (v) => v.state === 'no-ttl', 'a permit without lease');
     expect(noLease.holders!.list.find((h) => h.fields.permitId === forever.toString('hex'))).toMatchObject({ deadline: null, state: 'no-expiry' });
     // Its counter (matched too: the name contains "semaphore") shows the free permits.
-    expect(client.byKey(name)?.holders?.permits.free).toBeTypeOf('number');
+    expect(suite.client.byKey(name)?.holders?.permits.free).toBeTypeOf('number');
   });
 
   it('simple-redis-mutex 3.0 (real client, node-redis 5): @simple-redis-mutex:lock-<name>, Math.random() value; its fencing counter is no lock', async () => {
-    const c = createClient({ url: redis.url });
+    const c = createClient({ url: suite.redis.url });
     await c.connect();
     try {
       const release = await simpleLock(c, 'nightly', { timeout: 5000 });
@@ -312,8 +279,8 @@ describe('issue 11 formats written as each library writes them (real app, defaul
       expect(held.owner?.fields.name).toBe('nightly');
       await release();
       await live('@simple-redis-mutex:lock-nightly', (v) => v.state === 'released', 'release');
-      expect(await redis.client.get('@simple-redis-mutex:fencing-tokens')).toBe('1');
-      expect(client.byKey('@simple-redis-mutex:fencing-tokens')).toBeUndefined();
+      expect(await suite.redis.client.get('@simple-redis-mutex:fencing-tokens')).toBe('1');
+      expect(suite.client.byKey('@simple-redis-mutex:fencing-tokens')).toBeUndefined();
     } finally {
       await c.quit();
     }

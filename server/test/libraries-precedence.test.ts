@@ -4,21 +4,14 @@ import type { ProbeResult } from '../src/inspector/probe';
 import { BUILTIN_LIBRARIES, BUILTIN_PATTERNS, createLibraries, GENERIC_LOCK_GLOB } from '../src/libraries';
 import { lockFormatsSchema } from '../src/libraries/declared';
 import { defaultPatterns } from '../src/libraries/registry';
-import { hashResult, stringResult } from './support/probe-results';
+import { hashResult, stringResult, zsetResult } from './support/probe-results';
 
 type Present = Extract<ProbeResult, { exists: true }>;
 const libraries = createLibraries();
 const now = Date.now();
 const recognise = (key: string, probe: Present) => libraries.recognise(Buffer.from(key), probe, { now });
 const libraryOf = (key: string, value: string) => recognise(key, stringResult(value)).library;
-const zset = (members: [string | Buffer, number][], pttlMs = 30_000): Present => ({
-  exists: true,
-  type: 'zset',
-  pttlMs,
-  size: members.length,
-  value: null,
-  fields: members.map(([m, s]) => [Buffer.isBuffer(m) ? m : Buffer.from(m), Buffer.from(String(s))]),
-});
+const zset = zsetResult;
 
 /**
  * "No false friends": when two adapters could claim a key, which wins (the rule is in registry.ts and the README),

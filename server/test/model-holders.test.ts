@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { LockEvent, LockView } from '../../shared/locks';
 import type { ProbedKey } from '../src/inspector/probe';
 import { LockTracker } from '../src/model/lock-tracker';
+import { zsetResult } from './support/probe-results';
 
 /**
  * Locks several hold at once, in the lock model alone: holders' own expiries, renewals and departures, and the
@@ -13,18 +14,7 @@ function setup(heldTooLongMs = 300_000) {
   const tracker = new LockTracker({ heldTooLongMs, clock: () => now });
   const events: LockEvent[] = [];
   tracker.on('event', (_id, e) => events.push({ ...e }));
-  const zset = (key: string, members: [string | Buffer, number][], pttlMs: number): ProbedKey => ({
-    key: Buffer.from(key),
-    observedAt: now,
-    result: {
-      exists: true,
-      type: 'zset',
-      pttlMs,
-      size: members.length,
-      value: null,
-      fields: members.map(([m, s]) => [Buffer.isBuffer(m) ? m : Buffer.from(m), Buffer.from(String(s))]),
-    },
-  });
+  const zset = (key: string, members: [string | Buffer, number][], pttlMs: number): ProbedKey => ({ key: Buffer.from(key), observedAt: now, result: zsetResult(members, pttlMs) });
   return {
     tracker,
     events,

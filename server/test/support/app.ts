@@ -5,7 +5,9 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared
 import type { LockView } from '../../../shared/locks';
 import { createApp, type App } from '../../src/app';
 import { resolveConfig, type Config } from '../../src/config/config';
+import { afterAll, beforeAll } from 'vitest';
 import { connectRedis } from '../../src/redis/connect';
+import { startTestRedis, waitFor, type TestRedis } from './redis';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -28,6 +30,8 @@ export async function startTestApp(
     embedded?: boolean;
     /** A logger to inspect (default: silent). */
     logger?: Logger;
+    /** Extra redis-server arguments (liveApp only). */
+    redisArgs?: string[];
   } = {},
 ): Promise<TestApp> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...env }, []);
@@ -68,6 +72,28 @@ export async function startTestApp(
       subscriber.disconnect();
     },
   };
+}
+
+/** A suite's private Redis, the real app on it and one live client: started before its tests, stopped after. */
+export interface LiveApp {
+  redis: TestRedis;
+  app: TestApp;
+  client: LiveClient;
+}
+
+/** Sets up a `LiveApp` for the enclosing `describe` (read its fields inside tests and hooks). */
+export function liveApp(env: Record<string, string> = {}, extra: Parameters<typeof startTestApp>[2] = {}): LiveApp {
+  const live = {} as LiveApp;
+  beforeAll(async () => {
+    live.redis = await startTestRedis(extra.redisArgs ? { args: extra.redisArgs } : {});
+    live.app = await startTestApp(live.redis.url, env, extra);
+    live.client = await live.app.connect();
+  });
+  afterAll(async () => {
+    await live.app?.close();
+    await live.redis?.stop();
+  });
+  return live;
 }
 
 /** What a client received, in order (for tests of how snapshot parts and changes interleave). */
@@ -135,5 +161,13 @@ export class LiveClient {
   byKey(key: string): LockView | undefined {
     for (const l of this.locks.values()) if (l.key.text === key) return l;
     return undefined;
+  }
+
+  /** The lock at `key` once it shows and satisfies `cond`; a timeout naming `what` otherwise. */
+  until(key: string, cond: (v: LockView) => boolean = () => true, what = key, timeoutMs = 5000): Promise<LockView> {
+    return waitFor(() => {
+      const v = this.byKey(key);
+      return v && cond(v) ? v : undefined;
+    }, what, timeoutMs);
   }
 }
