@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCK_PATTERNS } from '../src/config/config';
 import { planScan } from '../src/inspector/scan-plan';
 import { scanKeys } from '../src/inspector/scan';
-import { globMatch } from '../src/model/glob';
+import { compileGlob, globMatch, globRegExp } from '../src/model/glob';
 import { startTestRedis, type TestRedis } from './support/redis';
 
 /** Keys a glob matches, as Redis itself says (KEYS on a small private keyspace). */
@@ -37,14 +37,20 @@ describe('Redis globs matched in lockscope exactly as Redis matches them', () =>
     const patterns = [
       '*[lL][oO][cC][kK]*', 'mutex:*', '*[sS][eE][mM][aA][pP][hH][oO][rR][eE]*', 'h?llo', 'h*llo', 'h[ae]llo', 'h[^e]llo', 'h[a-b]llo',
       'h[z-a]llo', 'a\\*c', 'a\\?c', 'a[\\]]b', 'a[', 'a[b', '[', '\\', 'a\\', '*', '**', '?', '', 'a*', '*c', '*b*', '[]]', 'a[]b', 'x[\\^]y',
-      '[^a]*', '*\x00*', 'w*k-*',
+      '[^a]*', '*\x00*', 'w*k-*', 'a[a-]b', 'a[-b]c', '[a-c-]*', 'h[^a-d]llo', '*[ELelu][MOmot][ACace][KPkpx]*',
     ].map((p) => Buffer.from(p, 'utf8'));
     for (let i = 0; i < 30; i++) patterns.push(Buffer.concat([Buffer.from('*'), randomBytes(1 + (i % 3)), Buffer.from('*')]));
     for (const pattern of patterns) {
-      const expected = await redisMatches(redis, pattern);
-      const ours = new Set(keys.filter((k) => globMatch(pattern, k)).map((k) => k.toString('base64')));
-      expect([...ours].sort(), `pattern ${JSON.stringify(pattern.toString('latin1'))}`).toEqual([...expected].sort());
+      const expected = [...(await redisMatches(redis, pattern))].sort();
+      const matched = (test: (k: Buffer) => boolean) => keys.filter(test).map((k) => k.toString('base64')).sort();
+      const shown = JSON.stringify(pattern.toString('latin1'));
+      expect(matched((k) => globMatch(pattern, k)), `matcher, pattern ${shown}`).toEqual(expected);
+      // The compiled form (a RegExp where that is sure to agree) too, for patterns given as text.
+      if (pattern.equals(Buffer.from(pattern.toString('utf8'), 'utf8'))) expect(matched(compileGlob(pattern.toString('utf8'))), `compiled, pattern ${shown}`).toEqual(expected);
     }
+    // The compiled form falls back to the matcher where a RegExp could read the pattern differently.
+    for (const odd of ['a[', '[]]', 'a[]b', 'x[a-]y', 'x[a-\\]y', '[\u00e9-z]']) expect(globRegExp(Buffer.from(odd, 'utf8')), odd).toBeNull();
+    expect(globRegExp(Buffer.from('*[lL][oO][cC][kK]*'))?.source).toBe('^[\\s\\S]*[\\x6c\\x4c][\\x6f\\x4f][\\x63\\x43][\\x6b\\x4b][\\s\\S]*$');
   });
 
   it('folds several patterns into one SCAN walk that finds exactly the keys each pattern would', async () => {

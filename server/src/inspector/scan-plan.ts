@@ -1,4 +1,4 @@
-import { globMatch, globTokens, isMatchAll, type GlobToken } from '../model/glob';
+import { compileGlob, globTokens, isMatchAll, type GlobToken } from '../model/glob';
 
 /**
  * One SCAN walk over the keyspace: `SCAN … MATCH glob`, keeping only the keys `keep` accepts (null: all it returns).
@@ -35,8 +35,8 @@ export function planScan(patterns: readonly string[]): ScanPass[] {
   else if (folded.length > 1) {
     const width = Math.min(MAX_WIDTH, ...folded.map((i) => Math.max(...runs[i]!.map((r) => r.length))));
     const glob = foldedGlob(folded.map((i) => runs[i]!), width);
-    const exact = folded.map((i) => bytes[i]!);
-    passes.push({ glob, keep: (key) => exact.some((p) => globMatch(p, key)) });
+    const exact = folded.map((i) => compileGlob(unique[i]!));
+    passes.push({ glob, keep: (key) => exact.some((matches) => matches(key)) });
   }
   return passes;
 }

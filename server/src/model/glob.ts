@@ -111,10 +111,75 @@ function match(p: Buffer, pi: number, s: Buffer, si: number, state: { skipLonger
   return pLen === 0 && sLen === 0;
 }
 
-/** A pattern given as text (LOCK_PATTERNS, a declared format): Redis receives its UTF-8 bytes. */
+/**
+ * A pattern given as text (LOCK_PATTERNS, a declared format): Redis receives its UTF-8 bytes. Compiled to a regular
+ * expression over the key's bytes as latin1 text (several times faster than the matcher; discovery filters every
+ * key a SCAN page returns) when the pattern has nothing whose meaning a regular expression could get subtly
+ * different (an unclosed `[`, an empty class, a range over bytes ≥ 0x80 that Redis compares as signed); the
+ * matcher otherwise.
+ */
 export function compileGlob(pattern: string): (key: Buffer) => boolean {
   const bytes = Buffer.from(pattern, 'utf8');
-  return (key) => globMatch(bytes, key);
+  if (isMatchAll(bytes)) return () => true;
+  const re = globRegExp(bytes);
+  // The empty key is the matcher's (`**` does not match it in Redis; `.*.*` would).
+  return re ? (key) => (key.length ? re.test(key.toString('latin1')) : globMatch(bytes, key)) : (key) => globMatch(bytes, key);
+}
+
+const reChar = (b: number): string => `\\x${b.toString(16).padStart(2, '0')}`;
+
+/** The glob as an anchored RegExp over latin1 text, or null when only the matcher is sure to agree with Redis. */
+export function globRegExp(pattern: Buffer): RegExp | null {
+  let src = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const b = pattern[i]!;
+    if (b === 0x2a) src += '[\\s\\S]*';
+    else if (b === 0x3f) src += '[\\s\\S]';
+    else if (b === 0x5c) {
+      // A trailing `\` is a literal backslash.
+      src += reChar(i + 1 < pattern.length ? pattern[++i]! : b);
+    } else if (b === 0x5b) {
+      const close = classEnd(pattern, i);
+      if (close < 0) return null;
+      let j = i + 1;
+      const not = pattern[j] === 0x5e;
+      if (not) j++;
+      if (j === close) return null; // `[]`, `[^]`: Redis's reading is peculiar
+      let cls = '';
+      while (j < close) {
+        const c = pattern[j]!;
+        if (c === 0x5c && j + 1 < close) {
+          cls += reChar(pattern[j + 1]!);
+          j += 2;
+        } else if (pattern[j + 1] === 0x2d && (j + 2 >= close || pattern[j + 2] === 0x5c)) {
+          // `[a-]`, `[a-\\…`: Redis reads a range up to the `]` or the backslash itself.
+          return null;
+        } else if (pattern[j + 1] === 0x2d) {
+          const [lo, hi] = [c, pattern[j + 2]!];
+          if (lo > 0x7f || hi > 0x7f) return null;
+          cls += `${reChar(Math.min(lo, hi))}-${reChar(Math.max(lo, hi))}`;
+          j += 3;
+        } else {
+          cls += reChar(c);
+          j++;
+        }
+      }
+      src += `[${not ? '^' : ''}${cls}]`;
+      i = close;
+    } else src += reChar(b);
+  }
+  return new RegExp(`${src}$`);
+}
+
+/** Where a class opened at `open` closes, reading `\` escapes as Redis does; -1 when it never does. */
+function classEnd(pattern: Buffer, open: number): number {
+  let j = open + 1;
+  if (pattern[j] === 0x5e) j++;
+  for (; j < pattern.length; j++) {
+    if (pattern[j] === 0x5c && j + 1 < pattern.length) j++;
+    else if (pattern[j] === 0x5d) return j;
+  }
+  return -1;
 }
 
 /** Whether a key matches any of the patterns, as Redis would match them (the admin's "is this a lock key?"). */
