@@ -25,8 +25,8 @@ export { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult }
  * was not read). No command reads part of a field *name*: a name of megabytes is copied into the script (about
  * 2.5 ms a MB on Redis 7.0), though never sent back. A Redisson read-write lock's `mode` is always read.
  * Sorted sets (semaphores, Symfony locks) are read as their first `maxFields` members by score, each with its score
- * as text in the value's place. Hashes over `maxFields` fields are read in part, the same part each time: HSCAN … NOVALUES (Redis ≥ 7.4), or
- * HSCAN with values where they are known to be small (a listpack keeps every entry small; otherwise MEMORY USAGE
+ * as text in the value's place. Hashes over `maxFields` fields are read in part, the same part each time: HSCAN …
+ * NOVALUES (Redis ≥ 7.4), or HSCAN with values where they are known to be small (a listpack keeps every entry small; otherwise MEMORY USAGE
  * tells). Only a big hash of big values is sampled at random instead (HRANDFIELD, names only, Redis ≥ 6.2; type
  * code 8), and it names no owner, which would change at every probe.
  */

@@ -150,6 +150,7 @@ export function createLibraries(declared: readonly DeclaredFormat[] = []): Libra
         const r = lib.recognise(name, probe, full);
         if (r) {
           owned(r.fields);
+          if (r.group) for (const h of r.group.holders) owned(h.fields);
           r.shared = r.group !== null;
           return r;
         }
