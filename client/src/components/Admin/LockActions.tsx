@@ -31,6 +31,8 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
   // Several hold it at once: releasing it whole would take it from all of them. The row leads to the holders
   // (the detail panel frees one, or all where the library allows); the panel offers "all" here.
   const holders = lock.holders;
+  // A bare permit counter records no holder: there is nothing lockscope could free.
+  if (holders && holders.list.length === 0) return null;
   if (holders && (holders.count ?? holders.list.length) !== 1 && lock.endedAt === null) {
     const many = holders.list.length > 1;
     if (variant === 'select') return null;
