@@ -63,8 +63,10 @@ function literalRuns(tokens: GlobToken[]): Set<number>[][] {
 }
 
 /**
- * `*[C1]…[Cw]*` over one `width`-long window of each pattern's runs, the windows picked (greedily, the patterns
- * with the fewest choices first) so that the union classes are as rare in key names as this rough table says.
+ * `*[C1]…[Cw]*` over one `width`-long window of each pattern's runs, the windows picked greedily (the patterns with
+ * the fewest choices first) to keep both costs low by this rough model of key names: the matching Redis does at
+ * each position of every key (each class is compared member by member, and the next one only where it matched:
+ * frequent letters early make every key cost more), and the keys that match no pattern but come back anyway.
  */
 function foldedGlob(runsPerPattern: Set<number>[][][], width: number): Buffer {
   const windows = runsPerPattern.map((runs) => {
@@ -78,7 +80,7 @@ function foldedGlob(runsPerPattern: Set<number>[][][], width: number): Buffer {
     let best: Set<number>[] | null = null;
     let bestCost = Infinity;
     for (const w of windows[i]!) {
-      const cost = classes.reduce((p, c, j) => p * weight(new Set([...c, ...w[j]!])), 1);
+      const cost = globCost(classes.map((c, j) => new Set([...c, ...w[j]!])));
       if (cost < bestCost) {
         bestCost = cost;
         best = w;
@@ -95,6 +97,20 @@ function foldedGlob(runsPerPattern: Set<number>[][][], width: number): Buffer {
   }
   parts.push(Buffer.from('*'));
   return Buffer.concat(parts);
+}
+
+/** A key that matches no pattern but comes back costs the network and a filter here: this many class comparisons. */
+const FALSE_MATCH_COST = 200;
+
+/** The model's cost per key position of `*[C1]…[Cw]*`: comparisons Redis makes, plus false matches weighted. */
+function globCost(classes: Set<number>[]): number {
+  let comparisons = 0;
+  let reach = 1;
+  for (const c of classes) {
+    comparisons += reach * c.size;
+    reach *= weight(c);
+  }
+  return comparisons + FALSE_MATCH_COST * reach;
 }
 
 /** How often a byte appears in key names, roughly: lower-case English letter frequencies, separators, digits. */
