@@ -4,8 +4,9 @@
  *
  * Arguments. KEYS[1] is the lock; KEYS[2..] the helper keys steps name (by index). ARGV:
  *   check kind (`string` | `hash` | `hash-value` | `zset`), most bytes of a value to return, scope (`lock` |
- *   `holder` | `all`, or `ttl` for set-TTL), the owner items (count, then each: the string; the hash field; the
- *   field and its value; the ZSET members), the bookkeeping members (count, then each), then each step: its op,
+ *   `holder` | `all`, or `ttl` for set-TTL), the owner items (count, then each: the string; the hash field, then
+ *   the same holder's other fields; the field and its value; the ZSET members), the bookkeeping members (count,
+ *   then each), then each step: its op,
  *   its `when`, and its own arguments, ending the list.
  * Replies: {'released', type, wake label, members removed} · {'changed', type, current owner: a string prefix, or
  * hash field names, or ZSET members and scores} · {'shared', type, the same} · {'gone', type} · {'wrong-type', type}.
@@ -64,13 +65,12 @@ elseif kind == 'hash' then
   -- Naming bookkeeping (a read-write lock's 'mode') proves nothing.
   if t ~= 'hash' or book[owner[1]] or redis.call('HEXISTS', key, owner[1]) == 0 then return changed() end
   if scope == 'lock' then
-    -- Deleting the whole hash: refuse while anyone but the named holder holds it. The same thread's writer and
-    -- reader fields (<id>:<tid>:write, <id>:<tid>) are one holder.
-    local base = owner[1]
-    if string.sub(base, -6) == ':write' then base = string.sub(base, 1, -7) end
+    -- Deleting the whole hash: refuse while anyone but the named holder holds it (owner[2..]: its other fields).
+    local theirs = {}
+    for j = 1, #owner do theirs[owner[j]] = true end
     if redis.call('HLEN', key) > ${REPLY_HOLDERS} then return {'shared', t, hashNames()} end
     for _, name in ipairs(redis.call('HKEYS', key)) do
-      if not book[name] and name ~= base and name ~= base .. ':write' then return {'shared', t, hashNames()} end
+      if not book[name] and not theirs[name] then return {'shared', t, hashNames()} end
     end
   end
 elseif kind == 'hash-value' then
@@ -192,7 +192,13 @@ export type ScriptArg = Buffer | string | number;
 /** KEYS and ARGV for the check (and the scope) of a plan. */
 function checkArgs(check: OwnerCheck, scope: string, bookkeeping: Buffer[], maxBytes: number): ScriptArg[] {
   const items: Buffer[] =
-    check.kind === 'string' ? [check.value] : check.kind === 'hash' ? [check.field] : check.kind === 'hash-value' ? [check.field, check.value] : check.members;
+    check.kind === 'string'
+      ? [check.value]
+      : check.kind === 'hash'
+        ? [check.field, ...(check.sameHolder ?? [])]
+        : check.kind === 'hash-value'
+          ? [check.field, check.value]
+          : check.members;
   return [check.kind, maxBytes, scope, items.length, ...items, bookkeeping.length, ...bookkeeping];
 }
 

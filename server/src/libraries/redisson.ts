@@ -156,10 +156,14 @@ function releasePlan({ key, owner, scope, recognition, sharded }: ReleaseTarget)
   const command: PublishCommand = sharded ? 'SPUBLISH' : 'PUBLISH';
   const rw = recognition.library === 'redisson-rw';
   const mode = [Buffer.from('mode')];
+  // A thread holding the write side may hold read entries too: `<id>:<tid>:write` and `<id>:<tid>` are one holder.
+  const text = owner.toString('latin1');
+  const base = text.endsWith(':write') ? text.slice(0, -6) : text;
+  const check = { kind: 'hash' as const, field: owner, sameHolder: [base, `${base}:write`].filter((f) => f !== text).map((f) => Buffer.from(f, 'latin1')) };
   if (rw) {
     const rwChannel = redissonPrefixed('redisson_rwlock', key);
     const wake: PlanStep = { op: 'publish', command, channel: rwChannel, message: Buffer.from('1'), wake: 'redisson-channel' };
-    if (scope === 'lock') return { check: { kind: 'hash', field: owner }, bookkeeping: mode, steps: [{ op: 'del' }, wake], scope };
+    if (scope === 'lock') return { check, bookkeeping: mode, steps: [{ op: 'del' }, wake], scope };
     const group = recognition.group;
     if (!group) throw new PlanRefusal('this read-write lock is held by a writer, not shared by readers: release the lock itself');
     const freed = scope === 'all' ? group.holders : group.holders.filter((h) => h.token.equals(owner));
@@ -173,12 +177,12 @@ function releasePlan({ key, owner, scope, recognition, sharded }: ReleaseTarget)
             { op: 'del', when: 'emptied' },
             { ...wake, when: 'emptied' },
           ];
-    return { check: { kind: 'hash', field: owner }, bookkeeping: mode, steps, scope };
+    return { check, bookkeeping: mode, steps, scope };
   }
   if (scope !== 'lock') throw new PlanRefusal('a Redisson lock has one owner: release the lock itself');
   const channel = redissonPrefixed('redisson_lock__channel', key);
   return {
-    check: { kind: 'hash', field: owner },
+    check,
     bookkeeping: mode,
     steps: [
       { op: 'del' },

@@ -15,9 +15,10 @@ export type OwnerCheck =
   | { kind: 'string'; value: Buffer }
   /**
    * A holder field of this name exists (Redisson: `<client uuid>:<thread id>`). With scope `lock` it must hold the
-   * lock alone: the same thread's writer and reader fields (`<id>:<tid>:write`, `<id>:<tid>`) count as one.
+   * lock alone: no field but it, the bookkeeping and `sameHolder` (other fields of the same holder: a Redisson
+   * thread's writer and reader entries) may be there.
    */
-  | { kind: 'hash'; field: Buffer }
+  | { kind: 'hash'; field: Buffer; sameHolder?: Buffer[] }
   /** The named hash field holds exactly this value (a declared format whose owner is a field's value). */
   | { kind: 'hash-value'; field: Buffer; value: Buffer }
   /** Every one of these ZSET members is there (a semaphore holder; a MultiSemaphore holder has several). */

@@ -492,7 +492,10 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     // fields (readers, waiters); a long value that changed past the part that is read.
     if (t.setOwner(recognition, result)) changed = true;
     if (t.group) {
-      for (const name of SHARED_FIELDS) if (t.setField(name, recognition.fields[name])) changed = true;
+      // The decoded fields follow the holder standing for the lock (no event: no owner changed); `waiters` is ours.
+      for (const name of new Set([...Object.keys(t.ownerFields), ...Object.keys(recognition.fields)])) {
+        if (name !== 'waiters' && t.setField(name, recognition.fields[name])) changed = true;
+      }
       const g = t.group.apply(recognition.group!, observedAt, observedAt - at, t.leaseMs(), false);
       if (g.changed) changed = true;
       for (const h of g.joined) this.record(id, t, { at: observedAt, kind: 'holder-joined', pttlMs: result.pttlMs, owner: t.ownerText, holder: h.text });
@@ -646,9 +649,6 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     t.samples.push(at, pttlMs);
   }
 }
-
-/** Decoded fields of a shared lock that follow the holder standing for it (no event: no owner changed). */
-const SHARED_FIELDS = ['clientId', 'threadId', 'readers'];
 
 /**
  * The lease a holder asked for, from the largest PTTL seen: that is read a few ms after the library set it, and
