@@ -3,14 +3,16 @@
  * locks the way real libraries write them (some renewing, some stuck), logs in as an operator would, and saves the
  * README's screenshots to docs/, light and dark: the table with its admin actions, the table filtered to locks that
  * need attention, the detail panel with a renewal sawtooth, a 1024-px laptop screen with the details open, the
- * audit log after a force-release and a set-TTL, the contention simulator running, the table after Redis
- * restarted without persistence (every lock lost); then a second lockscope watching four deployments (one fine, one
- * with a managed-Redis user, one down, one whose user may not SCAN) for the target switcher and the blind state.
+ * audit log after a force-release and a set-TTL, the contention simulator running, a semaphore's holders in the
+ * detail panel, the table after Redis restarted without persistence (every lock lost); then a second lockscope
+ * watching four deployments (one fine, one with a managed-Redis user, one down, one whose user may not SCAN) for
+ * the target switcher and the blind state.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
+import { Redis } from 'ioredis';
+import { Semaphore } from 'redis-semaphore';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { logIn, setTtlFromDialog } from '../e2e/support/admin';
-import { Redis } from 'ioredis';
 import { startLockscope } from '../e2e/support/lockscope';
 import { freePort, startEmbeddedRedis } from '../server/src/redis/embedded-redis';
 
@@ -48,6 +50,15 @@ await r.hset('uniquejobs:6e47a2b1f3c8d9e0:LOCKED', 'b8f2c3a1d4e5f60718293a4b', S
 await r.pexpire('uniquejobs:6e47a2b1f3c8d9e0:LOCKED', 900_000);
 // python-redis-lock with a binary token.
 await r.set('lock:reports', Buffer.from([0x8f, 0x12, 0xee, 0x01, 0x77, 0x9a, 0x10, 0x44, 0x5e, 0xa0, 0x0b, 0xc3, 0x7d, 0x02, 0x61, 0xf9]), 'EX', 900);
+
+// redis-semaphore (the real library): a pool of four holders, each refreshing itself; and a Redisson permit-expirable
+// semaphore whose job died holding a permit (its lease ran out, Redisson has not reclaimed it).
+const semaphoreClient = new Redis(lockscope.redisUrl);
+const pool = [0, 1, 2, 3].map(() => new Semaphore(semaphoreClient, 'render-pool', 6, { lockTimeout: 30_000, onLockLost: () => {} }));
+for (const s of pool) await s.acquire();
+await r.set('export-semaphore', 1);
+const permit = (n: number) => Buffer.from(Array.from({ length: 16 }, (_, i) => (n * 37 + i * 11) % 256));
+await r.zadd('{export-semaphore}:timeout', Date.now() - 95_000, permit(1), Date.now() + 600_000, permit(2));
 
 const timers = [
   setInterval(() => void r.pexpire('orders:checkout-lock:{42}', 30_000), 1_000),
@@ -100,6 +111,7 @@ async function shot(scheme: Scheme, name: string, path: string, width: number, p
 }
 
 const settlementId = Buffer.from('lock:payments:settlement-run').toString('base64');
+const semaphoreId = Buffer.from('semaphore:render-pool').toString('base64');
 const timeline = (page: Page) => page.getByRole('complementary', { name: 'Lock details' }).getByRole('list', { name: 'Event timeline' }).waitFor();
 
 /** What the audit log shot shows: an operator force-releases the stale warm-up lock and puts a TTL on a stuck one. */
@@ -131,6 +143,9 @@ try {
   for (const scheme of ['light', 'dark'] as const) {
     await shot(scheme, 'detail', `/?lock=${encodeURIComponent(settlementId)}`, 1280, timeline);
     await shot(scheme, 'detail-1024', `/?lock=${encodeURIComponent(settlementId)}`, 1024, timeline);
+    await shot(scheme, 'semaphore', `/?lock=${encodeURIComponent(semaphoreId)}`, 1280, (page) =>
+      page.getByRole('complementary', { name: 'Lock details' }).getByRole('list', { name: 'Holders' }).waitFor(),
+    );
   }
   await actAsOperator();
   for (const scheme of ['light', 'dark'] as const) {
@@ -173,6 +188,8 @@ try {
   await severalTargets();
 } finally {
   for (const t of timers) clearInterval(t);
+  await Promise.all(pool.map((s) => s.release().catch(() => {})));
+  semaphoreClient.disconnect();
   await browser.close();
   await lockscope.stop();
 }

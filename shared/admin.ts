@@ -100,10 +100,23 @@ export interface TargetChoice {
   target?: string;
 }
 
+/**
+ * What a release frees, on a lock that several hold at once (a semaphore, a read lock shared by readers):
+ * - `lock` (the default): the whole lock, only if the named owner holds it alone; with other holders the answer is
+ *   `shared` and nothing is deleted (every lock with one owner is released this way).
+ * - `holder`: only the named holder (`expectedOwner` = its token, `HolderView.token`), as its own release would;
+ *   every other holder keeps its claim. `already-gone` when that holder no longer holds it.
+ * - `all`: every holder at once, provided the named one still holds it (proof the lock is still the one the caller
+ *   looked at) and the library's format allows it (`HoldersView.releaseAll`).
+ */
+export type ReleaseScope = 'lock' | 'holder' | 'all';
+
 /** `POST /api/locks/release` body. */
 export interface ReleaseRequest extends LockTarget, TargetChoice {
   /** Why: required free text (1–500 characters), kept in the audit log. */
   reason: string;
+  /** What to free on a lock several hold at once; default `lock`. */
+  scope?: ReleaseScope;
 }
 
 /** `POST /api/locks/ttl` body: give a TTL to a lock that has none (the gentle fix for a stuck lock). */
@@ -134,9 +147,21 @@ export interface BulkReleaseRequest extends TargetChoice {
  *   with the full lock key as the message (its waiters pattern-subscribe to `<registryKey>-channel:*` and match the
  *   message against their own key). The registry key is the part of the key before a `:`; since it may itself
  *   contain `:`, every such split is published on (at most 8), which wakes nothing but waiters of this very key.
+ * - `redisson-semaphore-channel`: a Redisson permit-expirable semaphore: the freed permits go back to its counter
+ *   (`INCRBY <name>`) and the new count is published on `redisson_sc:{name}`, as its own release does.
+ * - `simple-redis-mutex-channel`: `PUBLISH @simple-redis-mutex:locks-releases {"key": …, "value": …}`, the message
+ *   its waiters (one subscriber per process, for every lock) match by key.
+ * - `declared-channel`: the channel a format declared in `LOCK_FORMATS` names (`onRelease.publish`).
  * - null: the library has no wake-up mechanism (its waiters poll), or it is not known.
  */
-export type WakeMethod = 'redisson-channel' | 'redisson-fair-queue' | 'python-redis-lock-signal' | 'spring-channel';
+export type WakeMethod =
+  | 'redisson-channel'
+  | 'redisson-fair-queue'
+  | 'python-redis-lock-signal'
+  | 'spring-channel'
+  | 'redisson-semaphore-channel'
+  | 'simple-redis-mutex-channel'
+  | 'declared-channel';
 
 /** What a force-release did. Nothing is ever deleted unless the owner was still the one the caller named. */
 export type ReleaseOutcome =
@@ -146,6 +171,11 @@ export type ReleaseOutcome =
       woke: WakeMethod | null;
       /** How the delete was made atomic: Redis's `DELEX key IFEQ owner`, or lockscope's compare-and-delete Lua script. */
       via: 'delex' | 'lua';
+      /**
+       * On a lock several hold at once: the holders freed (`scope: 'holder'`: the one named; `all`: every one, at
+       * most 32 listed) and how many that was. Absent on a lock with one owner.
+       */
+      freed?: { holders: BytesView[]; count: number };
     }
   | {
       /** The lock has another owner now: nothing was deleted. */
@@ -158,8 +188,9 @@ export type ReleaseOutcome =
     }
   | {
       /**
-       * The named owner holds it, but not alone (other readers of a Redisson read-write lock): nothing was deleted,
-       * since deleting the key would take it from them too.
+       * The named owner holds it, but not alone (other readers of a Redisson read-write lock, other holders of a
+       * semaphore): nothing was deleted, since deleting the key would take it from them too. Free the one holder
+       * (`scope: 'holder'`) or, where allowed, all of them (`scope: 'all'`).
        */
       result: 'shared';
       /** Every holder field found (at most 32). */
@@ -178,7 +209,7 @@ export interface LockActionMeta {
   target: string;
   /** The key acted on. */
   key: BytesView;
-  /** The library lockscope recognised the lock as when it was last probed, or null when it was not tracked. */
+  /** The library lockscope recognised the lock as, read from Redis just before the action; null when it was not read. */
   library: LibraryId | null;
   /** Id of the audit entry written for this action (`AuditEntry.id`; the UI can match the live `admin:audit` event by it). */
   auditId: string;
@@ -294,7 +325,10 @@ export interface AuditEntry {
   woke: WakeMethod | null;
   /** Shared by the entries of one bulk release; null for single actions. */
   bulkId: string | null;
-  /** For `sim-start`: the run's settings; for `sim-stop`: what the run did. Null otherwise. */
+  /**
+   * For `sim-start`: the run's settings; for `sim-stop`: what the run did; for a release of one holder or of every
+   * holder (`scope` `holder`/`all`): which, and how many were freed. Null otherwise.
+   */
   detail: string | null;
 }
 
@@ -310,8 +344,11 @@ export interface AuditPage {
  * Stable `error.code` values of the admin endpoints, with their HTTP status:
  * 400 `bad_json` (body is not JSON), 400 `bad_request` (a field is missing or invalid: the message names it),
  * 401 `unauthorized` (no or wrong token/session), 403 `cross_origin` (CSRF check), 403 `read_only`,
- * 403 `host_not_allowed` (open mode reached through a non-loopback host name), 404 `unknown_key` (lockscope does
- * not track that key as a lock), 404 `unknown_target` (no watched target has that id), 409 `unsupported_type` (not a string or hash), 409 `login_not_needed`,
+ * 403 `host_not_allowed` (open mode reached through a non-loopback host name), 404 `unknown_key` (the key matches
+ * none of the lock patterns, is a library's helper key, or does not exist and was never tracked), 404
+ * `unknown_target` (no watched target has that id), 409 `unsupported_type` (a type no lock library uses), 409
+ * `release_not_allowed` (a declared format forbids force-release, the library does not allow freeing every holder
+ * at once, or `scope` names holders of a lock with one owner), 409 `login_not_needed`,
  * 413 `body_too_large`, 415 `unsupported_media_type` (send `Content-Type: application/json`), 429 `rate_limited`,
  * 503 `redis_unavailable` (the action was audited as `failed`), 500 `internal` (a bug: see the server log).
  */
@@ -325,6 +362,7 @@ export type AdminErrorCode =
   | 'unknown_key'
   | 'unknown_target'
   | 'unsupported_type'
+  | 'release_not_allowed'
   | 'login_not_needed'
   | 'body_too_large'
   | 'unsupported_media_type'

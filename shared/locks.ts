@@ -3,25 +3,12 @@
  * unless a field says otherwise; the client corrects for its own clock with `serverTime` from each message.
  */
 
+import type { LibraryId } from './libraries';
+
+export type { LibraryId } from './libraries';
+
 /** Redis's own name for a key's type (`TYPE` reply). */
 export type RedisKeyType = 'string' | 'hash' | 'list' | 'set' | 'zset' | 'stream' | 'other';
-
-/** The lock library whose storage format a key matches (see LOCK-FORMATS.md). `generic` = a plain string lock. */
-export type LibraryId =
-  | 'redisson'
-  | 'redisson-rw'
-  | 'bullmq'
-  | 'redlock'
-  | 'redis-py'
-  | 'python-redis-lock'
-  | 'shedlock'
-  | 'spring'
-  | 'redsync'
-  | 'laravel'
-  | 'sidekiq-unique'
-  | 'lockscope'
-  | 'generic'
-  | 'unknown';
 
 /**
  * - `held`: has a TTL, not near expiry, renewals (if any are expected) on time.
@@ -34,6 +21,8 @@ export type LibraryId =
  * - `lost`: held when Redis restarted or failed over (its server's run id changed) and gone after it, before its
  *   deadline: nobody released it, and its holder may still believe it holds it. Kept visible briefly, then dropped.
  * - `unexpected-type`: a key matched a lock pattern but has a type no lock library uses (list, set, ...).
+ * - `holder-stuck`: a lock with several holders (a semaphore, a read lock) where one holder is past its own expiry
+ *   but still listed, or stopped renewing: that holder's process is probably gone, and its permit may still count.
  */
 export type LockState =
   | 'held'
@@ -44,7 +33,8 @@ export type LockState =
   | 'released'
   | 'expired'
   | 'lost'
-  | 'unexpected-type';
+  | 'unexpected-type'
+  | 'holder-stuck';
 
 export const LOCK_STATES: readonly LockState[] = [
   'held',
@@ -56,6 +46,7 @@ export const LOCK_STATES: readonly LockState[] = [
   'expired',
   'lost',
   'unexpected-type',
+  'holder-stuck',
 ];
 
 /** Bytes from Redis, rendered safely: keys and values are attacker-controlled and may be binary. */
@@ -79,10 +70,65 @@ export interface OwnerView extends BytesView {
    * it, `readers` = the readers of a shared read lock by name, `waiters` queued on a fair lock); BullMQ `queue`,
    * `jobId`, `worker`, `lockNumber`, `prefix`; ShedLock `host`, `lockedAt` (ISO), `instance`, `env`, `name`;
    * Spring `registry`, `lockKey`, `clientId`; python-redis-lock `name`, `id`; sidekiq-unique-jobs `digest`, `jid`,
-   * `holders` (+ v9 JSON: `worker`, `queue`, `lockType`, `lockArgs`, `limit`, `ttl`); redis-py `token`. Empty when
-   * nothing decodes. Values are text for display only.
+   * `holders` (+ v9 JSON: `worker`, `queue`, `lockType`, `lockArgs`, `limit`, `ttl`); redis-py `token`;
+   * redis-semaphore `key`; redis-lock `deadline` (ISO), `release`; simple-redis-mutex `name`; RedLock.net
+   * `resource`; bsm/redislock `metadata`; Redisson semaphores `semaphore`, `freePermits`; a declared format its
+   * regex groups or JSON fields. Empty when nothing decodes. Values are text for display only.
    */
   fields: Record<string, string>;
+}
+
+/**
+ * - `held`: listed, within its own expiry (or it has none of its own and the key has a TTL).
+ * - `stuck`: past its own expiry yet still listed, or its renewals stopped (1.5× the cadence): its process is
+ *   probably gone. The library drops such a holder only when someone next acquires.
+ * - `no-expiry`: neither the holder nor the key expires: nothing will ever free this holder's permit.
+ */
+export type HolderState = 'held' | 'stuck' | 'no-expiry';
+
+/** One holder of a lock that several hold at once (a semaphore permit, a reader of a read lock). */
+export interface HolderView {
+  /**
+   * The holder's identity as stored, rendered safely: a ZSET member (redis-semaphore, Symfony, Redisson permit
+   * ids), a hash field (Redisson readers). Send `token.base64` as `expectedOwnerBase64` with `scope: 'holder'` to
+   * free this holder alone.
+   */
+  token: BytesView;
+  /** Parts decoded from the token (client id, thread, …), for display. */
+  fields: Record<string, string>;
+  /** Permits this holder takes (a redis-semaphore MultiSemaphore holder takes several); 1 otherwise. */
+  permits: number;
+  /** Re-entry count (a Redisson reader that locked several times), or null. */
+  reentryCount: number | null;
+  /**
+   * When this holder's claim ends unless it renews (epoch ms, server clock; the libraries stamp it with their own
+   * clock or Redis's), or null when it has no expiry of its own and lives as long as the key.
+   */
+  deadline: number | null;
+  /** When lockscope first saw this holder (epoch ms). */
+  acquiredAt: number;
+  /** Times its own expiry moved out. */
+  renewals: number;
+  /** Epoch ms of its last renewal, or null. */
+  lastRenewalAt: number | null;
+  state: HolderState;
+}
+
+/** The holders of a lock that several hold at once: a semaphore, or a read lock shared by readers. */
+export interface HoldersView {
+  /** The holders read, at most 32, oldest first (a holder keeps its place while it stays). */
+  list: HolderView[];
+  /** How many holders there are in all: more than listed on a very big semaphore. Null when not recorded. */
+  count: number | null;
+  /**
+   * Permits: `held` (taken by the holders), `free` (left, where the library keeps a counter), `limit` (the most
+   * there can be). Each null when the library does not record it (redis-semaphore's limit lives in its clients).
+   */
+  permits: { held: number | null; free: number | null; limit: number | null };
+  /** How often each holder renews its claim (ms), or null when holders renew only when asked to. */
+  expectedRenewalMs: number | null;
+  /** Whether lockscope may free every holder at once (`scope: 'all'`): the library's own format allows it. */
+  releaseAll: boolean;
 }
 
 export interface LockView {
@@ -117,6 +163,11 @@ export interface LockView {
   state: LockState;
   /** When the lock ended (epoch ms) for `released` / `expired` / `lost`; null while held. */
   endedAt: number | null;
+  /**
+   * Present only on a lock that several hold at once (a semaphore, a read lock with readers); absent on a lock with
+   * one owner. Then `owner` is one holder standing for them (kept while it stays) and `renewals` counts the key's.
+   */
+  holders?: HoldersView;
 }
 
 /**
@@ -127,6 +178,9 @@ export interface LockView {
  *   with the data of a Redis server that restarted or failed over (see the `lost` state).
  * - `force-released`: released by a lockscope admin (replaces `released`: one event per ending).
  * - `ttl-removed` / `ttl-set`: PERSIST, or a TTL put on a lock that had none.
+ * - `holder-joined` / `holder-left`: a holder of a lock that several hold at once came or went (its `holder` says
+ *   which); `holder-expired`: it went at or after its own expiry (it stopped renewing: its process died or hung);
+ *   `holder-force-released`: a lockscope admin freed that holder alone.
  */
 export type LockEventKind =
   | 'acquired'
@@ -137,7 +191,11 @@ export type LockEventKind =
   | 'owner-changed'
   | 'ttl-removed'
   | 'ttl-set'
-  | 'force-released';
+  | 'force-released'
+  | 'holder-joined'
+  | 'holder-left'
+  | 'holder-expired'
+  | 'holder-force-released';
 
 export interface LockEvent {
   /** Epoch ms (server clock). */
@@ -147,6 +205,8 @@ export interface LockEvent {
   pttlMs: number;
   /** Owner token text at the time (escaped when binary), when known. */
   owner: string | null;
+  /** For `holder-*` events: the holder's token text (escaped when binary). */
+  holder?: string;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Suspense, useRef, type KeyboardEvent } from 'react';
 import { BulkReleaseBar } from './components/Admin/BulkRelease';
 import { useAdminFeed } from './components/Admin/AdminStatus';
-import { LockActions } from './components/Admin/LockActions';
+import { HolderRelease, HolderReleaseDialog, LockActions } from './components/Admin/LockActions';
 import { CapabilityBanner } from './components/CapabilityBanner';
 import { ConnectionBanner } from './components/ConnectionBanner';
 import { RestartBanner } from './components/RestartBanner';
@@ -42,7 +42,8 @@ export function App() {
             <LockTable />
             <SimulatorPanel />
           </main>
-          <DetailPanel actions={(lock) => <LockActions lock={lock} />} />
+          <DetailPanel actions={(lock) => <LockActions lock={lock} />} holderActions={(lock, holder) => <HolderRelease lock={lock} holder={holder} />} />
+          <HolderReleaseDialog />
         </div>
       ) : (
         <main role="tabpanel" id={panelId('audit')} aria-labelledby={tabId('audit')} className="flex min-h-0 flex-1 flex-col">

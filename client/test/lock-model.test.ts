@@ -14,7 +14,8 @@ function rng(seed: number) {
   };
 }
 
-const LIBS: LibraryId[] = ['redisson', 'bullmq', 'redlock', 'generic', 'shedlock'];
+// Declared formats too: they sort after the built-in libraries, by label.
+const LIBS: LibraryId[] = ['redisson', 'bullmq', 'redlock', 'generic', 'shedlock', 'declared:billing-locks', 'declared:Aardvark', 'declared:billing-locks-2'];
 
 function makeView(rand: () => number, n: number, version = 0): LockView {
   const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
@@ -350,6 +351,12 @@ describe('URL state', () => {
     const onStaging = formatUrlState({ ...back, target: 'staging', q: '', lock: null, states: new Set(), libraries: new Set() });
     expect(onStaging).toBe('?target=staging&sort=ttl&dir=asc');
     expect(parseUrlState(onStaging).target).toBe('staging');
+  });
+
+  it('carries a declared format\'s library id (its label after `declared:`)', () => {
+    const s = parseUrlState('?lib=declared:billing-locks,declared:,redisson');
+    expect([...s.libraries].sort()).toEqual(['declared:billing-locks', 'redisson']);
+    expect(formatUrlState(s)).toBe('?lib=declared%3Abilling-locks,redisson');
   });
 
   it('ignores unknown values and keeps parameters that are not its own', () => {

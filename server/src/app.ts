@@ -10,6 +10,7 @@ import type { Config } from './config/config';
 import type { TargetConfig } from './config/targets';
 import { healthRoutes } from './http/health';
 import { staticClient } from './http/static-client';
+import { createLibraries } from './libraries';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { registerLockHandlers } from './realtime/lock-handlers';
 import { clientAddress, type TrustFn } from './realtime/client-address';
@@ -77,7 +78,13 @@ export function createApp(deps: AppDeps): App {
       heldTooLongMs: config.heldTooLongMs,
       ...deps.tuning,
     },
-    { logger: logger.child({ part: 'targets' }), clock, configureNotifications: deps.configureNotifications },
+    {
+      logger: logger.child({ part: 'targets' }),
+      clock,
+      configureNotifications: deps.configureNotifications,
+      // One registry for every target: declared formats apply wherever their keys are found.
+      libraries: createLibraries(config.lockFormats),
+    },
   );
 
   const web = express();

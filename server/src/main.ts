@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     const state = s.health === 'ok' || s.health === 'degraded' ? s.health : `${s.health}: ${s.problem}`;
     console.log(`Redis${t.name ? ` ${t.name}` : ''}: ${t.url} (${state})`);
   }
+  if (config.lockFormatsPath) console.log(`Lock formats: ${config.lockFormats.length} declared in ${config.lockFormatsPath}`);
   const { mode: adminMode, reason: adminReason } = app.admin.mode;
   console.log(
     `Admin: ${

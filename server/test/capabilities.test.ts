@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeStatus, ServerStatus } from '../../shared/status';
-import { MAX_VALUE_BYTES, probeKeys } from '../src/targets/node/probe';
+import { MAX_HASH_FIELDS, MAX_VALUE_BYTES, probeKeys } from '../src/targets/node/probe';
 import { probeKeysByCommands } from '../src/targets/node/probe-commands';
 import { aclUser, MANAGED_DEFAULT } from './support/acl-user';
 import { startTestApp, type TestApp } from './support/app';
@@ -126,8 +126,16 @@ describe('capabilities: what the Redis user may do is probed, degraded honestly 
     await c.rpush(`${p}list`, 'a', 'b');
     await c.sadd(`${p}set`, 'a');
     await c.zadd(`${p}zset`, 1, 'a');
+    // A redis-semaphore pool: holders by acquire time (scores), the key's TTL; a pool past MAX_HASH_FIELDS holders
+    // (read in part: the first by score), fractional and negative scores, a member too long to be a holder.
+    const now = Date.now();
+    await c.zadd(`${p}semaphore`, now, 'holder-b', now - 5, 'holder-a', now + 0.5, 'holder-c');
+    await c.pexpire(`${p}semaphore`, 30_000);
+    await c.zadd(`${p}bigzset`, ...Array.from({ length: 40 }, (_, i) => [40 - i, `h${i}`]).flat());
+    await c.zadd(`${p}oddzset`, -2.5, 'neg', 1e-3, 'tiny', 0, 'm'.repeat(2000), 1e20, 'huge');
     await c.xadd(`${p}stream`, '*', 'f', 'v');
-    const keys = ['str', 'long', 'bin', 'hash', 'hugevalue', 'longname', 'list', 'set', 'zset', 'stream', 'missing'].map((k) => Buffer.from(p + k));
+    const names = ['str', 'long', 'bin', 'hash', 'hugevalue', 'longname', 'list', 'set', 'zset', 'semaphore', 'bigzset', 'oddzset', 'stream', 'missing'];
+    const keys = names.map((k) => Buffer.from(p + k));
     const byScript = await probeKeys(c, keys);
     const byCommands = await probeKeysByCommands(c, keys, { hasExpireTime: true, hasNoValues: false });
     expect(byCommands.changed).toEqual([]);
@@ -140,6 +148,23 @@ describe('capabilities: what the Redis user may do is probed, degraded honestly 
     expect(byCommands.probed.map(shape)).toEqual(byScript.map(shape));
     const long = byCommands.probed.find((r) => r.key.toString() === `${p}long`)!.result;
     expect(long.exists && long.value?.length).toBe(MAX_VALUE_BYTES);
+    // The sorted sets were read (members with scores), not only counted: the comparison above covers their members.
+    const members = (k: string) => {
+      const r = byCommands.probed.find((x) => x.key.toString() === p + k)!.result;
+      return r.exists ? { size: r.size, members: r.fields?.map(([m, score, cut]) => [m.toString(), score.toString(), cut ?? 0]) } : null;
+    };
+    expect(members('semaphore')).toEqual({
+      size: 3,
+      members: [
+        ['holder-a', String(now - 5), 0],
+        ['holder-b', String(now), 0],
+        ['holder-c', String(now + 0.5), 0],
+      ],
+    });
+    expect(members('bigzset')).toMatchObject({ size: 40 });
+    expect(members('bigzset')!.members).toHaveLength(MAX_HASH_FIELDS);
+    expect(members('bigzset')!.members![0]).toEqual(['h39', '1', 0]);
+    expect(members('oddzset')!.members!.map(([m, , cut]) => [String(m).length, cut])).toEqual([[3, 0], [MAX_VALUE_BYTES, 3], [4, 0], [4, 0]]);
   });
 
   it('without INFO a restart is still seen (marker key): the locks it wiped end lost, not released', async () => {

@@ -32,6 +32,8 @@ function setup(heldTooLongMs = 300_000, start = 1_000_000) {
     str,
     id,
     kinds: (k: string) => events.filter((e) => e.id === id(k)).map((e) => e.event.kind),
+    /** The lock's own events, without its holders coming and going. */
+    lockKinds: (k: string) => events.filter((e) => e.id === id(k) && !e.event.kind.startsWith('holder-')).map((e) => e.event.kind),
     advance: (ms: number) => (now += ms),
     get now() {
       return now;
@@ -316,7 +318,13 @@ describe('lock tracker', () => {
     expect(v.owner?.fields).toMatchObject({ clientId: b.split(':')[0], threadId: '6', readers: b });
     expect(v.owner?.fields.holders).toBeUndefined();
     expect(v).toMatchObject({ acquiredAt, renewals: 1, reentryCount: 2 });
-    expect(s.kinds('rw')).toEqual(['acquired', 'renewed']);
+    expect(s.lockKinds('rw')).toEqual(['acquired', 'renewed']);
+    // Each reader coming and going is in the timeline, named, as a holder of the one lock.
+    const holderEvents = s.tracker.history(s.id('rw'))!.events.filter((e) => e.kind.startsWith('holder-'));
+    expect(holderEvents.map((e) => [e.kind, e.holder])).toEqual([
+      ['holder-joined', b],
+      ['holder-left', a],
+    ]);
     // Readers churning (and the watchdog renewing) for longer than HELD_TOO_LONG_MS: the lock has been held that long.
     let pttl = 28_000;
     for (let i = 0; i < 14; i++) {
@@ -326,7 +334,7 @@ describe('lock tracker', () => {
     }
     s.tracker.tick();
     expect(s.tracker.get(s.id('rw'))).toMatchObject({ state: 'held-too-long', acquiredAt, renewals: 3 });
-    expect(s.kinds('rw')).toEqual(['acquired', 'renewed', 'renewed', 'renewed']);
+    expect(s.lockKinds('rw')).toEqual(['acquired', 'renewed', 'renewed', 'renewed']);
     // The read side let go and a writer took it: that is a new owner.
     s.advance(500);
     s.tracker.apply(s.hash('rw', [['mode', 'write'], [`${c}:write`, '1']]));
@@ -334,11 +342,11 @@ describe('lock tracker', () => {
     expect(v.owner?.text).toBe(`${c}:write`);
     expect(v.owner?.fields.mode).toBe('write');
     expect(v.renewals).toBe(0);
-    expect(s.kinds('rw')).toEqual(['acquired', 'renewed', 'renewed', 'renewed', 'owner-changed']);
+    expect(s.lockKinds('rw')).toEqual(['acquired', 'renewed', 'renewed', 'renewed', 'owner-changed']);
     // And back to read mode: another owner change.
     s.advance(500);
     s.tracker.apply(s.hash('rw', [['mode', 'read'], [a, '1']]));
-    expect(s.kinds('rw').slice(-2)).toEqual(['owner-changed', 'owner-changed']);
+    expect(s.lockKinds('rw').slice(-2)).toEqual(['owner-changed', 'owner-changed']);
   });
 
   it('acquired-at decoded from the value (redis-py uuid1 token), never later than the lock was first seen', () => {

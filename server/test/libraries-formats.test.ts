@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockView } from '../../shared/locks';
 import { startTestApp, type LiveClient, type TestApp } from './support/app';
+import { uuid1Hex } from './support/probe-results';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 /*
@@ -230,15 +231,6 @@ if ARGV[3] == "0" then newttl = ARGV[2] + expiration end
 redis.call('pexpire', KEYS[1], newttl)
 return 1`;
 
-/** Python's `uuid.uuid1().hex`: 60-bit 100 ns ticks since 1582-10-15, version 1, RFC 4122 variant, node id. */
-function uuid1Hex(ms = Date.now()): string {
-  const ticks = BigInt(ms + 12_219_292_800_000) * 10_000n;
-  const low = (ticks & 0xffffffffn).toString(16).padStart(8, '0');
-  const mid = ((ticks >> 32n) & 0xffffn).toString(16).padStart(4, '0');
-  const hi = (((ticks >> 48n) & 0x0fffn) | 0x1000n).toString(16).padStart(4, '0');
-  const seq = ((randomBytes(2).readUInt16BE() & 0x3fff) | 0x8000).toString(16).padStart(4, '0');
-  return low + mid + hi + seq + randomBytes(6).toString('hex');
-}
 
 /** Laravel's `Str::random(16)`: base64 of random bytes with `/+=` removed, 16 characters. */
 function strRandom16(): string {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Router } from 'express';
@@ -25,10 +28,22 @@ describe('OpenAPI document of the admin API (real app, real Redis, real HTTP)', 
   /** `METHOD /api/path status` of every reply seen, for the coverage check. */
   const seen = new Set<string>();
   const problems: string[] = [];
+  // Declared formats, so that replies name a `declared:<label>` library and a format may refuse force-release.
+  const formatsDir = mkdtempSync(join(tmpdir(), 'lockscope-openapi-'));
+  const formatsFile = join(formatsDir, 'lock-formats.json');
+  writeFileSync(
+    formatsFile,
+    JSON.stringify({
+      formats: [
+        { label: 'billing', keyPattern: 'billing:oa:*' },
+        { label: 'frozen', keyPattern: 'frozen:oa:*', forceRelease: false },
+      ],
+    }),
+  );
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    app = await startTestApp(redis.url, { ADMIN_TOKEN: TOKEN });
+    app = await startTestApp(redis.url, { ADMIN_TOKEN: TOKEN, LOCK_FORMATS: formatsFile });
     client = await app.connect();
     const res = await fetch(`${app.url}/api/openapi.json`);
     expect(res.status).toBe(200);
@@ -39,6 +54,7 @@ describe('OpenAPI document of the admin API (real app, real Redis, real HTTP)', 
   afterAll(async () => {
     await app?.close();
     await redis?.stop();
+    rmSync(formatsDir, { recursive: true, force: true });
   });
 
   /** A real request; its reply is checked against the document (problems are collected and asserted per test). */
@@ -113,7 +129,13 @@ describe('OpenAPI document of the admin API (real app, real Redis, real HTTP)', 
     await redis.client.hset('lock:oa:shared', 'mode', 'read', 'reader-a:1', '1', 'reader-b:2', '1');
     await redis.client.pexpire('lock:oa:shared', 60_000);
     await redis.client.rpush('lock:oa:list', 'x');
-    for (const k of ['released', 'taken', 'gone', 'stuck', 'shared']) await row(`lock:oa:${k}`);
+    // A redis-semaphore pool of three holders, and locks of the declared formats.
+    const now = Date.now();
+    await redis.client.zadd('semaphore:oa', now, 'holder-a', now, 'holder-b', now, 'holder-c');
+    await redis.client.pexpire('semaphore:oa', 60_000);
+    await redis.client.set('billing:oa:1', 'invoice-run-7', 'PX', 60_000);
+    await redis.client.set('frozen:oa:1', 'ledger-close', 'PX', 60_000);
+    for (const k of ['lock:oa:released', 'lock:oa:taken', 'lock:oa:gone', 'lock:oa:stuck', 'lock:oa:shared', 'semaphore:oa', 'billing:oa:1']) await row(k);
     await redis.client.del('lock:oa:gone');
     await app.target.resync();
     await row('lock:oa:list', () => true);
@@ -128,6 +150,17 @@ describe('OpenAPI document of the admin API (real app, real Redis, real HTTP)', 
     await release({ key: 'lock:oa:taken', reason: 'r' });
     await release({ key: 'lock:oa:taken', expectedOwner: 'x', reason: 'r' }, { token: undefined });
     await release({ key: 'lock:oa:taken', expectedOwner: 'x', reason: 'r' }, { headers: { origin: 'http://evil.example' } });
+    // Holders: one freed alone, the lock refused whole while others hold it, then every holder; scopes that do not fit.
+    const one = await release({ key: 'semaphore:oa', expectedOwner: 'holder-a', reason: 'r', scope: 'holder' });
+    expect(one.body).toMatchObject({ ok: true, data: { result: 'released', library: 'redis-semaphore', freed: { count: 1 } } });
+    expect(((await release({ key: 'semaphore:oa', expectedOwner: 'holder-b', reason: 'r' })).body as { data: { result: string } }).data.result).toBe('shared');
+    const all = await release({ key: 'semaphore:oa', expectedOwner: 'holder-b', reason: 'r', scope: 'all' });
+    expect(all.body).toMatchObject({ ok: true, data: { result: 'released', freed: { count: 2 } } });
+    expect((await release({ key: 'lock:oa:taken', expectedOwner: 'owner-new', reason: 'r', scope: 'holder' })).body).toMatchObject({ error: { code: 'release_not_allowed' } });
+    expect((await release({ key: 'frozen:oa:1', expectedOwner: 'ledger-close', reason: 'r' })).body).toMatchObject({ error: { code: 'release_not_allowed' } });
+    await release({ key: 'lock:oa:taken', expectedOwner: 'owner-new', reason: 'r', scope: 'some' });
+    const declared = await release({ key: 'billing:oa:1', expectedOwner: 'invoice-run-7', reason: 'r' });
+    expect(declared.body).toMatchObject({ ok: true, data: { result: 'released', library: 'declared:billing' } });
 
     const ttl = (json: object) => call('POST', '/api/locks/ttl', { token: TOKEN, json });
     expect((await ttl({ key: 'lock:oa:stuck', expectedOwner: 'owner-s', ttlMs: 60_000, reason: 'r' })).status).toBe(200);

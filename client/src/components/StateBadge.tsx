@@ -11,6 +11,7 @@ const STYLE: Record<LockState, string> = {
   expired: 'bg-slate-200 text-slate-700 dark:bg-slate-700 dark:text-slate-200',
   lost: 'bg-red-100 text-red-800 ring-1 ring-red-400 dark:bg-red-950/70 dark:text-red-200 dark:ring-red-700',
   'unexpected-type': 'bg-sky-100 text-sky-800 dark:bg-sky-900/60 dark:text-sky-200',
+  'holder-stuck': 'bg-rose-200 text-rose-900 dark:bg-rose-900/70 dark:text-rose-100',
 };
 
 /** One colour per state, for dots and chart marks (same hues as the badges). */
@@ -24,6 +25,7 @@ export const STATE_DOT: Record<LockState, string> = {
   expired: 'bg-slate-400',
   lost: 'bg-red-700',
   'unexpected-type': 'bg-sky-500',
+  'holder-stuck': 'bg-rose-500',
 };
 
 export function StateBadge({ state }: { state: LockState }) {

@@ -13,6 +13,7 @@ const ALERT: Partial<Record<LockState, string>> = {
   'no-ttl': 'border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-950/60 dark:text-red-100',
   'renewal-overdue': 'border-orange-300 bg-orange-50 text-orange-900 dark:border-orange-800 dark:bg-orange-950/60 dark:text-orange-100',
   'held-too-long': 'border-fuchsia-300 bg-fuchsia-50 text-fuchsia-900 dark:border-fuchsia-800 dark:bg-fuchsia-950/60 dark:text-fuchsia-100',
+  'holder-stuck': 'border-rose-300 bg-rose-50 text-rose-900 dark:border-rose-800 dark:bg-rose-950/60 dark:text-rose-100',
   lost: 'border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-950/60 dark:text-red-100',
 };
 
@@ -40,7 +41,7 @@ export function SummaryBar() {
       <button
         type="button"
         aria-pressed={problemsOnly}
-        title="No TTL, renewal overdue or held too long"
+        title="No TTL, renewal overdue, a holder stuck or held too long"
         onClick={() => setStates(problemsOnly ? [] : PROBLEM_STATES)}
         className={`${CHIP} ${problemsOnly ? PRESSED : problems > 0 ? ALERT['no-ttl'] : PLAIN} font-medium`}
       >

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import type { LibraryId, LockState } from '../../../shared/locks';
-import { LIBRARY_LABEL, STATE_LABEL } from '../lib/format';
+import { libraryLabel, STATE_LABEL } from '../lib/format';
 import { isFilterActive, URGENCY } from '../store/lock-model';
 import { lockModel, useLocksVersion } from '../store/lock-store';
 import { filterOf, useViewStore } from '../store/view-store';
@@ -10,7 +10,11 @@ import { STATE_DOT } from './StateBadge';
 export const filterInput: { current: HTMLInputElement | null } = { current: null };
 
 const ORDER = (Object.keys(URGENCY) as LockState[]).sort((a, b) => URGENCY[a] - URGENCY[b]);
-const LIBRARIES = (Object.keys(LIBRARY_LABEL) as LibraryId[]).sort((a, b) => (LIBRARY_LABEL[a].toLowerCase() < LIBRARY_LABEL[b].toLowerCase() ? -1 : 1));
+/** Libraries in the table (and any filtered on), by label; declared formats show their own label. */
+function libraryOptions(present: Iterable<LibraryId>, selected: Iterable<LibraryId>): LibraryId[] {
+  const label = (l: LibraryId) => libraryLabel(l).toLowerCase();
+  return [...new Set([...present, ...selected])].sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0));
+}
 
 const CONTROL =
   'h-8 rounded-md border border-slate-300 bg-white px-2 text-sm text-slate-900 focus:border-sky-500 focus:outline-2 focus:outline-sky-500/40 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100';
@@ -72,9 +76,9 @@ export function Toolbar() {
             {libs.length} libraries
           </option>
         )}
-        {LIBRARIES.filter((l) => lockModel.libraryCounts.has(l) || view.libraries.has(l)).map((l) => (
+        {libraryOptions(lockModel.libraryCounts.keys(), view.libraries).map((l) => (
           <option key={l} value={l}>
-            {LIBRARY_LABEL[l]} ({(lockModel.libraryCounts.get(l) ?? 0).toLocaleString('en-US')})
+            {libraryLabel(l)} ({(lockModel.libraryCounts.get(l) ?? 0).toLocaleString('en-US')})
           </option>
         ))}
       </select>

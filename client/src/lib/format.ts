@@ -1,3 +1,4 @@
+import { libraryLabel } from '../../../shared/libraries';
 import type { LibraryId, LockEventKind, LockState } from '../../../shared/locks';
 
 /** `12.3 s`, `4 m 05 s`, `2 h 10 m`: precise when short, calm when long. */
@@ -42,29 +43,22 @@ export const STATE_LABEL: Record<LockState, string> = {
   expired: 'expired',
   lost: 'lost in Redis restart',
   'unexpected-type': 'unexpected type',
+  'holder-stuck': 'holder stuck',
 };
 
-export const LIBRARY_LABEL: Record<LibraryId, string> = {
-  redisson: 'Redisson',
-  'redisson-rw': 'Redisson RW',
-  bullmq: 'BullMQ',
-  redlock: 'redlock',
-  'redis-py': 'redis-py',
-  'python-redis-lock': 'python-redis-lock',
-  shedlock: 'ShedLock',
-  spring: 'Spring',
-  redsync: 'redsync',
-  laravel: 'Laravel',
-  'sidekiq-unique': 'sidekiq-unique-jobs',
-  lockscope: 'lockscope',
-  generic: 'generic',
-  unknown: 'unknown',
-};
+/** A library's name (the built-in name, or the label a LOCK_FORMATS format declares). */
+export { libraryLabel };
 
 /** Names too long for the table's library column (the full name is the cell's title). */
-export const LIBRARY_SHORT: Partial<Record<LibraryId, string>> = {
+const LIBRARY_SHORT: Partial<Record<LibraryId, string>> = {
   'sidekiq-unique': 'sidekiq-unique',
+  'redisson-semaphore': 'Redisson sem.',
 };
+
+/** A library's name as the table's narrow column shows it. */
+export function libraryShort(id: LibraryId): string {
+  return LIBRARY_SHORT[id] ?? libraryLabel(id);
+}
 
 export const EVENT_LABEL: Record<LockEventKind, string> = {
   acquired: 'Acquired',
@@ -76,6 +70,10 @@ export const EVENT_LABEL: Record<LockEventKind, string> = {
   'ttl-removed': 'TTL removed',
   'ttl-set': 'TTL set',
   'force-released': 'Force-released (lockscope)',
+  'holder-joined': 'Holder joined',
+  'holder-left': 'Holder left',
+  'holder-expired': 'Holder expired (stopped renewing)',
+  'holder-force-released': 'Holder force-released (lockscope)',
 };
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

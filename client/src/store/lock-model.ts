@@ -29,7 +29,8 @@
  */
 import type { BytesView, LibraryId, LockState, LockView } from '../../../shared/locks';
 import { LOCK_STATES } from '../../../shared/locks';
-import { LIBRARY_LABEL } from '../lib/format';
+import { BUILTIN_LIBRARIES, type BuiltinLibraryId } from '../../../shared/libraries';
+import { libraryLabel } from '../lib/format';
 import { SortedList, type RowList } from './sorted-list';
 
 export type SortKey = 'key' | 'library' | 'owner' | 'ttl' | 'heldFor' | 'renewals' | 'state';
@@ -72,30 +73,45 @@ export function isFilterActive(f: LockFilter): boolean {
 export const URGENCY: Record<LockState, number> = {
   'no-ttl': 0,
   'renewal-overdue': 1,
-  'held-too-long': 2,
-  expiring: 3,
-  'unexpected-type': 4,
-  held: 5,
-  released: 6,
-  expired: 7,
-  lost: 8,
+  'holder-stuck': 2,
+  'held-too-long': 3,
+  expiring: 4,
+  'unexpected-type': 5,
+  held: 6,
+  released: 7,
+  expired: 8,
+  lost: 9,
 };
 
 /** States an operator is looking for in an incident: the "Needs attention" quick filter. */
-export const PROBLEM_STATES: readonly LockState[] = ['no-ttl', 'renewal-overdue', 'held-too-long'];
+export const PROBLEM_STATES: readonly LockState[] = ['no-ttl', 'renewal-overdue', 'holder-stuck', 'held-too-long'];
 
 type Cmp = (a: LockView, b: LockView) => number;
 
 const str = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Libraries ranked by their label, case-insensitively, computed once. */
+/** Built-in libraries ranked by their label, case-insensitively, computed once. */
 const LIBRARY_RANK = Object.fromEntries(
-  (Object.keys(LIBRARY_LABEL) as LibraryId[])
-    .sort((a, b) => str(LIBRARY_LABEL[a].toLowerCase(), LIBRARY_LABEL[b].toLowerCase()))
+  (Object.keys(BUILTIN_LIBRARIES) as BuiltinLibraryId[])
+    .sort((a, b) => str(libraryLabel(a).toLowerCase(), libraryLabel(b).toLowerCase()))
     .map((id, i) => [id, i]),
-) as Record<LibraryId, number>;
-/** A library this build does not know (a newer server) sorts after the known ones. */
-const libraryRank = (v: LockView): number => LIBRARY_RANK[v.library] ?? Object.keys(LIBRARY_RANK).length;
+) as Record<string, number>;
+const BUILTIN_COUNT = Object.keys(LIBRARY_RANK).length;
+
+/**
+ * Declared formats (and libraries a newer server knows) sort after the built-in ones, by label: the rank is a
+ * fraction from the label's first characters, so it needs no table of labels seen and never changes.
+ */
+function labelFraction(label: string): number {
+  let f = 0;
+  let scale = 1;
+  for (let i = 0; i < 4; i++) {
+    scale /= 65_536;
+    f += (label.toLowerCase().charCodeAt(i) || 0) * scale;
+  }
+  return f;
+}
+const libraryRank = (v: LockView): number => LIBRARY_RANK[v.library] ?? BUILTIN_COUNT + labelFraction(libraryLabel(v.library));
 
 /** Deadline order = remaining-TTL order at any instant; no TTL counts as infinite, an ended lock as beyond that. */
 const NO_TTL_RANK = 1e16;

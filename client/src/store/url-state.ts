@@ -4,8 +4,8 @@
  * Defaults are left out so a plain link stays plain; unknown values are ignored rather than failing the page.
  */
 import type { LibraryId, LockState } from '../../../shared/locks';
+import { isLibraryId } from '../../../shared/libraries';
 import { LOCK_STATES } from '../../../shared/locks';
-import { LIBRARY_LABEL } from '../lib/format';
 import { DEFAULT_SORT, SORT_KEYS, type SortKey, type SortSpec } from './lock-model';
 
 export interface UrlState {
@@ -24,8 +24,6 @@ export interface UrlState {
 export const VIEWS = ['locks', 'audit'] as const;
 export type View = (typeof VIEWS)[number];
 
-const LIBRARIES = new Set(Object.keys(LIBRARY_LABEL));
-
 function list(value: string | null): string[] {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
 }
@@ -40,7 +38,7 @@ export function parseUrlState(search: string): UrlState {
     target: p.get('target') || null,
     q: p.get('q') ?? '',
     states: new Set(list(p.get('state')).filter((s): s is LockState => (LOCK_STATES as readonly string[]).includes(s))),
-    libraries: new Set(list(p.get('lib')).filter((l): l is LibraryId => LIBRARIES.has(l))),
+    libraries: new Set(list(p.get('lib')).filter((l): l is LibraryId => isLibraryId(l))),
     sort: { key, dir },
     lock: p.get('lock') || null,
     view: p.get('view') === 'audit' ? 'audit' : 'locks',

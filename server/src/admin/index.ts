@@ -19,7 +19,7 @@ import { LockAdmins } from './lock-admins';
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 
 export interface AdminDeps {
-  config: Pick<Config, 'readOnly' | 'adminToken' | 'adminTokenSha256' | 'host'>;
+  config: Pick<Config, 'readOnly' | 'adminToken' | 'adminTokenSha256' | 'host' | 'lockPatterns'>;
   /** The watched targets: actions go to the one they name; the audit stream lives in the first. */
   targets: TargetSet;
   io: IO;
@@ -76,7 +76,12 @@ export function createAdmin(deps: AdminDeps): Admin {
   const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
   const audit = new AuditLog(targets.first.keyed, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
   const locks = new LockAdmins(
-    new Map(targets.list.map((t) => [t.id, new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }) })])),
+    new Map(
+      targets.list.map((t) => [
+        t.id,
+        new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }), patterns: config.lockPatterns }),
+      ]),
+    ),
     targets.first.id,
   );
   const sockets = new AdminSockets(io, auth, audit, deps.clientIp ?? ((req) => req.socket.remoteAddress ?? ''));

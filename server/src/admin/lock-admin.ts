@@ -1,128 +1,21 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ReleaseOutcome, SetTtlOutcome, WakeMethod } from '../../../shared/admin';
+import type { ReleaseOutcome, ReleaseScope, SetTtlOutcome, WakeMethod } from '../../../shared/admin';
+import { libraryLabel } from '../../../shared/libraries';
 import type { BytesView, LibraryId } from '../../../shared/locks';
+import { isPlainStringDelete, PlanRefusal, type Present, type Recognition, type ReleasePlan, type ReleaseTarget } from '../libraries';
 import { bytesText, bytesView } from '../model/bytes';
+import { matchesAny } from '../model/glob';
 import type { LockTracker } from '../model/lock-tracker';
-import { MAX_VALUE_BYTES } from '../targets/node/probe';
+import { MAX_VALUE_BYTES, probeKeys } from '../targets/node/probe';
 import { AdminError } from './errors';
-import { hashHolder, PYTHON_SIGNAL_EXPIRE_MS, wakePlan } from './wake';
+import { encodePlan, encodeSetTtl, RELEASE_LUA, SET_TTL_LUA, type ScriptArg } from './release-script';
 
-/**
- * Shared head of both scripts: confirms that KEYS[1] still has the owner ARGV[1] (string: the whole value;
- * hash: a holder field of that name). Otherwise returns what is there instead, and the script stops.
- * ARGV[2] = most bytes of a string value returned as the current owner. ARGV[7] = '1' when the named holder
- * must be the only one (release), else ''.
- */
-const CHECK_OWNER = `
-local key = KEYS[1]
-local owner = ARGV[1]
-local t = redis.call('TYPE', key).ok
-if t == 'none' then return {'gone', t} end
-if t == 'string' then
-  if redis.call('STRLEN', key) ~= #owner or redis.call('GET', key) ~= owner then
-    return {'changed', t, redis.call('GETRANGE', key, 0, tonumber(ARGV[2]) - 1)}
-  end
-elseif t == 'hash' then
-  local names = {}
-  if redis.call('HLEN', key) <= 32 then
-    names = redis.call('HKEYS', key)
-  else
-    local page = redis.call('HSCAN', key, 0, 'COUNT', 32)[2]
-    for i = 1, #page, 2 do names[#names + 1] = page[i] end
-  end
-  -- 'mode' is a Redisson read-write lock's bookkeeping, never a holder: naming it proves nothing.
-  if owner == 'mode' or redis.call('HEXISTS', key, owner) == 0 then
-    return {'changed', t, names}
-  end
-  if ARGV[7] == '1' then
-    -- Releasing deletes the whole hash: refuse while anyone but the named holder holds it (other readers of a
-    -- read-write lock). The same thread's writer and reader fields (<id>:<tid>:write, <id>:<tid>) are one holder.
-    local base = owner
-    if string.sub(owner, -6) == ':write' then base = string.sub(owner, 1, -7) end
-    if redis.call('HLEN', key) > 32 then return {'shared', t, names} end
-    for _, name in ipairs(names) do
-      if name ~= 'mode' and name ~= base and name ~= base .. ':write' then return {'shared', t, names} end
-    end
-  end
-else
-  return {'wrong-type', t}
-end
-`;
-
-/**
- * Force-release: compare-and-delete, then wake waiters the library's way, all in one atomic script.
- * KEYS[2] = python-redis-lock signal list, pushed when ARGV[3] = '1' and the lock is a string (else KEYS[1] again).
- * ARGV[4] = signal list expiry (ms). ARGV[5] / ARGV[6] = Redisson lock / read-write lock channel, published on
- * when non-empty and the lock is a hash. KEYS[3] / KEYS[4] = a Redisson fair lock's waiter queue and timeouts
- * (else KEYS[1]): when the queue exists, the script does what RedissonFairLock's unlock does instead — drop the
- * waiters at its head whose wait has ended, then wake the first in line on `<ARGV[5]>:<its id>`.
- * ARGV[8..] = Spring RedisLockRegistry unlock channels, each published the key (as Spring's own unlock script
- * does) when the lock is a string.
- */
-const RELEASE_LUA = `${CHECK_OWNER}
-local woke = ''
-if t == 'string' then
-  if ARGV[3] == '1' then
-    redis.call('DEL', KEYS[2])
-    redis.call('LPUSH', KEYS[2], 1)
-    redis.call('PEXPIRE', KEYS[2], ARGV[4])
-    woke = 'python-redis-lock'
-  end
-  redis.call('DEL', key)
-  if #ARGV >= 8 then
-    for i = 8, #ARGV do redis.call('PUBLISH', ARGV[i], key) end
-    woke = 'spring'
-  end
-else
-  local rw = redis.call('HEXISTS', key, 'mode') == 1
-  redis.call('DEL', key)
-  if ARGV[5] ~= '' and not rw and redis.call('TYPE', KEYS[3]).ok == 'list' then
-    local now = redis.call('TIME')
-    now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-    while true do
-      local first = redis.call('LINDEX', KEYS[3], 0)
-      if not first then break end
-      local timeout = tonumber(redis.call('ZSCORE', KEYS[4], first))
-      if timeout and timeout > now then break end
-      redis.call('ZREM', KEYS[4], first)
-      redis.call('LPOP', KEYS[3])
-    end
-    local nextWaiter = redis.call('LINDEX', KEYS[3], 0)
-    if nextWaiter then redis.call('PUBLISH', ARGV[5] .. ':' .. nextWaiter, 0) end
-    woke = 'redisson-fair'
-  elseif ARGV[5] ~= '' then
-    if rw then redis.call('PUBLISH', ARGV[6], 1) else redis.call('PUBLISH', ARGV[5], 0) end
-    woke = 'redisson'
-  end
-end
-return {'released', t, woke}
-`;
-
-/**
- * Set TTL: only on a lock that still has the owner and no TTL. ARGV[3] = TTL in ms. A TTL takes the lock from
- * no live holder (their renewals go on), so other holders of a shared hash do not stop it.
- */
-const SET_TTL_LUA = `${CHECK_OWNER}
-local pttl = redis.call('PTTL', key)
-if pttl >= 0 then return {'has-ttl', t, pttl} end
-redis.call('PEXPIRE', key, ARGV[3])
-return {'ttl-set', t}
-`;
-
-/** What the release script says it did → the wire name. */
-const WOKE: Record<string, WakeMethod> = {
-  redisson: 'redisson-channel',
-  'redisson-fair': 'redisson-fair-queue',
-  'python-redis-lock': 'python-redis-lock-signal',
-  spring: 'spring-channel',
-};
-
-type ScriptReply = [Buffer, Buffer, (Buffer | Buffer[] | number)?];
+type ScriptReply = [Buffer, Buffer, (Buffer | Buffer[] | number)?, number?];
 
 interface AdminCommands {
-  lockscopeForceReleaseBuffer(key: Buffer, signalKey: Buffer, fairQueue: Buffer, fairTimeouts: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
-  lockscopeSetTtlBuffer(key: Buffer, ...args: (Buffer | string | number)[]): Promise<ScriptReply>;
+  lockscopeReleaseBuffer(numKeys: number, ...keysAndArgs: ScriptArg[]): Promise<ScriptReply>;
+  lockscopeSetTtlBuffer(numKeys: number, ...keysAndArgs: ScriptArg[]): Promise<ScriptReply>;
 }
 
 export interface LockAdminDeps {
@@ -132,75 +25,79 @@ export interface LockAdminDeps {
   /** Probes a key on the node that owns it (the target). */
   inspector: { requestProbe(key: Buffer): void };
   logger: Logger;
+  /** The lock patterns in force (LOCK_PATTERNS plus declared formats'): only keys they match can be acted on. */
+  patterns: readonly string[];
 }
 
 export interface ActionResult<T> {
   outcome: T;
-  /** Library of the tracked lock when the action ran. */
+  /** The library of the lock as read from Redis just before the action (null when it was not there to read). */
   library: LibraryId | null;
 }
 
+/** A lock as read from Redis for an action: present, recognised, and a lock (not a helper key). */
+interface ReadLock {
+  id: string;
+  probe: Present;
+  recognition: Recognition;
+}
+
 /**
- * The two things lockscope ever writes to a lock: a checked delete and a checked TTL. Each is one atomic step
- * in Redis (DELEX IFEQ where the server has it, a script otherwise), so a lock that changed hands between the
- * operator looking and clicking is never touched.
+ * The two things lockscope ever writes to a lock: an owner-checked release and an owner-checked TTL. Each acts on
+ * the key as Redis has it now (read just before, so a lock taken a moment ago can be acted on before the inspector
+ * has seen it), and is one atomic step in Redis (DELEX IFEQ where the server has it and nobody needs waking, a
+ * script otherwise), so a lock that changed hands between the operator looking and clicking is never touched.
  */
 export class LockAdmin {
   private delexSupport: Promise<boolean> | null = null;
+  private readonly isLockKey: (key: Buffer) => boolean;
 
   constructor(private readonly deps: LockAdminDeps) {
     const { redis } = deps;
-    if (!('lockscopeForceRelease' in redis)) redis.defineCommand('lockscopeForceRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
-    if (!('lockscopeSetTtl' in redis)) redis.defineCommand('lockscopeSetTtl', { numberOfKeys: 1, lua: SET_TTL_LUA });
+    if (!('lockscopeRelease' in redis)) redis.defineCommand('lockscopeRelease', { lua: RELEASE_LUA });
+    if (!('lockscopeSetTtl' in redis)) redis.defineCommand('lockscopeSetTtl', { lua: SET_TTL_LUA });
     // A reconnect may land on another server (failover, upgrade): ask again.
     redis.on('ready', () => (this.delexSupport = null));
+    this.isLockKey = matchesAny(deps.patterns);
   }
 
-  async release(key: Buffer, owner: Buffer): Promise<ActionResult<ReleaseOutcome>> {
-    const { id, library, type } = this.tracked(key);
-    const plan = wakePlan(key, owner);
+  async release(key: Buffer, owner: Buffer, scope: ReleaseScope = 'lock'): Promise<ActionResult<ReleaseOutcome>> {
+    const lock = await this.read(key);
+    if (!lock) return { outcome: { result: 'already-gone' }, library: this.deps.tracker.get(key.toString('base64'))?.library ?? null };
+    const { id, recognition } = lock;
+    const library = recognition.library;
+    const target = this.target(key, owner, scope, lock);
+    let plan: ReleasePlan;
+    try {
+      plan = this.deps.tracker.libraries.releasePlan(target);
+    } catch (err) {
+      if (!(err instanceof PlanRefusal)) throw err;
+      throw new AdminError(409, 'release_not_allowed', `Not released: ${err.message}. Nothing was changed.`);
+    }
     // DELEX cannot wake anyone: locks whose library has waiters to wake go through the script.
-    if (type === 'string' && !plan.pythonSignal && !plan.springChannels.length && (await this.hasDelex())) {
+    if (isPlainStringDelete(plan) && (await this.hasDelex())) {
       if ((await this.delex(key, owner)) === 1) {
-        this.afterChange(id, key, 'force-released', -2);
+        this.afterRelease(id, key, scope, owner);
         return { outcome: { result: 'released', woke: null, via: 'delex' }, library };
       }
       // 0: gone, another owner, or no longer a string. The script below tells which (and, should the named owner
       // be back by now, releases it: it is still the lock the operator asked about).
     }
-    const cmd = this.deps.redis as unknown as AdminCommands;
-    const reply = await cmd.lockscopeForceReleaseBuffer(
-      key,
-      plan.pythonSignal ?? key,
-      plan.redisson?.fairQueue ?? key,
-      plan.redisson?.fairTimeouts ?? key,
-      owner,
-      MAX_VALUE_BYTES,
-      plan.pythonSignal ? '1' : '',
-      PYTHON_SIGNAL_EXPIRE_MS,
-      plan.redisson?.channel ?? '',
-      plan.redisson?.rwChannel ?? '',
-      '1',
-      ...plan.springChannels,
-    );
+    const { keys, args } = encodePlan(key, plan, MAX_VALUE_BYTES);
+    const reply = await (this.deps.redis as unknown as AdminCommands).lockscopeReleaseBuffer(keys.length, ...keys, ...args);
     const [status, typeBuf, extra] = reply;
     switch (status.toString()) {
       case 'released': {
-        this.afterChange(id, key, 'force-released', -2);
-        const woke = Buffer.isBuffer(extra) ? extra.toString() : '';
-        return {
-          outcome: {
-            result: 'released',
-            woke: WOKE[woke] ?? null,
-            via: 'lua',
-          },
-          library,
-        };
+        this.afterRelease(id, key, scope, owner);
+        const woke = Buffer.isBuffer(extra) && extra.length ? (extra.toString() as WakeMethod) : null;
+        const outcome: ReleaseOutcome = { result: 'released', woke, via: 'lua' };
+        if (recognition.group) outcome.freed = freedBy(scope, owner, recognition);
+        return { outcome, library };
       }
       case 'changed':
-        return { outcome: { result: 'owner-changed', currentOwner: currentOwner(extra) }, library };
+        return { outcome: { result: 'owner-changed', currentOwner: this.currentOwner(key, typeBuf.toString(), extra) }, library };
       case 'shared':
-        return { outcome: { result: 'shared', holders: holderViews(extra) }, library };
+        return { outcome: { result: 'shared', holders: holderViews(typeBuf.toString(), extra, plan.bookkeeping) }, library };
       case 'gone':
         return { outcome: { result: 'already-gone' }, library };
       default:
@@ -209,17 +106,22 @@ export class LockAdmin {
   }
 
   async setTtl(key: Buffer, owner: Buffer, ttlMs: number): Promise<ActionResult<SetTtlOutcome>> {
-    const { id, library } = this.tracked(key);
-    const cmd = this.deps.redis as unknown as AdminCommands;
-    const [status, typeBuf, extra] = await cmd.lockscopeSetTtlBuffer(key, owner, MAX_VALUE_BYTES, ttlMs);
+    const lock = await this.read(key);
+    if (!lock) return { outcome: { result: 'already-gone' }, library: this.deps.tracker.get(key.toString('base64'))?.library ?? null };
+    const { id, recognition } = lock;
+    const library = recognition.library;
+    const { check, bookkeeping } = this.deps.tracker.libraries.ownerCheck(this.target(key, owner, 'lock', lock));
+    const { keys, args } = encodeSetTtl(key, check, bookkeeping, ttlMs, MAX_VALUE_BYTES);
+    const [status, typeBuf, extra] = await (this.deps.redis as unknown as AdminCommands).lockscopeSetTtlBuffer(keys.length, ...keys, ...args);
     switch (status.toString()) {
       case 'ttl-set':
-        this.afterChange(id, key, 'ttl-set', ttlMs);
+        this.deps.tracker.note(id, 'ttl-set', ttlMs);
+        this.deps.inspector.requestProbe(key);
         return { outcome: { result: 'ttl-set', ttlMs }, library };
       case 'has-ttl':
         return { outcome: { result: 'has-ttl', pttlMs: typeof extra === 'number' ? extra : Number(extra) }, library };
       case 'changed':
-        return { outcome: { result: 'owner-changed', currentOwner: currentOwner(extra) }, library };
+        return { outcome: { result: 'owner-changed', currentOwner: this.currentOwner(key, typeBuf.toString(), extra) }, library };
       case 'gone':
         return { outcome: { result: 'already-gone' }, library };
       default:
@@ -228,26 +130,55 @@ export class LockAdmin {
   }
 
   /**
-   * Only keys lockscope tracks as locks (they match LOCK_PATTERNS and are in the table, or ended less than
-   * 10 s ago) can be acted on: the admin API is not a general "delete any key" endpoint.
+   * The key as Redis has it now, if it is a lock lockscope may act on: it matches a lock pattern (the admin API is
+   * not a general "delete any key" endpoint), it is not a library's helper key, and it has a type locks use. Null
+   * when it is gone but lockscope tracked it (the answer is "already gone"); a key that neither exists nor was ever
+   * seen is refused. The tracker learns of a lock it had not seen yet from this read.
    */
-  private tracked(key: Buffer) {
-    const id = key.toString('base64');
-    const view = this.deps.tracker.get(id);
-    if (!view) {
-      throw new AdminError(
-        404,
-        'unknown_key',
-        `lockscope is not tracking "${bytesText(key.subarray(0, 200))}" as a lock (it matches none of the lock patterns, or it has not been seen): nothing was changed.`,
-      );
+  private async read(key: Buffer): Promise<ReadLock | null> {
+    const shown = bytesText(key.subarray(0, 200));
+    if (!this.isLockKey(key)) {
+      throw new AdminError(404, 'unknown_key', `"${shown}" matches none of the lock patterns, so lockscope does not treat it as a lock: nothing was changed.`);
     }
-    return { id, library: view.library, type: view.type };
+    const { tracker } = this.deps;
+    const id = key.toString('base64');
+    const [probed] = await probeKeys(this.deps.redis, [key]);
+    const result = probed!.result;
+    if (!result.exists) {
+      if (tracker.get(id)) return null;
+      throw new AdminError(404, 'unknown_key', `There is no key "${shown}" in Redis (and lockscope has not seen one): nothing was changed.`);
+    }
+    const recognition = tracker.libraries.recognise(key, result, { now: probed!.redisAt ?? probed!.observedAt });
+    if (recognition.role === 'side-key') {
+      throw new AdminError(404, 'unknown_key', `"${shown}" is a helper key of ${libraryLabel(recognition.library)}, not a lock: nothing was changed.`);
+    }
+    if (result.type !== 'string' && result.type !== 'hash' && !recognition.group) throw unsupportedType(key, result.type);
+    const tracked = tracker.get(id);
+    if (!tracked || tracked.endedAt !== null) tracker.apply(probed!);
+    return { id, probe: result, recognition };
   }
 
-  private afterChange(id: string, key: Buffer, kind: 'force-released' | 'ttl-set', pttlMs: number): void {
-    this.deps.tracker.note(id, kind, pttlMs);
+  private target(key: Buffer, owner: Buffer, scope: ReleaseScope, lock: ReadLock): ReleaseTarget {
+    // Sharded pub/sub (SPUBLISH) is for cluster topologies; this connection is a single server's.
+    return { key, owner, scope, probe: lock.probe, recognition: lock.recognition, sharded: false };
+  }
+
+  private afterRelease(id: string, key: Buffer, scope: ReleaseScope, owner: Buffer): void {
+    if (scope === 'holder') this.deps.tracker.note(id, 'holder-force-released', -2, owner);
+    else this.deps.tracker.note(id, 'force-released', -2);
     // Show the effect now rather than at the next notification or poll.
     this.deps.inspector.requestProbe(key);
+  }
+
+  /** The owner a `changed` reply found: a string's prefix, or the holder a hash's fields or a ZSET's members name. */
+  private currentOwner(key: Buffer, type: string, extra: ScriptReply[2]): BytesView | null {
+    if (Buffer.isBuffer(extra)) return bytesView(extra);
+    if (!Array.isArray(extra) || !extra.length) return null;
+    const fields: [Buffer, Buffer][] =
+      type === 'zset' ? pairs(extra) : extra.map((name) => [name, Buffer.from('1')] as [Buffer, Buffer]);
+    const probe: Present = { exists: true, type: type === 'zset' ? 'zset' : 'hash', pttlMs: -1, size: fields.length, value: null, fields };
+    const r = this.deps.tracker.libraries.recognise(key, probe, { now: Date.now() });
+    return r.owner ? bytesView(r.owner) : null;
   }
 
   /** Whether the server has `DELEX` (Redis 8.4+, Valkey 9.2+). Asked once per connection. */
@@ -274,24 +205,31 @@ export class LockAdmin {
   }
 }
 
-function currentOwner(extra: ScriptReply[2]): BytesView | null {
-  if (Buffer.isBuffer(extra)) return bytesView(extra);
-  if (Array.isArray(extra)) {
-    const holder = hashHolder(extra);
-    return holder ? bytesView(holder) : null;
-  }
-  return null;
+/** A flat `[member, score, …]` reply as pairs. */
+function pairs(flat: Buffer[]): [Buffer, Buffer][] {
+  const out: [Buffer, Buffer][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
 }
 
-/** The holder fields of a shared hash (its `mode` bookkeeping left out). */
-function holderViews(extra: ScriptReply[2]): BytesView[] {
-  return Array.isArray(extra) ? extra.filter((f) => f.toString('latin1') !== 'mode').map((f) => bytesView(f)) : [];
+/** The holders a `shared` reply lists: hash fields or ZSET members, the library's bookkeeping left out. */
+function holderViews(type: string, extra: ScriptReply[2], bookkeeping: Buffer[]): BytesView[] {
+  if (!Array.isArray(extra)) return [];
+  const names = type === 'zset' ? pairs(extra).map(([m]) => m) : extra;
+  return names.filter((n) => !bookkeeping.some((b) => b.equals(n))).map((n) => bytesView(n));
+}
+
+/** The holders a release of one holder, or of all, freed. */
+function freedBy(scope: ReleaseScope, owner: Buffer, recognition: Recognition): { holders: BytesView[]; count: number } {
+  const group = recognition.group!;
+  if (scope === 'holder') return { holders: [bytesView(owner)], count: 1 };
+  return { holders: group.holders.map((h) => bytesView(h.token)), count: group.count ?? group.holders.length };
 }
 
 function unsupportedType(key: Buffer, type: string): AdminError {
   return new AdminError(
     409,
     'unsupported_type',
-    `"${bytesText(key.subarray(0, 200))}" is a ${type}: lockscope only changes string and hash locks, so nothing was changed.`,
+    `"${bytesText(key.subarray(0, 200))}" is a ${type} that no lock library writes: lockscope only changes locks it recognises, so nothing was changed.`,
   );
 }

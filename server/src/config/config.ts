@@ -1,15 +1,19 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { BUILTIN_PATTERNS, lockFormatsSchema, type DeclaredFormat } from '../libraries';
 import { parseTargets, type TargetConfig } from './targets';
 
 /**
- * Catches the keys of the common lock libraries with a single SCAN pass (one pattern = one pass over the
- * keyspace): `lock:*` (python-redis-lock), `job-lock:*` (ShedLock), `bull:*:lock` (BullMQ), Redisson and
- * redlock names that contain "lock" in any case.
+ * The union of the lock libraries' own patterns (server/src/libraries/) and the generic "lock" glob, less those
+ * a broader one covers: `*[lL][oO][cC][kK]*` (any name with "lock": python-redis-lock's `lock:*`, ShedLock's
+ * `job-lock:*`, BullMQ's `bull:*:lock`, RedLock.net's `redlock:*`, Redisson and redlock names…), `mutex:*`
+ * (redis-semaphore's Mutex) and `*[sS][eE][mM][aA][pP][hH][oO][rR][eE]*` (redis-semaphore's semaphores, Redisson
+ * semaphores). Discovery walks the keyspace once for all of them (see targets/node/scan-plan.ts).
  */
-export const DEFAULT_LOCK_PATTERNS = ['*[lL][oO][cC][kK]*'];
+export const DEFAULT_LOCK_PATTERNS: readonly string[] = BUILTIN_PATTERNS;
 /** SCAN COUNT hint: at 1000 one SCAN call costs Redis ~0.6–1 ms on a 1M-key keyspace; 500 keeps each call well under 1 ms at the same total time (bench/inspector-discovery.ts). */
 export const DEFAULT_SCAN_COUNT = 500;
 
@@ -38,6 +42,11 @@ export const SETTINGS = {
     flag: 'lock-patterns',
     help: `Comma-separated SCAN globs for lock keys (default ${DEFAULT_LOCK_PATTERNS.join(',')})`,
   },
+  lockFormats: {
+    env: 'LOCK_FORMATS',
+    flag: 'lock-formats',
+    help: 'JSON file declaring in-house lock formats (key pattern, label, owner, renewal, force-release; schema in the README); their patterns are always scanned',
+  },
   scanCount: { env: 'SCAN_COUNT', flag: 'scan-count', help: `COUNT hint per SCAN call (default ${DEFAULT_SCAN_COUNT})` },
   pollMs: {
     env: 'POLL_MS',
@@ -47,7 +56,7 @@ export const SETTINGS = {
   configureNotifications: {
     env: 'CONFIGURE_NOTIFICATIONS',
     flag: 'configure-notifications',
-    help: 'Let lockscope add Kg$xhe to notify-keyspace-events on an external Redis (never done without this flag)',
+    help: 'Let lockscope add Kg$xhze to notify-keyspace-events on an external Redis (never done without this flag)',
     boolean: true,
   },
   heldTooLongMs: {
@@ -161,7 +170,9 @@ const schema = z.object({
     .string()
     .transform((v) => [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))])
     .refine((v) => v.length > 0, { message: 'must list at least one glob pattern' })
-    .default(DEFAULT_LOCK_PATTERNS),
+    .default([...DEFAULT_LOCK_PATTERNS]),
+  /** The LOCK_FORMATS file's path; its formats are read into `lockFormats` by resolveConfig. */
+  lockFormats: z.string().optional(),
   scanCount: int(10, 100_000).default(DEFAULT_SCAN_COUNT),
   pollMs: int(50, 60_000).default(1000),
   configureNotifications: bool(),
@@ -196,9 +207,13 @@ const schema = z.object({
   }
 });
 
-export type Config = Omit<z.output<typeof schema>, 'redisUrl'> & {
+export type Config = Omit<z.output<typeof schema>, 'redisUrl' | 'lockFormats'> & {
   /** The Redis deployments to watch, in order (the first is the default view); empty = the embedded Redis. */
   targets: TargetConfig[];
+  /** Formats declared in the LOCK_FORMATS file (empty without one). */
+  lockFormats: DeclaredFormat[];
+  /** Where they came from, for the start-up banner. */
+  lockFormatsPath: string | null;
 };
 
 export type ConfigResult =
@@ -208,10 +223,14 @@ export type ConfigResult =
   | { kind: 'error'; problems: string[] };
 
 /**
- * Resolves the configuration from environment and CLI flags (flags win). Pure: no I/O, reports every problem
- * at once, each naming the setting the user has to fix.
+ * Resolves the configuration from environment and CLI flags (flags win). Reads nothing but the LOCK_FORMATS file,
+ * through `readFile`; reports every problem at once, each naming the setting (and in the file, the field) to fix.
  */
-export function resolveConfig(env: Record<string, string | undefined>, argv: string[]): ConfigResult {
+export function resolveConfig(
+  env: Record<string, string | undefined>,
+  argv: string[],
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): ConfigResult {
   const options = Object.fromEntries(
     Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: s.boolean ? 'boolean' : 'string' } as const]),
   );
@@ -236,18 +255,51 @@ export function resolveConfig(env: Record<string, string | undefined>, argv: str
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) {
-    const { redisUrl, ...rest } = parsed.data;
-    return { kind: 'ok', config: { ...rest, targets: redisUrl ?? [] } };
+  const formatsPath = typeof raw.lockFormats === 'string' ? raw.lockFormats : null;
+  const formats = formatsPath === null ? { formats: [], problems: [] } : loadLockFormats(formatsPath, readFile);
+  if (parsed.success && !formats.problems.length) {
+    const { redisUrl, lockFormats: _path, ...rest } = parsed.data;
+    // Declared formats' keys are scanned whatever LOCK_PATTERNS says: that is what declaring them is for.
+    const lockPatterns = [...new Set([...rest.lockPatterns, ...formats.formats.map((f) => f.keyPattern)])];
+    return {
+      kind: 'ok',
+      config: { ...rest, targets: redisUrl ?? [], lockPatterns, lockFormats: formats.formats, lockFormatsPath: formatsPath },
+    };
   }
-  const problems = parsed.error.issues.map((issue) => {
+  const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
     const name = issue.path[0] as SettingName | undefined;
     const s: Setting | undefined = name ? SETTINGS[name] : undefined;
     const shown = s ? `${s.env} (--${s.flag})` : 'config';
     const value = name && name !== 'redisUrl' && !s?.secret ? ` = ${JSON.stringify(raw[name])}` : '';
     return `${shown}${value}: ${issue.message}`;
   });
+  problems.push(...formats.problems.map((p) => `LOCK_FORMATS (--lock-formats) ${formatsPath}: ${p}`));
   return { kind: 'error', problems };
+}
+
+/** The LOCK_FORMATS file, read and validated: its formats, or every problem, each naming the field (`formats[2].owner.pattern`). */
+function loadLockFormats(path: string, readFile: (path: string) => string): { formats: DeclaredFormat[]; problems: string[] } {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    return { formats: [], problems: [`cannot be read (${(err as Error).message})`] };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { formats: [], problems: [`is not valid JSON (${(err as Error).message})`] };
+  }
+  const parsed = lockFormatsSchema.safeParse(json);
+  if (parsed.success) return { formats: parsed.data.formats, problems: [] };
+  return {
+    formats: [],
+    problems: parsed.error.issues.map((issue) => {
+      const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+      return `${field || 'the file'}: ${issue.message}`;
+    }),
+  };
 }
 
 export function helpText(): string {

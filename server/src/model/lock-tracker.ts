@@ -11,9 +11,10 @@ import type {
   RedisKeyType,
   TtlSample,
 } from '../../../shared/locks';
+import { createLibraries, type Libraries, type Recognition, type RenewalRule } from '../libraries';
 import { bytesText, isPlainText, plainText } from './bytes';
+import { HolderGroup } from './holder-group';
 import type { ProbedKey } from './probe-result';
-import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './recognise';
 
 /** A renewal must push the deadline out by more than this, so probe round-trip jitter is never a "renewal". */
 export const RENEWAL_THRESHOLD_MS = 50;
@@ -37,6 +38,8 @@ const FORCE_RELEASE_WINDOW_MS = 5_000;
 export interface TrackerOptions {
   heldTooLongMs: number;
   clock?: () => number;
+  /** What lockscope knows of lock libraries (built-in adapters plus declared formats); default: the built-ins. */
+  libraries?: Libraries;
 }
 
 /**
@@ -126,8 +129,11 @@ class Lock implements LockView {
    * expiries are judged on it, so nothing that delays a reply on our side (a busy event loop) can fake either.
    */
   expiresAt: number | null;
-  /** A Redisson read lock held by readers together (see Recognition.shared). */
-  shared: boolean;
+  /**
+   * The holders of a lock several hold at once (a semaphore, a read lock with readers; see Recognition.group), or
+   * null for a lock with one owner (which then carries nothing of this).
+   */
+  group: HolderGroup | null = null;
   acquiredAt: number;
   renewals = 0;
   lastRenewalAt: number | null = null;
@@ -156,11 +162,12 @@ class Lock implements LockView {
     deadline: number | null,
     expiresAt: number | null,
     observedAt: number,
+    clock: () => number,
   ) {
     this.type = result.type;
-    this.library = result.type === 'string' || result.type === 'hash' ? recognition.library : 'unknown';
+    this.library = recognition.library;
     if (this.setOwner(recognition, result) && Object.keys(recognition.fields).length) this.ownerFields = recognition.fields;
-    this.shared = recognition.shared;
+    if (recognition.group) this.group = new HolderGroup(clock);
     this.reentryCount = recognition.reentryCount;
     this.pttlMs = result.pttlMs;
     this.deadline = deadline;
@@ -194,6 +201,15 @@ class Lock implements LockView {
 
   get key(): BytesView {
     return { text: this.keyText, base64: this.id, binary: this.keyBinary };
+  }
+
+  get holders(): LockView['holders'] {
+    return this.group ? this.group.view(this.deadline !== null, this.leaseMs()) : undefined;
+  }
+
+  /** The lease the holder asked for (see `leaseOf`), or null before any TTL was seen. */
+  leaseMs(): number | null {
+    return this.maxTtlMs > 0 ? leaseOf(this.maxTtlMs) : null;
   }
 
   get ownerBase64(): string | null {
@@ -239,11 +255,12 @@ class Lock implements LockView {
       n += textChars(this.ownerText, this.ownerBinary) + (this.ownerRaw64?.length ?? Math.ceil((this.ownerText.length * 4) / 3));
       for (const name in this.ownerFields) n += name.length + this.ownerFields[name]!.length + 6;
     }
+    if (this.group) n += this.group.jsonChars();
     return n;
   }
 
   toJSON(): LockView {
-    return {
+    const view: LockView = {
       id: this.id,
       key: this.key,
       type: this.type,
@@ -260,6 +277,8 @@ class Lock implements LockView {
       state: this.state,
       endedAt: this.endedAt,
     };
+    if (this.group) view.holders = this.group.view(this.deadline !== null, this.leaseMs());
+    return view;
   }
 }
 
@@ -304,10 +323,13 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
    */
   private readonly suspects = new Map<string, RestartCheck>();
   private readonly clock: () => number;
+  /** What lockscope knows of lock libraries: recognition and helper keys go through it. */
+  readonly libraries: Libraries;
 
   constructor(private readonly options: TrackerOptions) {
     super();
     this.clock = options.clock ?? Date.now;
+    this.libraries = options.libraries ?? createLibraries();
   }
 
   get size(): number {
@@ -357,10 +379,10 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     for (const t of this.locks.values()) if (t.endedAt === null) yield t.id;
   }
 
-  /** Raw keys of every lock still held (not ended), for re-probing. */
-  heldKeys(): Buffer[] {
+  /** Raw keys of every lock still held (not ended), for re-probing; only those of one type when given. */
+  heldKeys(type?: RedisKeyType): Buffer[] {
     const keys: Buffer[] = [];
-    for (const t of this.locks.values()) if (t.endedAt === null) keys.push(Buffer.from(t.id, 'base64'));
+    for (const t of this.locks.values()) if (t.endedAt === null && (type === undefined || t.type === type)) keys.push(Buffer.from(t.id, 'base64'));
     return keys;
   }
 
@@ -398,15 +420,17 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       return;
     }
     const held = prev && prev.endedAt === null ? prev : undefined;
-    const recognition = recognise(key, result, held);
+    const recognition = this.libraries.recognise(key, result, { now: at, current: held });
     if (recognition.role === 'side-key') {
       this.sideKeySeen(key, result.size);
       return;
     }
     const deadline = result.pttlMs >= 0 ? observedAt + result.pttlMs : null;
     const expiresAt = result.pttlMs >= 0 ? at + result.pttlMs : null;
-    // A read lock stays one lock while it stays in read mode, whichever readers hold it; otherwise the owner decides.
-    const same = held !== undefined && (held.shared || recognition.shared ? held.shared && recognition.shared : held.ownedBy(recognition.owner));
+    // A lock several hold (a semaphore, a read lock in read mode) stays one lock whichever holders come and go;
+    // otherwise the owner decides.
+    const shared = held?.group != null;
+    const same = held !== undefined && (shared || recognition.shared ? shared && recognition.shared && held.library === recognition.library : held.ownedBy(recognition.owner));
     if (!same) {
       let kind: LockEventKind = 'acquired';
       if (prev && prev.endedAt === null) {
@@ -424,10 +448,12 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
         deadline,
         expiresAt,
         observedAt,
+        this.clock,
       );
       // The key's history outlives a change of owner: that is the story an operator wants to read.
       t.events = prev?.events ?? null;
       t.samples = prev?.samples ?? null;
+      if (t.group) t.group.apply(recognition.group!, observedAt, observedAt - at, t.leaseMs(), true);
       const waiting = this.waiters.get(id);
       if (waiting) t.setField('waiters', String(waiting));
       t.expectedRenewalMs = expectedRenewal(t);
@@ -475,8 +501,21 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     // The reader shown for a shared read lock, if it left (no event: no owner changed); a hash that gained or lost
     // fields (readers, waiters); a long value that changed past the part that is read.
     if (t.setOwner(recognition, result)) changed = true;
-    if (t.shared) {
-      for (const name of ['clientId', 'threadId', 'readers']) if (t.setField(name, recognition.fields[name])) changed = true;
+    if (t.group) {
+      // The decoded fields follow the holder standing for the lock (no event: no owner changed); `waiters` is ours.
+      for (const name of new Set([...Object.keys(t.ownerFields), ...Object.keys(recognition.fields)])) {
+        if (name !== 'waiters' && t.setField(name, recognition.fields[name])) changed = true;
+      }
+      const g = t.group.apply(recognition.group!, observedAt, observedAt - at, t.leaseMs(), false);
+      if (g.changed) changed = true;
+      for (const h of g.joined) this.record(id, t, { at: observedAt, kind: 'holder-joined', pttlMs: result.pttlMs, owner: t.ownerText, holder: h.text });
+      for (const h of g.left) {
+        // lockscope's own release of this holder was noted when it was made: the probe that sees it adds nothing.
+        if (!this.lastEventIs(t, 'holder-force-released', observedAt, h.text)) {
+          const expired = h.deadline !== null && observedAt >= h.deadline - EXPIRY_TOLERANCE_MS;
+          this.record(id, t, { at: observedAt, kind: expired ? 'holder-expired' : 'holder-left', pttlMs: result.pttlMs, owner: t.ownerText, holder: h.text });
+        }
+      }
     }
     if (t.setField('holders', recognition.fields.holders)) changed = true;
     t.rule = recognition.renewal;
@@ -515,10 +554,14 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
    * `force-released` ends the lock at once, so the probe that later finds the key gone adds nothing; if a probe
    * already recorded the disappearance as `released`, that event is relabelled instead of adding a second one.
    */
-  note(id: string, kind: LockEventKind, pttlMs: number): void {
+  note(id: string, kind: LockEventKind, pttlMs: number, holder?: Buffer): void {
     const t = this.locks.get(id);
     if (!t) return;
     const now = this.clock();
+    if (kind === 'holder-force-released') {
+      this.record(id, t, { at: now, kind, pttlMs, owner: t.ownerText, holder: holder ? bytesText(holder) : undefined });
+      return;
+    }
     if (kind === 'force-released') {
       if (t.endedAt === null) {
         t.state = 'released';
@@ -547,9 +590,16 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     this.suspects.clear();
   }
 
-  private lastEventIs(t: Lock, kind: LockEventKind, now: number): boolean {
-    const last = t.events?.[t.events.length - 1];
-    return last !== undefined && last.kind === kind && now - last.at < FORCE_RELEASE_WINDOW_MS;
+  private lastEventIs(t: Lock, kind: LockEventKind, now: number, holder?: string): boolean {
+    const events = t.events ?? [];
+    // Holder events of several holders may interleave: look back a little for this holder's.
+    for (let i = events.length - 1; i >= 0 && i >= events.length - (holder === undefined ? 1 : 8); i--) {
+      const e = events[i]!;
+      if (now - e.at >= FORCE_RELEASE_WINDOW_MS) return false;
+      if (e.kind === kind && e.holder === holder) return true;
+      if (holder === undefined) return false;
+    }
+    return false;
   }
 
   /** `at` is when the key was found gone on Redis's clock, `observedAt` the same moment on ours. */
@@ -568,12 +618,12 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   private sideKeySeen(key: Buffer, size: number): void {
-    const side = sideKeyOf(key);
+    const side = this.libraries.sideKeyOf(key);
     if (side?.kind === 'waiters' && side.parent) this.setWaiters(side.parent.toString('base64'), size);
   }
 
   private sideKeyGone(key: Buffer): void {
-    const side = sideKeyOf(key);
+    const side = this.libraries.sideKeyOf(key);
     if (side?.kind === 'waiters' && side.parent) this.setWaiters(side.parent.toString('base64'), 0);
   }
 
@@ -630,13 +680,23 @@ function expectedRenewal(t: Lock): number | null {
   return r.cadence(lease);
 }
 
-export function stateOf(v: LockView & { maxTtlMs: number }, now: number, heldTooLongMs: number): LockState {
+export function stateOf(v: Lock, now: number, heldTooLongMs: number): LockState {
   if (v.endedAt !== null) return v.state;
-  if (v.type !== 'string' && v.type !== 'hash') return 'unexpected-type';
-  if (v.deadline === null) return 'no-ttl';
+  const group = v.group;
+  if (v.type !== 'string' && v.type !== 'hash' && !group) return 'unexpected-type';
+  let since = v.acquiredAt;
+  if (group) {
+    // Holders have expiries of their own: a key without a TTL is stuck only through a holder without one.
+    const worst = group.worst(now, v.deadline !== null, v.leaseMs());
+    if (worst === 'no-expiry') return 'no-ttl';
+    if (worst === 'stuck') return 'holder-stuck';
+    // Readers that keep a lock taken between them hold it as one; a semaphore's holders each count their own time.
+    if (!group.heldAsOne) since = group.oldestSince() ?? now;
+    if (v.deadline === null) return now - since > heldTooLongMs && !group.counterOnly ? 'held-too-long' : 'held';
+  } else if (v.deadline === null) return 'no-ttl';
   const lastActivity = v.lastRenewalAt ?? v.acquiredAt;
   if (v.expectedRenewalMs !== null && now - lastActivity > 1.5 * v.expectedRenewalMs) return 'renewal-overdue';
-  if (now - v.acquiredAt > heldTooLongMs) return 'held-too-long';
+  if (now - since > heldTooLongMs) return 'held-too-long';
   const remaining = v.deadline - now;
   if (remaining < 5000 && remaining < 0.2 * Math.max(v.maxTtlMs, 1)) return 'expiring';
   return 'held';

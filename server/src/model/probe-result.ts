@@ -22,7 +22,10 @@ export type ProbeResult =
       size: number;
       /** String prefix (≤ MAX_VALUE_BYTES), or null for non-strings. */
       value: Buffer | null;
-      /** Hash fields (≤ MAX_HASH_FIELDS, names and values ≤ MAX_VALUE_BYTES), or null for non-hashes. */
+      /**
+       * Hash fields (≤ MAX_HASH_FIELDS, names and values ≤ MAX_VALUE_BYTES); for a sorted set its first members by
+       * score, each with its score as text (what the ZSET holds: semaphore holders); null for other types.
+       */
       fields: HashField[] | null;
       /** The fields are a random sample of a big hash of big values, not the same ones at every probe. */
       sampled?: boolean;

@@ -107,7 +107,7 @@ async function launch(binary: string, port: number, extraArgs: string[]): Promis
     '--bind', '127.0.0.1',
     '--save', '',
     '--appendonly', 'no',
-    '--notify-keyspace-events', 'Kg$xhe',
+    '--notify-keyspace-events', 'Kg$xhze',
     '--protected-mode', 'yes',
     '--loglevel', 'warning',
     '--logfile', '',

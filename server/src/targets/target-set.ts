@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { maskRedisUrl } from '../config/config';
 import { targetId, type TargetConfig } from '../config/targets';
+import type { Libraries } from '../libraries';
 import { Target, type TargetOptions } from './target';
 import { StandaloneTopology } from './topology/standalone';
 import type { Topology } from './topology/topology';
@@ -19,6 +20,8 @@ export interface TargetSetDeps {
   clock?: () => number;
   /** Whether lockscope may change `notify-keyspace-events` (its own embedded Redis, or --configure-notifications). */
   configureNotifications: boolean;
+  /** What lockscope knows of lock libraries (declared formats included), shared by every target's tracker. */
+  libraries?: Libraries;
 }
 
 /**
@@ -51,7 +54,7 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
               configureNotifications: deps.configureNotifications,
             },
             options,
-            { logger: deps.logger, clock: deps.clock },
+            { logger: deps.logger, clock: deps.clock, libraries: deps.libraries },
           ),
       ),
     );

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisKeyType } from '../../../shared/locks';
 import type { RedisRestart, TargetStatus } from '../../../shared/status';
+import type { Libraries } from '../libraries';
 import { LockTracker, RENEWAL_THRESHOLD_MS } from '../model/lock-tracker';
 import { ExpiryWheel } from './expiry-wheel';
 import { NodeWatcher, type NodeHost, type NodeWatcherOptions } from './node/node-watcher';
@@ -29,6 +31,8 @@ export interface TargetDeps {
   clock?: () => number;
   /** Identifies this lockscope process in bookkeeping keys (restart markers); random by default. */
   instanceId?: string;
+  /** What lockscope knows of lock libraries (declared formats included); default: the built-ins. */
+  libraries?: Libraries;
 }
 
 export interface TargetEvents {
@@ -74,7 +78,7 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
     this.topology = spec.topology;
     this.instanceId = deps.instanceId ?? randomUUID();
     this.logger = deps.logger.child({ target: spec.id });
-    this.tracker = new LockTracker({ heldTooLongMs: options.heldTooLongMs, clock: deps.clock });
+    this.tracker = new LockTracker({ heldTooLongMs: options.heldTooLongMs, clock: deps.clock, libraries: deps.libraries });
     this.wheel = new ExpiryWheel((id) => this.expiryCheck(id));
     this.tracker.on('change', (view) => {
       if (view.deadline !== null && view.endedAt === null) this.wheel.schedule(view.id, view.deadline);
@@ -162,8 +166,8 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
 
   // NodeHost: what the node watchers ask of their target.
 
-  heldKeys(node: NodeWatcher): Buffer[] {
-    const keys = this.tracker.heldKeys();
+  heldKeys(node: NodeWatcher, type?: RedisKeyType): Buffer[] {
+    const keys = this.tracker.heldKeys(type);
     return this.watchers.size === 1 ? keys : keys.filter((k) => this.topology.nodeFor(k) === node.id);
   }
 

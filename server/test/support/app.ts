@@ -8,6 +8,8 @@ import { resolveConfig, type Config } from '../../src/config/config';
 import type { LockTracker } from '../../src/model/lock-tracker';
 import type { NodeWatcher } from '../../src/targets/node/node-watcher';
 import type { Target } from '../../src/targets/target';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestRedis, waitFor, type TestRedis } from './redis';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -41,6 +43,8 @@ export async function startTestApp(
     logger?: Logger;
     /** Anything else for createApp. */
     app?: Partial<Parameters<typeof createApp>[0]>;
+    /** Extra redis-server arguments (liveApp only). */
+    redisArgs?: string[];
   } = {},
 ): Promise<TestApp> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...env }, []);
@@ -77,6 +81,28 @@ export async function startTestApp(
       await app.close();
     },
   };
+}
+
+/** A suite's private Redis, the real app on it and one live client: started before its tests, stopped after. */
+export interface LiveApp {
+  redis: TestRedis;
+  app: TestApp;
+  client: LiveClient;
+}
+
+/** Sets up a `LiveApp` for the enclosing `describe` (read its fields inside tests and hooks). */
+export function liveApp(env: Record<string, string> = {}, extra: Parameters<typeof startTestApp>[2] = {}): LiveApp {
+  const live = {} as LiveApp;
+  beforeAll(async () => {
+    live.redis = await startTestRedis(extra.redisArgs ? { args: extra.redisArgs } : {});
+    live.app = await startTestApp(live.redis.url, env, extra);
+    live.client = await live.app.connect();
+  });
+  afterAll(async () => {
+    await live.app?.close();
+    await live.redis?.stop();
+  });
+  return live;
 }
 
 /** What a client received, in order (for tests of how snapshot parts and changes interleave). */
@@ -144,5 +170,13 @@ export class LiveClient {
   byKey(key: string): LockView | undefined {
     for (const l of this.locks.values()) if (l.key.text === key) return l;
     return undefined;
+  }
+
+  /** The lock at `key` once it shows and satisfies `cond`; a timeout naming `what` otherwise. */
+  until(key: string, cond: (v: LockView) => boolean = () => true, what = key, timeoutMs = 5000): Promise<LockView> {
+    return waitFor(() => {
+      const v = this.byKey(key);
+      return v && cond(v) ? v : undefined;
+    }, what, timeoutMs);
   }
 }

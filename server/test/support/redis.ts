@@ -4,17 +4,26 @@ import { startEmbeddedRedis, type EmbeddedRedis, type EmbeddedRedisOptions } fro
 /** A private redis-server for one suite (free loopback port, never 6379) plus a client to seed it. */
 export interface TestRedis extends EmbeddedRedis {
   client: Redis;
+  /** Another client of this server (a library's own connection), disconnected when the server stops. */
+  connection(): Redis;
 }
 
 export async function startTestRedis(options: EmbeddedRedisOptions = {}): Promise<TestRedis> {
   const server = await startEmbeddedRedis(options);
   const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
   client.on('error', () => {});
+  const others: Redis[] = [];
   return {
     ...server,
     client,
+    connection() {
+      const c = new Redis(server.url);
+      others.push(c);
+      return c;
+    },
     async stop() {
       client.disconnect();
+      for (const c of others) c.disconnect();
       await server.stop();
     },
   };

@@ -1,19 +1,43 @@
 import { useState, type FormEvent } from 'react';
-import { REASON_MAX_CHARS, type ReleaseResponse, type SetTtlResponse } from '../../../../shared/admin';
-import type { LockView } from '../../../../shared/locks';
+import { REASON_MAX_CHARS, type ReleaseResponse, type ReleaseScope, type SetTtlResponse } from '../../../../shared/admin';
+import type { HolderView, LockView } from '../../../../shared/locks';
 import type { Result } from '../../../../shared/result';
 import { adminApi } from './admin-api';
 import { buttonClass, Dialog } from './Dialog';
 
-export type LockAction = 'release' | 'set-ttl';
+/** `release-holder`: free one holder of a lock several hold; `release-all`: every holder at once. */
+export type LockAction = 'release' | 'set-ttl' | 'release-holder' | 'release-all';
+
+const TITLE: Record<LockAction, string> = {
+  release: 'Force release lock',
+  'set-ttl': 'Set a TTL on this lock',
+  'release-holder': 'Free one holder',
+  'release-all': 'Release every holder',
+};
+
+const EXPLAIN: Record<LockAction, string> = {
+  release: 'lockscope deletes the lock only if this owner still holds it. If it changed hands meanwhile, nothing is deleted.',
+  'set-ttl':
+    'The lock has no TTL, so nothing will ever free it. A TTL lets it expire by itself if its holder is gone; it is set only if this owner still holds it.',
+  'release-holder':
+    'lockscope removes only this holder’s claim, as its own release would, and only if it still holds it. Every other holder keeps its claim; waiting clients are woken where the library wakes them.',
+  'release-all':
+    'lockscope frees every holder at once — only if the holder shown still holds it, so the lock is still the one you looked at. Holders still working lose their claim.',
+};
+
+const SCOPE: Partial<Record<LockAction, ReleaseScope>> = { 'release-holder': 'holder', 'release-all': 'all' };
 
 /**
  * Confirmation for one action on one lock: shows exactly what will be checked (key and the owner seen now),
  * asks for a reason, and says plainly what happened — including "owner changed — nothing was deleted".
  */
-export function LockActionDialog({ lock, action, onClose }: { lock: LockView; action: LockAction; onClose: () => void }) {
-  // The owner is frozen when the dialog opens: that is the owner the operator decided about.
-  const [seen] = useState(() => ({ key: lock.key, owner: lock.owner }));
+export function LockActionDialog({ lock, action, holder, onClose }: { lock: LockView; action: LockAction; holder?: HolderView; onClose: () => void }) {
+  // The owner is frozen when the dialog opens: that is the owner the operator decided about (for one holder, it).
+  const [seen] = useState(() => ({
+    key: lock.key,
+    owner: holder ? { text: holder.token.text, base64: holder.token.base64 } : lock.owner,
+    holders: lock.holders ? (lock.holders.count ?? lock.holders.list.length) : null,
+  }));
   const [reason, setReason] = useState('');
   const [ttlSeconds, setTtlSeconds] = useState('60');
   const [busy, setBusy] = useState(false);
@@ -24,29 +48,33 @@ export function LockActionDialog({ lock, action, onClose }: { lock: LockView; ac
     if (!seen.owner) return;
     setBusy(true);
     const target = { keyBase64: seen.key.base64, expectedOwnerBase64: seen.owner.base64, reason: reason.trim() };
+    const scope = SCOPE[action];
     const result =
-      action === 'release'
-        ? describeRelease(await adminApi.release(target))
-        : describeTtl(await adminApi.setTtl({ ...target, ttlMs: Math.round(Number(ttlSeconds) * 1000) }));
+      action === 'set-ttl'
+        ? describeTtl(await adminApi.setTtl({ ...target, ttlMs: Math.round(Number(ttlSeconds) * 1000) }))
+        : describeRelease(await adminApi.release(scope ? { ...target, scope } : target));
     setOutcome(result);
     setBusy(false);
   };
 
-  const title = action === 'release' ? 'Force release lock' : 'Set a TTL on this lock';
+  const title = TITLE[action];
+  const releasing = action !== 'set-ttl';
   return (
     <Dialog title={title} onClose={onClose}>
       <form onSubmit={submit} className="space-y-3 text-sm">
         <dl className="grid grid-cols-[6rem_1fr] gap-x-3 gap-y-1">
           <dt className="text-slate-500">Key</dt>
           <dd className="font-mono break-all" data-testid="dialog-key">{seen.key.text}</dd>
-          <dt className="text-slate-500">Owner</dt>
+          <dt className="text-slate-500">{action === 'release-holder' ? 'Holder' : action === 'release-all' ? 'Holder shown' : 'Owner'}</dt>
           <dd className="font-mono break-all" data-testid="dialog-owner">{seen.owner?.text ?? '—'}</dd>
+          {action === 'release-all' && seen.holders !== null && (
+            <>
+              <dt className="text-slate-500">Holders</dt>
+              <dd data-testid="dialog-holders">{seen.holders.toLocaleString('en-US')}</dd>
+            </>
+          )}
         </dl>
-        <p className="text-slate-600 dark:text-slate-300">
-          {action === 'release'
-            ? 'lockscope deletes the lock only if this owner still holds it. If it changed hands meanwhile, nothing is deleted.'
-            : 'The lock has no TTL, so nothing will ever free it. A TTL lets it expire by itself if its holder is gone; it is set only if this owner still holds it.'}
-        </p>
+        <p className="text-slate-600 dark:text-slate-300">{EXPLAIN[action]}</p>
         {action === 'set-ttl' && (
           <label className="block">
             <span className="text-slate-600 dark:text-slate-300">TTL in seconds</span>
@@ -94,8 +122,8 @@ export function LockActionDialog({ lock, action, onClose }: { lock: LockView; ac
             {outcome ? 'Close' : 'Cancel'}
           </button>
           {!outcome && (
-            <button type="submit" className={action === 'release' ? buttonClass.danger : buttonClass.primary} disabled={busy || !reason.trim() || !seen.owner}>
-              {busy ? 'Working…' : action === 'release' ? 'Force release' : 'Set TTL'}
+            <button type="submit" className={releasing ? buttonClass.danger : buttonClass.primary} disabled={busy || !reason.trim() || !seen.owner}>
+              {busy ? 'Working…' : SUBMIT[action]}
             </button>
           )}
         </div>
@@ -104,13 +132,17 @@ export function LockActionDialog({ lock, action, onClose }: { lock: LockView; ac
   );
 }
 
+const SUBMIT: Record<LockAction, string> = { release: 'Force release', 'set-ttl': 'Set TTL', 'release-holder': 'Free this holder', 'release-all': 'Release all' };
+
 type Outcome = { tone: 'ok' | 'warn' | 'error'; text: string };
 
 function describeRelease(r: Result<ReleaseResponse>): Outcome {
   if (!r.ok) return { tone: 'error', text: `Refused: ${r.error.message}` };
   switch (r.data.result) {
-    case 'released':
-      return { tone: 'ok', text: `Released.${r.data.woke ? ' Waiting clients were woken.' : ''}` };
+    case 'released': {
+      const freed = r.data.freed ? ` Freed ${r.data.freed.count} holder${r.data.freed.count === 1 ? '' : 's'}.` : '';
+      return { tone: 'ok', text: `Released.${freed}${r.data.woke ? ' Waiting clients were woken.' : ''}` };
+    }
     case 'owner-changed':
       return { tone: 'warn', text: `Owner changed — nothing was deleted. It is now held by ${r.data.currentOwner?.text ?? 'an unreadable owner'}.` };
     case 'shared':
@@ -119,7 +151,7 @@ function describeRelease(r: Result<ReleaseResponse>): Outcome {
         text: `Shared — ${r.data.holders.length} holders hold it at once (${r.data.holders.map((h) => h.text).join(', ')}); deleting it would take it from all of them, so nothing was deleted.`,
       };
     case 'already-gone':
-      return { tone: 'warn', text: 'Already gone — the lock was released or expired meanwhile; nothing was deleted.' };
+      return { tone: 'warn', text: 'Already gone — released or expired meanwhile; nothing was deleted.' };
   }
 }
 

@@ -1,8 +1,9 @@
 import { Suspense, useState, type KeyboardEvent } from 'react';
-import type { LockView } from '../../../../shared/locks';
+import type { HolderView, LockView } from '../../../../shared/locks';
+import { onDemand } from '../../lib/on-demand';
+import { useViewStore } from '../../store/view-store';
 import { useAdminStore } from './admin-store';
 import { buttonClass } from './Dialog';
-import { onDemand } from '../../lib/on-demand';
 import type { LockAction } from './LockActionDialog';
 
 const LockActionDialog = onDemand(() => import('./LockActionDialog'), (m) => m.LockActionDialog);
@@ -27,8 +28,37 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
   const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
   const picked = useAdminStore((s) => s.bulk.has(lock.id));
   const toggleBulk = useAdminStore((s) => s.toggleBulk);
+  const select = useViewStore((s) => s.select);
   const [action, setAction] = useState<LockAction | null>(null);
   if (!allowed) return null;
+  // Several hold it at once: releasing it whole would take it from all of them. The row leads to the holders
+  // (the detail panel frees one, or all where the library allows); the panel offers "all" here.
+  const holders = lock.holders;
+  // A bare permit counter records no holder: there is nothing lockscope could free.
+  if (holders && holders.list.length === 0) return null;
+  if (holders && (holders.count ?? holders.list.length) !== 1 && lock.endedAt === null) {
+    const many = holders.list.length > 1;
+    if (variant === 'select') return null;
+    return (
+      <span className="inline-flex items-center gap-1.5" onClick={(e) => e.stopPropagation()} onKeyDown={keepActivationKeys}>
+        {variant === 'row' && (
+          <button type="button" tabIndex={tabbable ? 0 : -1} className={buttonClass.small} onClick={() => select(lock.id, true)} aria-label={`Show the holders of ${lock.key.text}`}>
+            Holders…
+          </button>
+        )}
+        {variant === 'panel' && many && holders.releaseAll && lock.owner && (
+          <button type="button" className={`${buttonClass.secondary} text-red-700 dark:text-red-300`} onClick={() => setAction('release-all')}>
+            Release all {holders.count ?? holders.list.length} holders…
+          </button>
+        )}
+        {action && (
+          <Suspense>
+            <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />
+          </Suspense>
+        )}
+      </span>
+    );
+  }
   const inRow = variant !== 'panel';
   const tabIndex = tabbable ? 0 : -1;
   // The dialog outlives the lock it acted on: its outcome ("Released.") is shown after the lock has ended.
@@ -72,5 +102,34 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
         </Suspense>
       )}
     </span>
+  );
+}
+
+/** Frees one holder of a lock several hold at once (detail panel), when this browser may act. */
+export function HolderRelease({ lock, holder }: { lock: LockView; holder: HolderView }) {
+  const allowed = useAdminStore((s) => s.session?.admin === 'allowed');
+  const open = useAdminStore((s) => s.setHolderRelease);
+  if (!allowed) return null;
+  return (
+    <button
+      type="button"
+      className={`${buttonClass.small} shrink-0 text-red-700 dark:text-red-300`}
+      onClick={() => open({ lock, holder })}
+      aria-label={`Release holder ${holder.token.text}`}
+    >
+      Release
+    </button>
+  );
+}
+
+/** The open holder-release dialog, wherever its holder's row has gone (mount once, beside the detail panel). */
+export function HolderReleaseDialog() {
+  const target = useAdminStore((s) => s.holderRelease);
+  const close = useAdminStore((s) => s.setHolderRelease);
+  if (!target) return null;
+  return (
+    <Suspense>
+      <LockActionDialog key={target.holder.token.base64} lock={target.lock} action="release-holder" holder={target.holder} onClose={() => close(null)} />
+    </Suspense>
   );
 }

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { AuditEntry, SessionInfo } from '../../../../shared/admin';
-import type { LockView } from '../../../../shared/locks';
+import type { HolderView, LockView } from '../../../../shared/locks';
 import { adminApi } from './admin-api';
 
 /** The audit view keeps at most this many entries in memory (older ones are a page load away). */
@@ -25,6 +25,12 @@ interface AdminStore {
   loadAudit(): Promise<void>;
   /** A live `admin:audit` entry: newest first, de-duplicated by id, bounded. */
   addAudit(entry: AuditEntry): void;
+  /**
+   * The holder whose release dialog is open. Kept here, not in the holder's row: freeing it removes the row, and
+   * the dialog must stay to say what happened.
+   */
+  holderRelease: { lock: LockView; holder: HolderView } | null;
+  setHolderRelease(target: { lock: LockView; holder: HolderView } | null): void;
 }
 
 export const useAdminStore = create<AdminStore>()((set, get) => ({
@@ -54,4 +60,6 @@ export const useAdminStore = create<AdminStore>()((set, get) => ({
   addAudit(entry) {
     set((s) => (s.audit.some((e) => e.id === entry.id) ? s : { audit: [entry, ...s.audit].slice(0, AUDIT_KEEP) }));
   },
+  holderRelease: null,
+  setHolderRelease: (holderRelease) => set({ holderRelease }),
 }));

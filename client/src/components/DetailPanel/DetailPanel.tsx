@@ -1,12 +1,13 @@
 import { Suspense, useState, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useNow } from '../../hooks/useNow';
-import { formatDateTime, formatDuration, formatRelative, formatTimestamp, LIBRARY_LABEL } from '../../lib/format';
+import { formatDateTime, formatDuration, formatRelative, formatTimestamp, libraryLabel } from '../../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { onDemand } from '../../lib/on-demand';
 import { CopyButton } from '../CopyButton';
 import { StateBadge } from '../StateBadge';
+import { Holders, type HolderActions } from './Holders';
 import { Timeline } from './Timeline';
 import { TTL_CHART_BOX_HEIGHT } from './ttl-chart-size';
 import { useLockHistory } from './useLockHistory';
@@ -24,7 +25,7 @@ export type DetailActions = (lock: LockView) => ReactNode;
  * The selected lock in full: who holds it and how, its TTL chart and event timeline. A side panel on wide
  * screens (≥ 1280 px), an overlay drawer below that.
  */
-export function DetailPanel({ actions }: { actions?: DetailActions }) {
+export function DetailPanel({ actions, holderActions }: { actions?: DetailActions; holderActions?: HolderActions }) {
   useLocksVersion();
   const selected = useViewStore((s) => s.selected);
   const open = useViewStore((s) => s.detailOpen);
@@ -60,7 +61,7 @@ export function DetailPanel({ actions }: { actions?: DetailActions }) {
       </div>
       <div className="min-h-0 flex-1 overflow-y-auto px-4 py-3">
         {lock ? (
-          <Details lock={lock} tracked={current !== undefined} actions={actions} />
+          <Details lock={lock} tracked={current !== undefined} actions={actions} holderActions={holderActions} />
         ) : (
           <p className="text-sm text-slate-500 dark:text-slate-400">
             {haveSnapshot ? 'lockscope is not tracking this lock: it may have been released and dropped from the table.' : 'Loading…'}
@@ -71,7 +72,17 @@ export function DetailPanel({ actions }: { actions?: DetailActions }) {
   );
 }
 
-function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean; actions: DetailActions | undefined }) {
+function Details({
+  lock,
+  tracked,
+  actions,
+  holderActions,
+}: {
+  lock: LockView;
+  tracked: boolean;
+  actions: DetailActions | undefined;
+  holderActions: HolderActions | undefined;
+}) {
   const clockOffsetMs = useLockStore((s) => s.clockOffsetMs);
   const now = useNow() + clockOffsetMs;
   const { history, error, loading } = useLockHistory(lock.id, tracked ? lock : null);
@@ -106,7 +117,7 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
             </div>
           )}
         </Field>
-        <Field label="Owner token">
+        <Field label={lock.holders ? 'Shown for the holders' : 'Owner token'}>
           {lock.owner ? (
             <>
               <div className="flex items-start gap-2">
@@ -140,8 +151,10 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
       {/* The lead's admin actions (force-release, set TTL) render here when allowed. */}
       <div data-slot="admin-actions">{actions?.(lock)}</div>
 
+      {lock.holders && <Holders lock={lock} now={now} actions={tracked && lock.endedAt === null ? holderActions : undefined} />}
+
       <dl aria-label="Lock facts" className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1.5">
-        <Fact label="Library">{LIBRARY_LABEL[lock.library]}</Fact>
+        <Fact label="Library">{libraryLabel(lock.library)}</Fact>
         <Fact label="Type">{lock.type}</Fact>
         <Fact label="Re-entry count">{lock.reentryCount ?? '—'}</Fact>
         <Fact label="Acquired">
@@ -151,7 +164,9 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
           <span className="font-mono tabular-nums">{formatDuration((lock.endedAt ?? now) - lock.acquiredAt)}</span>
         </Fact>
         <Fact label="Deadline">
-          {lock.deadline === null ? (
+          {lock.deadline === null && lock.holders && lock.state !== 'no-ttl' ? (
+            <span className="text-slate-600 dark:text-slate-300">none for the key — {lock.holders.list.length ? 'each holder has its own (below)' : 'a counter, without TTL by design'}</span>
+          ) : lock.deadline === null ? (
             <span className="font-medium text-red-700 dark:text-red-400">none — never expires by itself</span>
           ) : (
             <Moment at={lock.deadline} now={now} />
@@ -187,9 +202,13 @@ function Details({ lock, tracked, actions }: { lock: LockView; tracked: boolean;
           Remaining TTL
         </h3>
         {lock.deadline === null && lock.endedAt === null && (history?.ttl.length ?? 0) < 2 ? (
-          <p className="rounded bg-red-50 px-2 py-3 text-red-800 dark:bg-red-950/50 dark:text-red-200">
-            No TTL: this lock never expires by itself, so there is nothing counting down.
-          </p>
+          lock.holders && lock.state !== 'no-ttl' ? (
+            <p className="rounded bg-slate-50 px-2 py-3 text-slate-600 dark:bg-slate-800/60 dark:text-slate-300">The key itself has no TTL: its holders expire one by one.</p>
+          ) : (
+            <p className="rounded bg-red-50 px-2 py-3 text-red-800 dark:bg-red-950/50 dark:text-red-200">
+              No TTL: this lock never expires by itself, so there is nothing counting down.
+            </p>
+          )
         ) : (
           <Suspense fallback={<div style={{ height: TTL_CHART_BOX_HEIGHT }} />}>
             <TtlChart samples={history?.ttl ?? EMPTY} lock={lock} clockOffsetMs={clockOffsetMs} />

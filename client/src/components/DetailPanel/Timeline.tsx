@@ -11,6 +11,10 @@ const DOT: Record<LockEventKind, string> = {
   'ttl-removed': 'bg-red-600',
   'ttl-set': 'bg-emerald-600',
   'force-released': 'bg-red-500',
+  'holder-joined': 'bg-emerald-300',
+  'holder-left': 'bg-slate-300',
+  'holder-expired': 'bg-amber-400',
+  'holder-force-released': 'bg-red-400',
 };
 
 function ttlText(pttlMs: number): string {
@@ -26,7 +30,8 @@ export function Timeline({ events, now, currentOwner }: { events: readonly LockE
   return (
     <ol aria-label="Event timeline" className="relative space-y-0.5 border-l border-slate-200 pl-4 dark:border-slate-700">
       {newestFirst.map((e, i) => {
-        const showOwner = e.owner !== null && (e.kind === 'acquired' || e.kind === 'owner-changed' || e.owner !== currentOwner);
+        const holder = e.holder !== undefined;
+        const showOwner = !holder && e.owner !== null && (e.kind === 'acquired' || e.kind === 'owner-changed' || e.owner !== currentOwner);
         return (
           <li key={`${e.at}-${e.kind}-${events.length - i}`} data-kind={e.kind} className="relative py-1 text-sm">
             <span aria-hidden className={`absolute top-2.5 -left-[21px] h-2.5 w-2.5 rounded-full ring-2 ring-white dark:ring-slate-900 ${DOT[e.kind]}`} />
@@ -42,6 +47,7 @@ export function Timeline({ events, now, currentOwner }: { events: readonly LockE
               </time>
             </div>
             {showOwner && <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-300">owner {e.owner}</div>}
+            {holder && <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-300">holder {e.holder}</div>}
           </li>
         );
       })}

@@ -13,9 +13,14 @@ export interface HistoryState {
   loading: boolean;
 }
 
-/** What in a view means the history has grown: a renewal, a state change, a new deadline or owner, the end. */
+/**
+ * What in a view means the history has grown: a renewal, a state change, a new deadline or owner, the end, and
+ * for a lock several hold, a holder coming or going.
+ */
 function signature(lock: LockView | null): string {
-  return lock ? `${lock.renewals}|${lock.state}|${lock.deadline}|${lock.owner?.base64 ?? ''}|${lock.endedAt}|${lock.reentryCount}` : '';
+  if (!lock) return '';
+  const holders = lock.holders ? lock.holders.list.map((h) => h.token.base64).join(',') : '';
+  return `${lock.renewals}|${lock.state}|${lock.deadline}|${lock.owner?.base64 ?? ''}|${lock.endedAt}|${lock.reentryCount}|${holders}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { elementScroll, useVirtualizer, type Virtualizer } from '@tanstack/react
 import { memo, useEffect, useMemo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import type { LockView } from '../../../../shared/locks';
 import { useWidth } from '../../hooks/useWidth';
-import { LIBRARY_LABEL, LIBRARY_SHORT } from '../../lib/format';
+import { libraryLabel, libraryShort } from '../../lib/format';
 import type { SortKey } from '../../store/lock-model';
 import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
@@ -12,6 +12,7 @@ import { StateBadge } from '../StateBadge';
 import { ACTIONS_FULL_WIDTH, ACTIONS_SELECT_WIDTH, FIXED_WIDTH, HEADER_HEIGHT, ROW_HEIGHT, tableLayout, type ActionsColumn } from './layout';
 import { useTableKeyboard } from './useTableKeyboard';
 import { HeldForCell, TtlCell } from './TtlCell';
+import { holdersText, permitsText } from '../DetailPanel/Holders';
 
 interface Column {
   key: SortKey;
@@ -307,17 +308,22 @@ const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOff
       </td>
     ),
     library: () => (
-      <td key="library" className="truncate px-3" title={LIBRARY_LABEL[lock.library]}>
-        {LIBRARY_SHORT[lock.library] ?? LIBRARY_LABEL[lock.library]}
+      <td key="library" className="truncate px-3" title={libraryLabel(lock.library)}>
+        {libraryShort(lock.library)}
       </td>
     ),
-    owner: () => (
-      <td key="owner" className="truncate px-3 font-mono text-xs" title={lock.owner?.text}>
-        {lock.owner?.binary && <BinaryMark />}
-        {lock.owner ? lock.owner.text : <span className="text-slate-400">—</span>}
-        {lock.owner?.truncated && <span aria-hidden className="ml-1 text-slate-400">… ({lock.owner.sizeBytes} B)</span>}
-      </td>
-    ),
+    owner: () =>
+      lock.holders ? (
+        <td key="owner" className="truncate px-3 text-xs" title={holdersTitle(lock)} data-testid="holders-summary">
+          <HoldersSummary lock={lock} />
+        </td>
+      ) : (
+        <td key="owner" className="truncate px-3 font-mono text-xs" title={lock.owner?.text}>
+          {lock.owner?.binary && <BinaryMark />}
+          {lock.owner ? lock.owner.text : <span className="text-slate-400">—</span>}
+          {lock.owner?.truncated && <span aria-hidden className="ml-1 text-slate-400">… ({lock.owner.sizeBytes} B)</span>}
+        </td>
+      ),
     ttl: () => (
       <td key="ttl" className="px-3 text-right whitespace-nowrap">
         <TtlCell lock={lock} clockOffsetMs={clockOffsetMs} />
@@ -357,6 +363,24 @@ const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOff
     </tr>
   );
 });
+
+/** `3 holders · 3/5 permits · 1 stuck`: what a lock several hold at once shows in the owner column. */
+function HoldersSummary({ lock }: { lock: LockView }) {
+  const h = lock.holders!;
+  const stuck = h.list.filter((x) => x.state !== 'held').length;
+  return (
+    <>
+      <span className="font-medium">{holdersText(h)}</span>
+      {permitsText(h) && <span className="text-slate-500 dark:text-slate-400"> · {permitsText(h)}</span>}
+      {stuck > 0 && <span className="font-medium text-rose-700 dark:text-rose-300"> · {stuck} stuck</span>}
+    </>
+  );
+}
+
+function holdersTitle(lock: LockView): string {
+  const h = lock.holders!;
+  return [holdersText(h), permitsText(h), ...h.list.map((x) => x.token.text)].filter(Boolean).join('\n');
+}
 
 function SortArrow({ active, dir }: { active: boolean; dir: 'asc' | 'desc' }) {
   return (

@@ -7,6 +7,14 @@ export function TtlCell({ lock, clockOffsetMs }: { lock: LockView; clockOffsetMs
   const deadline = lock.endedAt === null ? lock.deadline : null;
   const now = useCountdownNow((t) => (deadline === null ? Infinity : deadline - (t + clockOffsetMs)));
   if (lock.endedAt !== null) return <span className="text-slate-400">—</span>;
+  // A key without TTL whose holders expire on their own (a permit semaphore), or a bare permit counter, is not stuck.
+  if (lock.deadline === null && lock.holders && lock.state !== 'no-ttl') {
+    return (
+      <span className="text-xs text-slate-500 dark:text-slate-400" title="The key has no TTL by design: each holder has its own expiry (see the details)">
+        {lock.holders.list.length ? 'per holder' : '—'}
+      </span>
+    );
+  }
   if (lock.deadline === null) {
     return (
       <span className="rounded bg-red-600 px-1.5 py-0.5 text-xs font-bold text-white uppercase" title="PTTL = -1: this lock never expires by itself">

@@ -8,6 +8,7 @@ import type {
   SessionInfo,
   SetTtlResponse,
 } from '../../../../shared/admin';
+import { BUILTIN_LIBRARIES, DECLARED_PREFIX, type BuiltinLibraryId } from '../../../../shared/libraries';
 import type { BytesView, LibraryId } from '../../../../shared/locks';
 import type { ApiError } from '../../../../shared/result';
 
@@ -17,22 +18,7 @@ import type { ApiError } from '../../../../shared/result';
  * this file fail the build when a schema and its type drift apart, in either direction.
  */
 
-const LIBRARIES = [
-  'redisson',
-  'redisson-rw',
-  'bullmq',
-  'redlock',
-  'redis-py',
-  'python-redis-lock',
-  'shedlock',
-  'spring',
-  'redsync',
-  'laravel',
-  'sidekiq-unique',
-  'lockscope',
-  'generic',
-  'unknown',
-] as const satisfies readonly LibraryId[];
+const BUILTIN_IDS = Object.keys(BUILTIN_LIBRARIES) as [BuiltinLibraryId, ...BuiltinLibraryId[]];
 
 const ADMIN_ERROR_CODES = [
   'bad_json',
@@ -44,6 +30,7 @@ const ADMIN_ERROR_CODES = [
   'unknown_key',
   'unknown_target',
   'unsupported_type',
+  'release_not_allowed',
   'login_not_needed',
   'body_too_large',
   'unsupported_media_type',
@@ -73,7 +60,12 @@ export const errorResultSchema = z.object({ ok: z.literal(false), error: apiErro
 /** The success envelope `{ ok: true, data }` of a Result. */
 export const okResult = <T extends z.ZodType>(data: T) => z.object({ ok: z.literal(true), data });
 
-const library = z.enum(LIBRARIES).nullable().meta({ description: 'The library lockscope recognised the lock as when last probed, or null when it was not tracked.' });
+/** A built-in library, or a format declared in LOCK_FORMATS as `declared:<its label>` (1–40 characters). */
+const libraryId = z.union([
+  z.enum(BUILTIN_IDS),
+  z.templateLiteral([DECLARED_PREFIX, z.string().min(1).max(40)]).meta({ description: 'A format declared in LOCK_FORMATS: `declared:<its label>`.' }),
+]);
+const library = libraryId.nullable().meta({ description: 'The library lockscope recognised the lock as, read from Redis just before the action; null when it was not read.' });
 const ownerOrNull = bytesViewSchema.nullable();
 
 export const sessionInfoSchema = z
@@ -92,12 +84,27 @@ const meta = {
   library,
   auditId: z.string().meta({ description: 'Id of the audit entry written for this action.' }),
 };
-const wakeMethod = z.enum(['redisson-channel', 'redisson-fair-queue', 'python-redis-lock-signal', 'spring-channel']);
+const wakeMethod = z.enum([
+  'redisson-channel',
+  'redisson-fair-queue',
+  'python-redis-lock-signal',
+  'spring-channel',
+  'redisson-semaphore-channel',
+  'simple-redis-mutex-channel',
+  'declared-channel',
+]);
 
 const released = z.object({
   result: z.literal('released'),
   woke: wakeMethod.nullable().meta({ description: 'How waiters were woken, the library\'s own way; null when it has no wake-up mechanism.' }),
   via: z.enum(['delex', 'lua']).meta({ description: 'How the compare-and-delete was made atomic.' }),
+  freed: z
+    .object({
+      holders: z.array(bytesViewSchema).meta({ description: 'The holders freed (at most 32 listed).' }),
+      count: z.number().int().meta({ description: 'How many holders were freed.' }),
+    })
+    .optional()
+    .meta({ description: 'On a lock several hold at once: the holders freed (`scope: holder`: the one named; `all`: every one). Absent on a lock with one owner.' }),
 });
 const ownerChanged = z.object({
   result: z.literal('owner-changed'),
@@ -105,7 +112,9 @@ const ownerChanged = z.object({
 });
 const shared = z.object({
   result: z.literal('shared'),
-  holders: z.array(bytesViewSchema).meta({ description: 'Every holder found: other readers still hold it, so nothing was deleted.' }),
+  holders: z.array(bytesViewSchema).meta({
+    description: 'Every holder found: other readers or semaphore holders still hold it, so nothing was deleted (free one with `scope: holder`, or all with `scope: all` where allowed).',
+  }),
 });
 const alreadyGone = z.object({ result: z.literal('already-gone') });
 
@@ -180,7 +189,7 @@ export const auditEntrySchema = z
     ttlMs: z.number().nullable(),
     woke: wakeMethod.nullable(),
     bulkId: z.string().nullable(),
-    detail: z.string().nullable(),
+    detail: z.string().nullable().meta({ description: 'sim-start: the run\'s settings; sim-stop: what it did; a release of one or every holder: which, and how many were freed.' }),
   })
   ;
 
@@ -201,6 +210,6 @@ true satisfies Same<z.output<typeof setTtlResponseSchema>, SetTtlResponse>;
 true satisfies Same<z.output<typeof bulkReleaseResponseSchema>, BulkReleaseResponse>;
 true satisfies Same<z.output<typeof auditEntrySchema>, AuditEntry>;
 true satisfies Same<z.output<typeof auditPageSchema>, AuditPage>;
-true satisfies Same<(typeof LIBRARIES)[number], LibraryId>;
+true satisfies Same<z.output<typeof libraryId>, LibraryId>;
 true satisfies Same<(typeof ADMIN_ERROR_CODES)[number], AdminErrorCode>;
 true satisfies Same<(typeof AUDIT_RESULTS)[number], AuditEntry['result']>;

@@ -12,6 +12,7 @@ import {
   type BulkReleaseResponse,
   type ReleaseOutcome,
   type ReleaseResponse,
+  type ReleaseScope,
   type SetTtlOutcome,
   type SetTtlResponse,
 } from '../../../../shared/admin';
@@ -240,7 +241,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       const key = keyBytes(body);
       const owner = ownerBytes(body);
       const { target, admin } = locks.of(body.target);
-      const { outcome, library } = await admin.release(key, owner);
+      const { outcome, library } = await admin.release(key, owner, body.scope);
       const entry = await audit.record({
         action: 'release',
         ...who,
@@ -251,6 +252,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         currentOwner: ownerFound(outcome, owner),
         woke: outcome.result === 'released' ? outcome.woke : null,
         reason: body.reason,
+        detail: scopeDetail(body.scope, outcome),
       });
       return { ...outcome, target, key: bytesView(key), library, auditId: entry.id };
     }),
@@ -397,6 +399,13 @@ function actionOf(req: Request): AuditAction {
 
 function noStore(res: Response): void {
   res.setHeader('Cache-Control', 'no-store');
+}
+
+/** For the audit log: what a release of one holder, or of every holder, did. */
+function scopeDetail(scope: ReleaseScope | undefined, outcome: ReleaseOutcome): string | null {
+  if (scope === undefined || scope === 'lock') return null;
+  const what = scope === 'holder' ? 'one holder' : 'every holder';
+  return outcome.result === 'released' && outcome.freed ? `${what}: freed ${outcome.freed.count}` : what;
 }
 
 /** For the audit log: the owner found instead of the one named (`owner-changed`), or another holder (`shared`). */

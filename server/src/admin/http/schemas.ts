@@ -98,13 +98,21 @@ const oneOfEachPair = {
   ],
 };
 
+const scope = z
+  .enum(['lock', 'holder', 'all'], { error: 'must be "lock", "holder" (free the named holder alone) or "all" (every holder)' })
+  .optional()
+  .meta({
+    description:
+      'What to free: `lock` (default) the lock its owner holds; `holder` only the holder named in expectedOwner of a lock several hold (a semaphore permit, a reader); `all` every holder, where the library allows it.',
+  });
+
 export const lockTargetSchema = z
   .strictObject(targetShape, object)
   .superRefine(exactlyOneOf, always)
   .meta({ description: 'A lock and the owner the caller saw: exactly one of key/keyBase64 and one of expectedOwner/expectedOwnerBase64.', ...oneOfEachPair });
 
 export const releaseSchema = z
-  .strictObject({ ...targetShape, target: targetId, reason }, object)
+  .strictObject({ ...targetShape, target: targetId, reason, scope }, object)
   .superRefine(exactlyOneOf, always)
   .meta(oneOfEachPair) satisfies z.ZodType<ReleaseRequest>;
 

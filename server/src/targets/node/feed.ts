@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChangeFeedMode } from '../../../../shared/status';
 import type { Capabilities } from './capabilities';
-import { coversEvictions, detectNotifications, enableNotifications, type NotificationSupport } from './notifications';
+import { coversEvictions, coversZsets, detectNotifications, enableNotifications, type NotificationSupport } from './notifications';
 import { refusalOf, refusedCommand } from './refusal';
 import { stateKey } from './state-keys';
 
@@ -40,6 +40,11 @@ export class ChangeFeed extends EventEmitter<{ mode: [mode: ChangeFeedMode] }> {
    * lock raises no event, so the tracked locks are re-probed every POLL_MS as in polling mode.
    */
   evictionsUnseen = false;
+  /**
+   * Notifications are on but without sorted-set events (`z`, or unknown): a semaphore's holders leave by a bare
+   * ZREM that raises no event lockscope hears, so the tracked sorted-set locks are re-probed every POLL_MS.
+   */
+  zsetsUnseen = false;
   private subscribed = false;
 
   constructor(
@@ -66,9 +71,11 @@ export class ChangeFeed extends EventEmitter<{ mode: [mode: ChangeFeedMode] }> {
   /** Decides the mode now (after a reconnect, or periodically). True when it changed. */
   async decide(): Promise<boolean> {
     let support = await this.detect();
-    if (support.kind === 'missing' && this.options.configureNotifications && this.caps.has('config-set')) {
+    // Flags that are enough to follow locks but lack `z` are completed too where lockscope may configure them.
+    const incomplete = support.kind === 'missing' || (support.kind === 'enabled' && !coversZsets(support.flags)) ? support : null;
+    if (incomplete && this.options.configureNotifications && this.caps.has('config-set')) {
       try {
-        await enableNotifications(this.redis, support.flags);
+        await enableNotifications(this.redis, incomplete.flags);
         support = await this.detect();
       } catch (err) {
         if (refusalOf(err)) this.caps.refuse('config-set', (err as Error).message);
@@ -82,13 +89,19 @@ export class ChangeFeed extends EventEmitter<{ mode: [mode: ChangeFeedMode] }> {
         mode = 'notifications';
         source = 'config';
         this.evictionsUnseen = await this.evictionsMayBeMissed(support.flags);
+        const zsetsUnseen = !coversZsets(support.flags);
+        if (zsetsUnseen && !this.zsetsUnseen) {
+          this.logger.info({ flags: support.flags }, 'notify-keyspace-events lacks z (sorted set): re-probing tracked sorted-set locks every POLL_MS');
+        }
+        this.zsetsUnseen = zsetsUnseen;
       }
     } else if (support.kind === 'unknown' && this.caps.has('psubscribe') && this.caps.has('state-write')) {
       if ((await this.prove()) && (await this.subscribe())) {
         mode = 'notifications';
         source = 'proven';
-        // The eviction policy cannot be read either: assume evicted locks raise no event.
+        // The eviction policy and the sorted-set flag cannot be read either: assume neither raises an event.
         this.evictionsUnseen = true;
+        this.zsetsUnseen = true;
       }
     }
     if (mode === 'polling') await this.unsubscribe();

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisKeyType } from '../../../../shared/locks';
 import type { ChangeFeedMode, NodeStatus, RedisRestart } from '../../../../shared/status';
 import type { LockTracker } from '../../model/lock-tracker';
-import { sideKeyOf } from '../../model/recognise';
 import { ConnectionState } from '../../redis/connection-state';
 import type { TopologyNode } from '../topology/topology';
 import { WHEEL_SLOT_MS } from '../expiry-wheel';
@@ -15,6 +15,7 @@ import { PROBE_BATCH, type ProbedKey } from './probe';
 import { KeyProber } from './prober';
 import { refusalOf } from './refusal';
 import { scanKeys } from './scan';
+import { planScan, type ScanPass } from './scan-plan';
 import { ServerIdentity } from './server-identity';
 import { isStateKey, stateKey } from './state-keys';
 
@@ -42,8 +43,8 @@ export interface NodeHost {
   readonly tracker: LockTracker;
   /** lockscope process id, for this node's bookkeeping keys (restart marker). */
   readonly instanceId: string;
-  /** Raw keys of the held locks this node owns now (all of them, for a single server). */
-  heldKeys(node: NodeWatcher): Buffer[];
+  /** Raw keys of the held locks this node owns now (all of them, for a single server); only of one type when given. */
+  heldKeys(node: NodeWatcher, type?: RedisKeyType): Buffer[];
   /** The same as ids (base64 keys), without making a key of each. */
   heldIds(node: NodeWatcher): Iterable<string>;
   /** Whether the lock with this id lives on this node now (a restart's scope). */
@@ -123,6 +124,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   private serverKnown = true;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
+  /** The SCAN walks a full scan makes: one for all the patterns where they fold into one glob (see planScan). */
+  private readonly scanPasses: ScanPass[];
   private readonly unbind: (() => void)[] = [];
 
   constructor(
@@ -140,6 +143,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     const { prefix, channels } = keyspaceChannels(options.db, options.patterns);
     this.channelPrefix = Buffer.from(prefix);
     this.channels = channels;
+    this.scanPasses = planScan(options.patterns);
     this.connection = new ConnectionState(this.redis);
     this.prober = new KeyProber(this.redis, this.capabilities, logger);
     this.feed = new ChangeFeed(this.redis, this.subscriber, this.capabilities, { channels, db: options.db, configureNotifications: options.configureNotifications }, logger);
@@ -325,11 +329,13 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
 
   /**
    * One polling round: re-probe every tracked lock of this node (and the side keys that shape one), backing off
-   * while rounds take long relative to POLL_MS.
+   * while rounds take long relative to POLL_MS. With notifications that miss only sorted-set events, only the
+   * sorted-set locks (semaphores) are re-probed: their holders leave by a bare ZREM.
    */
   private async poll(): Promise<void> {
-    if (this.feed.mode !== 'polling' && !(this.feed.mode === 'notifications' && this.feed.evictionsUnseen)) return;
-    const keys = this.host.heldKeys(this);
+    const { mode, evictionsUnseen, zsetsUnseen } = this.feed;
+    if (mode !== 'polling' && !(mode === 'notifications' && (evictionsUnseen || zsetsUnseen))) return;
+    const keys = mode === 'polling' || evictionsUnseen ? this.host.heldKeys(this) : this.host.heldKeys(this, 'zset');
     for (const id of this.sideKeys) keys.push(Buffer.from(id, 'base64'));
     const started = Date.now();
     await this.probeNow(keys);
@@ -355,10 +361,11 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     // On a huge, sparse keyspace a batch may take long to fill: locks found are shown within BATCH_WAIT_MS anyway.
     let batchSince = 0;
     const size = Math.min(this.options.scanProbeBatch ?? SCAN_PROBE_BATCH, PROBE_BATCH);
-    for (const pattern of this.options.patterns) {
+    for (const { glob, keep } of this.scanPasses) {
       const ways = this.prober.clusterNode ? 1 : (this.options.scanWays ?? 2);
-      for await (const keys of scanKeys(this.redis, pattern, this.options.scanCount, ways)) {
+      for await (const keys of scanKeys(this.redis, glob, this.options.scanCount, ways)) {
         for (const k of keys) {
+          if (keep && !keep(k)) continue;
           const id = k.toString('base64');
           if (seen.has(id) || isStateKey(k)) continue;
           seen.add(id);
@@ -429,7 +436,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
       const id = p.key.toString('base64');
       const view = tracker.get(id);
       if (!view) {
-        if (sideKeyOf(p.key)?.kind === 'waiters') this.sideKeys.add(id);
+        if (tracker.libraries.sideKeyOf(p.key)?.kind === 'waiters') this.sideKeys.add(id);
         continue;
       }
       if (view.endedAt !== null || view.deadline === null || r.pttlMs < 0) continue;

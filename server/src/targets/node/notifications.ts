@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 
 /**
  * What lockscope sets when it may configure notifications: keyspace channel + generic, string, hash and expired
- * events (all a lock's life touches), and evicted events, so a lock evicted under `maxmemory` goes at once.
+ * events (all a lock's life touches), sorted-set events (a semaphore holder's release is a bare ZREM), and
+ * evicted events, so a lock evicted under `maxmemory` goes at once.
  */
-export const REQUIRED_FLAGS = 'Kg$xhe';
+export const REQUIRED_FLAGS = 'Kg$xhze';
 
 export type NotificationSupport =
   | { kind: 'enabled'; flags: string }
@@ -32,6 +33,11 @@ export function covers(flags: string): boolean {
   // `A` is the alias for every class (g$lshzxet).
   const classes = flags.includes('A') ? 'g$lshzxet' : flags;
   return [...'g$xh'].every((c) => classes.includes(c));
+}
+
+/** Whether `flags` include sorted-set events (`z`, or `A`): without them a semaphore holder's ZREM goes unseen. */
+export function coversZsets(flags: string): boolean {
+  return flags.includes('z') || flags.includes('A');
 }
 
 /** Whether `flags` include evicted events (`e`, or `A` for all classes). */

@@ -38,8 +38,9 @@ const TYPES: Record<string, RedisKeyType> = { string: 'string', hash: 'hash', li
 
 /**
  * The probe without scripting (a user refused EVAL): the same reads, bounded the same way, as pipelined commands
- * in a few round trips per batch — TIME, TYPE and the deadline; then each key's size and value by its type; for
- * hashes, their field names, then sizes, then the small values. Same `ProbeResult` shape.
+ * in a few round trips per batch — TIME, TYPE and the deadline; then each key's size and value by its type (a
+ * sorted set's first members by score with their scores); for hashes, their field names, then sizes, then the
+ * small values. Same `ProbeResult` shape.
  *
  * What is lost against the script: a batch is not one atomic read, so a key may change between two round trips
  * (a key found of another type is reported in `changed`, to be probed again; an owner replaced between the TTL
@@ -101,7 +102,7 @@ async function probeBatch(redis: Redis, keys: Buffer[], options: CommandProbeOpt
 
   // Sizes and values by type.
   const second = redis.pipeline();
-  const reads: [Pending, 'string' | 'size' | 'hlen'][] = [];
+  const reads: [Pending, 'string' | 'size' | 'hlen' | 'zset'][] = [];
   for (const p of pending) {
     if (p.type === 'string') {
       second.getrangeBuffer(p.key, 0, MAX_VALUE_BYTES - 1).strlen(p.key);
@@ -109,8 +110,11 @@ async function probeBatch(redis: Redis, keys: Buffer[], options: CommandProbeOpt
     } else if (p.type === 'hash') {
       second.hlen(p.key);
       reads.push([p, 'hlen']);
+    } else if (p.type === 'zset') {
+      second.callBuffer('ZRANGE', p.key, 0, MAX_HASH_FIELDS - 1, 'WITHSCORES').zcard(p.key);
+      reads.push([p, 'zset']);
     } else if (p.type !== 'none' && p.type !== 'other') {
-      const size = { list: 'LLEN', set: 'SCARD', zset: 'ZCARD', stream: 'XLEN' }[p.type];
+      const size = { list: 'LLEN', set: 'SCARD', stream: 'XLEN' }[p.type];
       second.call(size, p.key);
       reads.push([p, 'size']);
     }
@@ -125,6 +129,13 @@ async function probeBatch(redis: Redis, keys: Buffer[], options: CommandProbeOpt
         else {
           p.value = value as Buffer;
           p.size = Number(len);
+        }
+      } else if (kind === 'zset') {
+        const [page, card] = [r2[at++], r2[at++]];
+        if (page instanceof Error || card instanceof Error) p.changed = true;
+        else {
+          p.fields = zsetMembers(page as Buffer[]);
+          p.size = Number(card);
         }
       } else {
         const size = r2[at++];
@@ -206,6 +217,16 @@ async function readHashValues(redis: Redis, hashes: Pending[]): Promise<void> {
   });
 }
 
+/** Member-score pairs of a ZRANGE … WITHSCORES page as the script's fields: a member too long for any holder cut (3). */
+function zsetMembers(page: Buffer[]): HashField[] {
+  const fields: HashField[] = [];
+  for (let i = 0; i + 1 < page.length; i += 2) {
+    const [member, score] = [page[i]!, page[i + 1]!];
+    fields.push(member.length > MAX_VALUE_BYTES ? [member.subarray(0, MAX_VALUE_BYTES), Buffer.alloc(0), 3] : [member, score]);
+  }
+  return fields;
+}
+
 function resultOf(p: Pending): ProbeResult {
   if (p.type === 'none') return { exists: false };
   if (p.type === 'string') return { exists: true, type: 'string', pttlMs: p.pttlMs, size: p.size, value: p.value, fields: null };
@@ -213,6 +234,7 @@ function resultOf(p: Pending): ProbeResult {
     const r: ProbeResult = { exists: true, type: 'hash', pttlMs: p.pttlMs, size: p.size, value: null, fields: p.fields ?? [] };
     return p.sampled ? { ...r, sampled: true } : r;
   }
+  if (p.type === 'zset') return { exists: true, type: 'zset', pttlMs: p.pttlMs, size: p.size, value: null, fields: p.fields ?? [] };
   return { exists: true, type: p.type, pttlMs: p.pttlMs, size: p.size, value: null, fields: null };
 }
 

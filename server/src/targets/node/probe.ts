@@ -24,8 +24,9 @@ export { CUT_NAME, CUT_VALUE, type HashField, type ProbedKey, type ProbeResult }
  * leave Redis; a third entry per field says what was cut (1 = the name is a prefix, 2 = the value is a prefix or
  * was not read). No command reads part of a field *name*: a name of megabytes is copied into the script (about
  * 2.5 ms a MB on Redis 7.0), though never sent back. A Redisson read-write lock's `mode` is always read.
- * Hashes over `maxFields` fields are read in part, the same part each time: HSCAN … NOVALUES (Redis ≥ 7.4), or
- * HSCAN with values where they are known to be small (a listpack keeps every entry small; otherwise MEMORY USAGE
+ * Sorted sets (semaphores, Symfony locks) are read as their first `maxFields` members by score, each with its score
+ * as text in the value's place. Hashes over `maxFields` fields are read in part, the same part each time: HSCAN …
+ * NOVALUES (Redis ≥ 7.4), or HSCAN with values where they are known to be small (a listpack keeps every entry small; otherwise MEMORY USAGE
  * tells). Only a big hash of big values is sampled at random instead (HRANDFIELD, names only, Redis ≥ 6.2; type
  * code 8), and it names no owner, which would change at every probe.
  */
@@ -114,11 +115,15 @@ for _, k in ipairs(KEYS) do
         if not seenMode and redis.call('HEXISTS', k, 'mode') == 1 then addField(fields, k, 'mode', nil) end
       end
       out[n + 1] = code; out[n + 2] = pttl; out[n + 3] = size; out[n + 4] = fields
+    elseif t == 'zset' then
+      local members = {}
+      local page = redis.call('ZRANGE', k, 0, maxFields - 1, 'WITHSCORES')
+      for i = 1, #page, 2 do addField(members, k, page[i], page[i + 1]) end
+      out[n + 1] = 5; out[n + 2] = pttl; out[n + 3] = redis.call('ZCARD', k); out[n + 4] = members
     else
       local code, size = 7, 0
       if t == 'list' then code, size = 3, redis.call('LLEN', k)
       elseif t == 'set' then code, size = 4, redis.call('SCARD', k)
-      elseif t == 'zset' then code, size = 5, redis.call('ZCARD', k)
       elseif t == 'stream' then code, size = 6, redis.call('XLEN', k) end
       out[n + 1] = code; out[n + 2] = pttl; out[n + 3] = size; out[n + 4] = ''
     end
@@ -278,7 +283,7 @@ function decodeEntry(raw: RawReply, at: number): ProbeResult {
   const size = int(raw[at + 2]);
   const payload = raw[at + 3];
   let fields: HashField[] | null = null;
-  if (type === 'hash' && Array.isArray(payload)) {
+  if ((type === 'hash' || type === 'zset') && Array.isArray(payload)) {
     fields = [];
     for (let i = 0; i + 2 < payload.length; i += 3) {
       const cut = int(payload[i + 2]);

@@ -14,12 +14,12 @@ import type { Redis } from 'ioredis';
  * bits change (or it is 0) covers exactly the keys of share `j`. This holds for a standalone server's one table
  * per database; in cluster mode Redis ≥ 7.4 / Valkey ≥ 8 keep the slot in a cursor's low bits, so use `ways = 1`.
  */
-export async function* scanKeys(redis: Redis, pattern: string, count: number, ways = 1): AsyncGenerator<Buffer[]> {
+export async function* scanKeys(redis: Redis, pattern: string | Buffer, count: number, ways = 1): AsyncGenerator<Buffer[]> {
   const mask = BigInt(ways - 1);
   type Step = { share: number; next: string; keys: Buffer[]; error?: Error };
   // Never a rejected promise left behind when another share fails first: errors travel as values.
   const call = (share: number, cursor: string): Promise<Step> =>
-    redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', count).then(
+    (redis.callBuffer('SCAN', cursor, 'MATCH', pattern, 'COUNT', count) as Promise<[Buffer, Buffer[]]>).then(
       ([next, keys]) => ({ share, next: next.toString(), keys }),
       (error: Error) => ({ share, next: '0', keys: [], error }),
     );

@@ -1,23 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CUT_NAME, CUT_VALUE, type ProbeResult } from '../src/targets/node/probe';
-import { isUuid1Hex, recognise, sideKeyOf, uuid1Time } from '../src/model/recognise';
-import { hashResult, stringResult } from './support/probe-results';
+import { createLibraries, type CurrentOwner } from '../src/libraries';
+import { isUuid1Hex, uuid1Time } from '../src/libraries/redis-py';
+import { hashResult, stringResult, uuid1Hex } from './support/probe-results';
 
 type Present = Extract<ProbeResult, { exists: true }>;
+const libraries = createLibraries();
+const recognise = (key: Buffer, probe: Present, current?: CurrentOwner) => libraries.recognise(key, probe, { now: Date.now(), current });
+const sideKeyOf = (key: Buffer) => libraries.sideKeyOf(key);
 const str = stringResult;
 const hash = hashResult;
 const k = (s: string) => Buffer.from(s);
 
-/** Python's `uuid.uuid1().hex` for a given time: 60-bit 100 ns ticks since 1582, version 1, RFC 4122 variant. */
-function uuid1Hex(ms = Date.now()): string {
-  const ticks = BigInt(ms + 12_219_292_800_000) * 10_000n;
-  const low = (ticks & 0xffffffffn).toString(16).padStart(8, '0');
-  const mid = ((ticks >> 32n) & 0xffffn).toString(16).padStart(4, '0');
-  const hi = (((ticks >> 48n) & 0x0fffn) | 0x1000n).toString(16).padStart(4, '0');
-  const seq = ((randomBytes(2).readUInt16BE() & 0x3fff) | 0x8000).toString(16).padStart(4, '0');
-  return low + mid + hi + seq + randomBytes(6).toString('hex');
-}
 
 describe('recognise() on raw bytes, one library at a time', () => {
   it('Redisson RLock: hash field <uuid>:<threadId> → re-entry count, client id and thread', () => {
