@@ -95,6 +95,15 @@ describe('capabilities: what the Redis user may do is probed, degraded honestly 
       await waitFor(() => client.byKey('lock:noeval:str') && client.byKey('lock:noeval:redisson'), 'locks found without scripts');
       expect(client.byKey('lock:noeval:str')).toMatchObject({ library: 'redlock', owner: { text: TOKEN }, state: 'held' });
       expect(client.byKey('lock:noeval:redisson')).toMatchObject({ library: 'redisson', reentryCount: 2 });
+      // A semaphore's holders are read by commands too, and one leaving by ZREM is seen.
+      const now = Date.now();
+      await redis.client.zadd('semaphore:noeval', now, 'holder-a', now, 'holder-b');
+      await redis.client.pexpire('semaphore:noeval', 60_000);
+      await app.target.resync();
+      await client.until('semaphore:noeval', (v) => v.holders?.list.length === 2, 'the semaphore and its two holders');
+      expect(client.byKey('semaphore:noeval')).toMatchObject({ library: 'redis-semaphore', type: 'zset', holders: { count: 2 } });
+      await redis.client.zrem('semaphore:noeval', 'holder-a');
+      await client.until('semaphore:noeval', (v) => v.holders?.list.map((h) => h.token.text).join() === 'holder-b', 'one holder left');
       await redis.client.pexpire('lock:noeval:str', 90_000);
       await waitFor(() => client.byKey('lock:noeval:str')?.renewals === 1, 'a renewal');
       await redis.client.del('lock:noeval:redisson');

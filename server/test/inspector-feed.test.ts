@@ -111,8 +111,48 @@ describe('change feed: notifications', () => {
     try {
       expect(app.node.mode).toBe('notifications');
       const flags = await notifyFlags(redis);
-      for (const c of 'g$xhelE') expect(flags).toContain(c);
+      for (const c of 'g$xhzelE') expect(flags).toContain(c);
       expect(flags).toMatch(/K|A/);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('completes flags that follow locks but lack `z` (sorted sets) when it may configure them, keeping the rest', async () => {
+    const redis = await startTestRedis({ args: ['--notify-keyspace-events', 'Kg$xhl'] });
+    const app = await startTestApp(redis.url, {}, { configureNotifications: true });
+    try {
+      expect(app.node.mode).toBe('notifications');
+      const flags = await notifyFlags(redis);
+      for (const c of 'Kg$xhlz') expect(flags).toContain(c);
+      expect(app.node.feed.zsetsUnseen).toBe(false);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('a semaphore holder\'s bare ZREM shows at once: sorted-set locks are re-probed every POLL_MS when notifications lack `z`', async () => {
+    // An external Redis with lockscope's minimum flags (no sorted-set events) that never evicts: only the
+    // sorted-set locks need re-probing.
+    const redis = await startTestRedis({ args: ['--notify-keyspace-events', 'Kg$xh'] });
+    const app = await startTestApp(redis.url, { POLL_MS: '100' }, { configureNotifications: false });
+    try {
+      expect(app.node.mode).toBe('notifications');
+      expect(app.node.feed).toMatchObject({ zsetsUnseen: true, evictionsUnseen: false });
+      const client = await app.connect();
+      const now = Date.now();
+      await redis.client.zadd('semaphore:pool', now, 'holder-a', now, 'holder-b');
+      await redis.client.pexpire('semaphore:pool', 60_000);
+      // A new key arrives with a scan here (ZADD raises only `z`): the test triggers one rather than wait 30 s.
+      await app.target.resync();
+      await client.until('semaphore:pool', (v) => v.holders?.list.length === 2, 'two holders');
+      await new Promise((r) => setTimeout(r, 300)); // past the first reconcile scan (the next is 30 s away)
+      await redis.client.zrem('semaphore:pool', 'holder-a');
+      const t0 = Date.now();
+      await client.until('semaphore:pool', (v) => v.holders?.list.length === 1, 'the freed holder to go', 2000);
+      expect(Date.now() - t0).toBeLessThan(1000); // not at the 30 s reconcile scan
     } finally {
       await app.close();
       await redis.stop();
