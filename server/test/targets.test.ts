@@ -153,6 +153,27 @@ describe('several targets in one lockscope: each on its own, one down disturbs n
     ]);
   });
 
+  it('a holder is freed on the target named, read there first: the same semaphore key on another target is untouched', async () => {
+    const now = Date.now();
+    for (const r of [prod, staging]) {
+      await r.client.zadd('semaphore:shared-name', now, 'holder-a', now, 'holder-b');
+      await r.client.pexpire('semaphore:shared-name', 60_000);
+    }
+    // Neither tracker has seen it yet (ZADD raises no event they follow before a scan): admin reads Redis first.
+    const freed = await api<ReleaseResponse>(app.url, '/api/locks/release', {
+      token: ADMIN,
+      json: { target: 'staging', key: 'semaphore:shared-name', expectedOwner: 'holder-a', reason: 'one holder on staging', scope: 'holder' },
+    });
+    expect(data(freed)).toMatchObject({ result: 'released', target: 'staging', library: 'redis-semaphore', freed: { count: 1, holders: [{ text: 'holder-a' }] } });
+    expect(await staging.client.zrange('semaphore:shared-name', 0, -1)).toEqual(['holder-b']);
+    expect((await prod.client.zrange('semaphore:shared-name', 0, -1)).sort()).toEqual(['holder-a', 'holder-b']);
+    const stagingTracker = app.app.targets.get('staging')!.tracker;
+    await waitFor(() => stagingTracker.get(b64('semaphore:shared-name'))?.holders?.list.length === 1, 'staging to show one holder left');
+    expect(app.tracker.get(b64('semaphore:shared-name'))?.holders?.list.length ?? 2).toBe(2);
+    const [entry] = await auditEntries(app.url, ADMIN);
+    expect(entry).toMatchObject({ target: 'staging', result: 'released', detail: 'one holder: freed 1' });
+  });
+
   it('a target that comes up later is followed from then on; a restart of one target leaves the others untouched', async () => {
     const late = await startTestRedis({ port: deadPort });
     try {

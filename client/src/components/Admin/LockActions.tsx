@@ -31,6 +31,12 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
   const select = useViewStore((s) => s.select);
   const [action, setAction] = useState<LockAction | null>(null);
   if (!allowed) return null;
+  // Its code is a chunk of its own (see on-demand.ts), usually fetched by then.
+  const dialog = action && (
+    <Suspense>
+      <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />
+    </Suspense>
+  );
   // Several hold it at once: releasing it whole would take it from all of them. The row leads to the holders
   // (the detail panel frees one, or all where the library allows); the panel offers "all" here.
   const holders = lock.holders;
@@ -51,11 +57,7 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
             Release all {holders.count ?? holders.list.length} holders…
           </button>
         )}
-        {action && (
-          <Suspense>
-            <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />
-          </Suspense>
-        )}
+        {dialog}
       </span>
     );
   }
@@ -96,11 +98,7 @@ export function LockActions({ lock, variant = 'panel', tabbable = true }: { lock
           Set TTL
         </button>
       )}
-      {action && (
-        <Suspense>
-          <LockActionDialog lock={lock} action={action} onClose={() => setAction(null)} />
-        </Suspense>
-      )}
+      {dialog}
     </span>
   );
 }
