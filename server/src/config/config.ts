@@ -80,6 +80,13 @@ export const SETTINGS = {
     help: 'Refuse every admin action and the simulator, whatever else is set (READ_ONLY=1/true)',
     boolean: true,
   },
+  basePath: {
+    env: 'BASE_PATH',
+    flag: 'base-path',
+    help:
+      'Serve everything under this path, e.g. /ops/locks behind a reverse proxy that keeps the prefix: the dashboard, ' +
+      'the API, Socket.IO, /healthz and /metrics. Default: the root',
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     flag: 'trust-proxy',
@@ -131,6 +138,27 @@ export function parseTrustProxy(value: string): { ok: true; value: false | numbe
   return { ok: true, value: entries };
 }
 
+/** Characters a base path's segments may use: RFC 3986 `pchar` without percent-encoding (so no path means two things). */
+const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@-]+$/;
+
+/**
+ * BASE_PATH (or the embedding API's `basePath`) → `''` for the root, or `/ops/locks`: a leading slash, no trailing
+ * one (`/ops/locks/` is accepted and means the same), no empty, `.` or `..` segment.
+ */
+export function parseBasePath(value: string): { ok: true; value: string } | { ok: false; problem: string } {
+  const v = value.trim();
+  if (v === '' || v === '/') return { ok: true, value: '' };
+  if (!v.startsWith('/')) return { ok: false, problem: 'must start with / (e.g. /ops/locks)' };
+  const path = v.endsWith('/') ? v.slice(0, -1) : v;
+  for (const segment of path.slice(1).split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') return { ok: false, problem: 'must not contain //, /./ or /../' };
+    if (!SEGMENT.test(segment)) {
+      return { ok: false, problem: `"${segment.slice(0, 40)}" may only use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no percent-encoding, ? or #)` };
+    }
+  }
+  return { ok: true, value: path };
+}
+
 /** A flag (`--read-only`, boolean) or its variable (`READ_ONLY=1/true/yes/on` or `0/false/no/off`); default off. */
 const bool = () =>
   z
@@ -158,8 +186,8 @@ const schema = z.object({
     })
     .optional(),
   lockPatterns: z
-    .string()
-    .transform((v) => [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))])
+    .union([z.string().transform((v) => v.split(',')), z.array(z.string())])
+    .transform((v) => [...new Set(v.map((p) => p.trim()).filter(Boolean))])
     .refine((v) => v.length > 0, { message: 'must list at least one glob pattern' })
     .default(DEFAULT_LOCK_PATTERNS),
   scanCount: int(10, 100_000).default(DEFAULT_SCAN_COUNT),
@@ -190,6 +218,15 @@ const schema = z.object({
       return z.NEVER;
     })
     .default(false),
+  basePath: z
+    .string()
+    .transform((v, ctx) => {
+      const parsed = parseBasePath(v);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    })
+    .default(''),
 }).superRefine((c, ctx) => {
   if (c.adminToken && c.adminTokenSha256) {
     ctx.addIssue({ code: 'custom', path: ['adminTokenSha256'], message: 'set either ADMIN_TOKEN or ADMIN_TOKEN_SHA256, not both' });
@@ -235,19 +272,31 @@ export function resolveConfig(env: Record<string, string | undefined>, argv: str
     const value = flags[s.flag] ?? env[s.env];
     if (value !== undefined && value !== '') raw[name] = value;
   }
+  const parsed = parseSettings(raw, (name) => `${SETTINGS[name].env} (--${SETTINGS[name].flag})`);
+  return parsed.ok ? { kind: 'ok', config: parsed.config } : { kind: 'error', problems: parsed.problems };
+}
+
+/**
+ * Validates settings given by name (from the environment and flags, or from the embedding API's options), every
+ * problem at once, each as `<shown name> = <value>: <problem>` (secrets and Redis URLs never echoed).
+ */
+export function parseSettings(
+  raw: Partial<Record<SettingName, unknown>>,
+  shown: (name: SettingName) => string,
+): { ok: true; config: Config } | { ok: false; problems: string[] } {
   const parsed = schema.safeParse(raw);
   if (parsed.success) {
     const { redisUrl, ...rest } = parsed.data;
-    return { kind: 'ok', config: { ...rest, targets: redisUrl ?? [] } };
+    return { ok: true, config: { ...rest, targets: redisUrl ?? [] } };
   }
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path[0] as SettingName | undefined;
     const s: Setting | undefined = name ? SETTINGS[name] : undefined;
-    const shown = s ? `${s.env} (--${s.flag})` : 'config';
+    const label = name && s ? shown(name) : 'config';
     const value = name && name !== 'redisUrl' && !s?.secret ? ` = ${JSON.stringify(raw[name])}` : '';
-    return `${shown}${value}: ${issue.message}`;
+    return `${label}${value}: ${issue.message}`;
   });
-  return { kind: 'error', problems };
+  return { ok: false, problems };
 }
 
 export function helpText(): string {

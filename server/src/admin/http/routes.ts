@@ -47,6 +47,8 @@ export interface AdminRouteDeps {
   limits?: AdminLimits;
   /** lockscope's version, for the OpenAPI document. */
   version: string;
+  /** Where lockscope is served (`''` or `/ops/locks`): the session cookie's path and the OpenAPI document's base. */
+  basePath: string;
 }
 
 export interface AdminLimits {
@@ -79,6 +81,7 @@ interface Who {
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const { auth, audit, locks } = deps;
   const router = Router();
+  const cookiePath = deps.basePath || '/';
 
   const refuse = async (
     req: Request,
@@ -173,7 +176,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   let document: OpenApiDocument | null = null;
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.json((document ??= openApiDocument({ version: deps.version })));
+    res.json((document ??= openApiDocument({ version: deps.version, basePath: deps.basePath })));
   });
 
   router.get('/session', async (req, res) => {
@@ -208,7 +211,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       stringifySetCookie(SESSION_COOKIE, id, {
         httpOnly: true,
         sameSite: 'strict',
-        path: '/',
+        path: cookiePath,
         secure: req.secure,
         maxAge: Math.floor((session.expiresAt - session.createdAt) / 1000),
       }),
@@ -228,7 +231,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     if (auth.sessions.delete(sessionIdFrom(creds.cookie))) {
       await audit.record({ action: 'logout', ...who, result: 'logged-out' });
     }
-    res.setHeader('Set-Cookie', stringifySetCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure, maxAge: 0 }));
+    res.setHeader('Set-Cookie', stringifySetCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: cookiePath, secure: req.secure, maxAge: 0 }));
     res.json(ok(auth.describe({ ...creds, cookie: undefined })));
   });
 
@@ -379,7 +382,8 @@ export function credentials(req: Request): Credentials {
 
 function originHeaders(req: Request) {
   const site = req.headers['sec-fetch-site'];
-  return { origin: req.headers.origin, host: req.headers.host, secFetchSite: Array.isArray(site) ? site[0] : site };
+  // req.host: X-Forwarded-Host when a trusted proxy sent it (TRUST_PROXY), else Host.
+  return { origin: req.headers.origin, host: req.host, secFetchSite: Array.isArray(site) ? site[0] : site };
 }
 
 function whoOf(access: Access, req: Request): Who {
