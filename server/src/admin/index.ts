@@ -93,9 +93,10 @@ export function createAdmin(deps: AdminDeps): Admin {
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);
   const socketRefusals = new PerIpWindow({ windowMs: 5 * 60_000, clock: deps.clock });
   audit.on('entry', onEntry);
+  const router = adminRoutes({ auth, audit, locks, logger, limits: deps.limits, version: deps.version ?? 'dev', basePath: deps.basePath ?? '' });
   return {
     mode,
-    router: adminRoutes({ auth, audit, locks, logger, limits: deps.limits, version: deps.version ?? 'dev', basePath: deps.basePath ?? '' }),
+    router,
     socketMiddleware: sockets.middleware,
     allowHandshake: (req) => {
       const site = req.headers['sec-fetch-site'];
@@ -126,6 +127,9 @@ export function createAdmin(deps: AdminDeps): Admin {
       void audit.record({ ...input, ...who });
     },
     audit,
-    dispose: () => void audit.off('entry', onEntry),
+    dispose: () => {
+      audit.off('entry', onEntry);
+      router.dispose();
+    },
   };
 }

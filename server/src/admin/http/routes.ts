@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { stringifySetCookie } from 'cookie';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type RateLimitInfo } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
@@ -77,10 +77,12 @@ interface Who {
  * (Sec-Fetch-Site / Origin vs Host) → mode and credentials → body (JSON, size) → validation → the action. Every
  * refusal from the cross-site check onwards is audited, and so is the first 429 of each limit's window per address.
  * A wrong bearer token counts against the failed-login limit on every route, reads included, and is audited there too.
+ * `dispose()` stops the rate limits' clean-up timers.
  */
-export function adminRoutes(deps: AdminRouteDeps): Router {
+export function adminRoutes(deps: AdminRouteDeps): Router & { dispose(): void } {
   const { auth, audit, locks } = deps;
   const router = Router();
+  const stores: MemoryStore[] = [];
   const cookiePath = deps.basePath || '/';
 
   const refuse = async (
@@ -97,10 +99,13 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.status(status).json(fail(code, message));
   };
 
-  const limiter = (windowMs: number, limit: number): RequestHandler =>
-    rateLimit({
+  const limiter = (windowMs: number, limit: number): RequestHandler => {
+    const store = new MemoryStore();
+    stores.push(store);
+    return rateLimit({
       windowMs,
       limit,
+      store,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       handler: (req, res) => {
@@ -116,6 +121,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         }
       },
     });
+  };
   const actionLimit = limiter(60_000, deps.limits?.actionsPerMinute ?? 60);
 
   /** 429 for a token from an address over the failed-login limit; the first of its window is audited. */
@@ -347,7 +353,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     if (!res.headersSent) res.status(500).json(fail('internal', 'The server failed to handle this request; see its log.'));
   });
 
-  return router;
+  return Object.assign(router, { dispose: () => stores.forEach((s) => s.shutdown()) });
 }
 
 /**
