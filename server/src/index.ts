@@ -24,6 +24,8 @@ import type { AttachableServer, IO } from './realtime/socket-server';
 export type { ClientTargetConfig, TargetConfig, UrlTargetConfig } from './config/targets';
 export type { ServerStatus, TargetStatus, NodeStatus } from '../../shared/status';
 export type { AttachableServer } from './realtime/socket-server';
+export type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events';
+export type { LockView, LockSnapshot, LockChanges } from '../../shared/locks';
 
 export interface LockscopeOptions {
   /**
