@@ -73,7 +73,7 @@ describe('BASE_PATH behind nginx', () => {
     rmSync(clientDir, { recursive: true, force: true });
   });
 
-  /** What a browser's same-origin request to the proxy carries. */
+  /** What a browser's same-origin fetch to the proxy carries. */
   const browser = () => ({ origin: nginx.url, 'sec-fetch-site': 'same-origin' });
 
   it('serves every route under the base path, and only there', async () => {
@@ -94,8 +94,9 @@ describe('BASE_PATH behind nginx', () => {
 
   it('upgrades Socket.IO to a WebSocket through the proxy under the base path; a cross-site handshake is refused', async () => {
     await redis.client.set('lock:base-path:a', 'owner-a', 'PX', 60_000);
-    // nginx sends `Host: 127.0.0.1` (no port) while Origin has the port: the browser's Sec-Fetch-Site decides.
-    const live = await LiveClient.connect(nginx.url, { path: '/ops/locks/socket.io', extraHeaders: browser() });
+    // As a browser sends a WebSocket handshake: Origin, no Sec-Fetch-Site. nginx sends `Host: 127.0.0.1` (no port):
+    // the trusted proxy's X-Forwarded-Host (with the port) is what Origin is compared with.
+    const live = await LiveClient.connect(nginx.url, { path: '/ops/locks/socket.io', extraHeaders: { origin: nginx.url } });
     expect(live.byKey('lock:base-path:a')?.owner?.text).toBe('owner-a');
     live.socket.disconnect();
     // nginx logs a WebSocket when it closes.
@@ -108,6 +109,19 @@ describe('BASE_PATH behind nginx', () => {
     });
     evil.socket.disconnect();
     expect(refused).toMatch(/^refused/);
+    // Behind a proxy it does not trust, lockscope has only `Host` to go by, which lacks the port: refused, and audited.
+    const lost = LiveClient.open(nginx.url, { path: '/other/locks/socket.io', extraHeaders: { origin: nginx.url } });
+    const outcome = await new Promise<string>((resolve) => {
+      lost.socket.once('connect', () => resolve('connected'));
+      lost.socket.once('connect_error', (err) => resolve(`refused: ${err.message}`));
+    });
+    lost.socket.disconnect();
+    expect(outcome).toMatch(/^refused/);
+    const entry = await waitFor(
+      async () => (await auditEntries(untrusted.url + untrusted.config.basePath, TOKEN)).find((e: AuditEntry) => e.action === 'connect'),
+      'the refused handshake in the audit log',
+    );
+    expect(entry).toMatchObject({ result: 'refused', ip: '127.0.0.2', error: { code: 'cross_origin' } });
   });
 
   it('with TRUST_PROXY the audit log has the client’s address, without it nginx’s; the session cookie is scoped to the base path', async () => {
@@ -133,7 +147,7 @@ describe('BASE_PATH behind nginx', () => {
     expect(await (await fetch(`${nginx.url}/strip/`)).text()).toBe(HTML);
     expect((await fetch(`${nginx.url}/strip/assets/index-Ab12Cd34.js`)).status).toBe(200);
     expect(await (await fetch(`${nginx.url}/strip/api/session`)).json()).toMatchObject({ ok: true });
-    const live = await LiveClient.connect(nginx.url, { path: '/strip/socket.io', extraHeaders: browser() });
+    const live = await LiveClient.connect(nginx.url, { path: '/strip/socket.io' });
     expect(live.socket.connected).toBe(true);
     live.socket.disconnect();
   });

@@ -62,6 +62,7 @@ export function nginxProxyConfig(options: NginxProxyOptions & { listen: string }
       `        proxy_set_header Host ${options.hostHeader ?? '$host'};`,
       '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
       '        proxy_set_header X-Forwarded-Proto $scheme;',
+      '        proxy_set_header X-Forwarded-Host $http_host;    # the host and port the browser used',
       ...(options.proxyBind ? [`        proxy_bind ${options.proxyBind};`] : []),
       '    }',
     ].join('\n'),
