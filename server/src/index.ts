@@ -126,7 +126,12 @@ export async function createLockscope(options: LockscopeOptions): Promise<Locksc
     inheritTrustProxy: options.trustProxy === undefined,
     socketAdapter: options.socketAdapter,
   });
-  await core.start();
+  try {
+    await core.start();
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
   return {
     basePath: core.basePath,
     router: core.router,

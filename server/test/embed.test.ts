@@ -211,6 +211,31 @@ describe('createLockscope: mounted into a host Express app beside its own routes
     expect(await hostRedis.get('lock:via-client')).toBe('owner-7'); // the host's connection is untouched
   });
 
+  it("follows the host's `trust proxy` unless given its own: whose address the audit log keeps", async () => {
+    const host = await startHost();
+    host.app.set('trust proxy', 'loopback');
+    const inherits = await createLockscope({ redis: redis.url, basePath: '/a', auth: { token: TOKEN }, clientDir: null, logger: pino({ level: 'silent' }) });
+    const own = await createLockscope({ redis: redis.url, basePath: '/b', auth: { token: TOKEN }, trustProxy: false, clientDir: null, logger: pino({ level: 'silent' }) });
+    open.push(inherits, own);
+    host.app.use(inherits.basePath, inherits.router);
+    host.app.use(own.basePath, own.router);
+    const loginFrom = async (base: string) => {
+      const login = await fetch(`${host.url}${base}/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+        body: JSON.stringify({ token: TOKEN }),
+      });
+      expect(login.status).toBe(200);
+      const audit = (await (await fetch(`${host.url}${base}/api/audit?count=50`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+        data: { entries: { action: string; ip: string; at: number }[] };
+      };
+      return audit.data.entries.find((e) => e.action === 'login')?.ip;
+    };
+    expect(await loginFrom('/a')).toBe('203.0.113.9');
+    await redis.client.del('lockscope:audit');
+    expect(await loginFrom('/b')).toBe('127.0.0.1');
+  });
+
   it('refuses options that cannot work, naming every problem', async () => {
     const attempt = createLockscope({
       redis: 'http://cache:6379',
