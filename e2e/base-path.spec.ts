@@ -1,24 +1,13 @@
 import { rmSync } from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { startNginx, type TestNginx } from '../server/test/support/nginx';
 import { makeTestCertificates, type TestCertificates } from '../server/test/support/tls';
 import { logIn } from './support/admin';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
+import { shots } from './support/shots';
 
 const TOKEN = 'e2e-base-path-token-0123456789';
 const BASE = '/ops/locks';
-const SHOTS = process.env.LOCKSCOPE_SHOTS;
-
-/** Light and dark screenshots of a UI state, when LOCKSCOPE_SHOTS names a folder (for looking at them). */
-async function shots(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(400); // colour transitions
-    await page.screenshot({ path: `${SHOTS}/${name}-${scheme}.png` });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 /**
  * lockscope with BASE_PATH=/ops/locks behind Debian's nginx serving https (the README's config, plus proxy_bind so

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +6,11 @@ import type { AuditEntry } from '../../shared/admin';
 import { auditEntries } from './support/admin-http';
 import { LiveClient, startTestApp, type TestApp } from './support/app';
 import { nginxProxyConfig, startNginx, type NginxProxyOptions, type TestNginx } from './support/nginx';
+import { fakeClientBuild, FAKE_INDEX_HTML } from './support/client-build';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'base-path-test-token-0123';
-const HTML = '<!doctype html><title>lockscope</title><script type="module" src="./assets/index-Ab12Cd34.js"></script>';
 
 /** The options of the nginx config the README shows (`listen 443 ssl` with a certificate, lockscope on :7070). */
 const README_PROXY: NginxProxyOptions & { listen: string } = {
@@ -37,7 +36,7 @@ describe('the reverse-proxy config in the README', () => {
  */
 describe('BASE_PATH behind nginx', () => {
   let redis: TestRedis;
-  let clientDir: string;
+  let client: ReturnType<typeof fakeClientBuild>;
   let trusted: TestApp;
   let untrusted: TestApp;
   let stripped: TestApp;
@@ -45,11 +44,8 @@ describe('BASE_PATH behind nginx', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    clientDir = mkdtempSync(join(tmpdir(), 'lockscope-base-path-'));
-    mkdirSync(join(clientDir, 'assets'));
-    writeFileSync(join(clientDir, 'index.html'), HTML);
-    writeFileSync(join(clientDir, 'assets', 'index-Ab12Cd34.js'), 'console.log(1)');
-    const app = { clientDir };
+    client = fakeClientBuild();
+    const app = { clientDir: client.dir };
     [trusted, untrusted, stripped] = await Promise.all([
       startTestApp(redis.url, { BASE_PATH: '/ops/locks/', TRUST_PROXY: '127.0.0.2', ADMIN_TOKEN: TOKEN }, { app }),
       startTestApp(redis.url, { BASE_PATH: '/other/locks', ADMIN_TOKEN: TOKEN }, { app }),
@@ -70,7 +66,7 @@ describe('BASE_PATH behind nginx', () => {
     await nginx?.stop();
     for (const a of [trusted, untrusted, stripped]) await a?.close();
     await redis?.stop();
-    rmSync(clientDir, { recursive: true, force: true });
+    client?.remove();
   });
 
   /** What a browser's same-origin fetch to the proxy carries. */
@@ -79,7 +75,7 @@ describe('BASE_PATH behind nginx', () => {
   it('serves every route under the base path, and only there', async () => {
     expect(trusted.config.basePath).toBe('/ops/locks');
     expect((await fetch(`${nginx.url}/ops/locks`, { redirect: 'manual' })).headers.get('location')).toMatch(/\/ops\/locks\/$/);
-    expect(await (await fetch(`${nginx.url}/ops/locks/`)).text()).toBe(HTML);
+    expect(await (await fetch(`${nginx.url}/ops/locks/`)).text()).toBe(FAKE_INDEX_HTML);
     expect((await fetch(`${nginx.url}/ops/locks/assets/index-Ab12Cd34.js`)).status).toBe(200);
     expect((await fetch(`${nginx.url}/ops/locks/healthz`)).status).toBe(200);
     expect(await (await fetch(`${nginx.url}/ops/locks/metrics`)).text()).toContain('lockscope_redis_up{');
@@ -144,7 +140,7 @@ describe('BASE_PATH behind nginx', () => {
   });
 
   it('works behind a proxy that strips the prefix, lockscope at its root: the page’s URLs are all relative', async () => {
-    expect(await (await fetch(`${nginx.url}/strip/`)).text()).toBe(HTML);
+    expect(await (await fetch(`${nginx.url}/strip/`)).text()).toBe(FAKE_INDEX_HTML);
     expect((await fetch(`${nginx.url}/strip/assets/index-Ab12Cd34.js`)).status).toBe(200);
     expect(await (await fetch(`${nginx.url}/strip/api/session`)).json()).toMatchObject({ ok: true });
     const live = await LiveClient.connect(nginx.url, { path: '/strip/socket.io' });

@@ -1,9 +1,6 @@
 import { createHook } from 'node:async_hooks';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -13,10 +10,10 @@ import type { SimState } from '../../shared/simulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLockscope, LockscopeOptionsError, type Lockscope } from '../src/index';
 import { LiveClient } from './support/app';
+import { fakeClientBuild, FAKE_INDEX_HTML } from './support/client-build';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 
 const TOKEN = 'embed-test-token-0123456789';
-const HTML = '<!doctype html><title>lockscope</title><script type="module" src="./assets/index-Ab12Cd34.js"></script>';
 
 /**
  * lockscope inside an Express application of its own, as a user embeds it: a host with its own middleware, route,
@@ -25,22 +22,19 @@ const HTML = '<!doctype html><title>lockscope</title><script type="module" src="
  */
 describe('createLockscope: mounted into a host Express app beside its own routes and Socket.IO', () => {
   let redis: TestRedis;
-  let clientDir: string;
+  let client: ReturnType<typeof fakeClientBuild>;
   const open: { close(): Promise<void> }[] = [];
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    clientDir = mkdtempSync(join(tmpdir(), 'lockscope-embed-'));
-    mkdirSync(join(clientDir, 'assets'));
-    writeFileSync(join(clientDir, 'index.html'), HTML);
-    writeFileSync(join(clientDir, 'assets', 'index-Ab12Cd34.js'), 'console.log(1)');
+    client = fakeClientBuild();
   });
   afterEach(async () => {
     for (const o of open.splice(0).reverse()) await o.close();
   });
   afterAll(async () => {
     await redis?.stop();
-    rmSync(clientDir, { recursive: true, force: true });
+    client?.remove();
   });
 
   /** The host: JSON body parsing for everything, a route, a 404 page and a Socket.IO echo on /socket.io/. */
@@ -74,7 +68,7 @@ describe('createLockscope: mounted into a host Express app beside its own routes
       redis: redis.url,
       basePath: '/locks',
       auth: { token: TOKEN },
-      clientDir,
+      clientDir: client.dir,
       logger: pino({ level: 'silent' }),
       ...options,
     });
@@ -113,7 +107,7 @@ describe('createLockscope: mounted into a host Express app beside its own routes
     expect(bare.status).toBe(301);
     expect(bare.headers.get('location')).toBe('/locks/?target=default');
     const page = await fetch(`${host.url}/locks/`);
-    expect(await page.text()).toBe(HTML);
+    expect(await page.text()).toBe(FAKE_INDEX_HTML);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect((await fetch(`${host.url}/locks/assets/index-Ab12Cd34.js`)).status).toBe(200);
 

@@ -159,6 +159,15 @@ export function parseBasePath(value: string): { ok: true; value: string } | { ok
   return { ok: true, value: path };
 }
 
+/** A string setting read by `parse`, whose problem becomes the setting's. */
+const parsedBy = <T>(parse: (v: string) => { ok: true; value: T } | { ok: false; problem: string }) =>
+  z.string().transform((v, ctx) => {
+    const parsed = parse(v);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  });
+
 /** A flag (`--read-only`, boolean) or its variable (`READ_ONLY=1/true/yes/on` or `0/false/no/off`); default off. */
 const bool = () =>
   z
@@ -209,24 +218,8 @@ const schema = z.object({
     .optional(),
   simulator: bool(),
   readOnly: bool(),
-  trustProxy: z
-    .string()
-    .transform((v, ctx) => {
-      const parsed = parseTrustProxy(v);
-      if (parsed.ok) return parsed.value;
-      ctx.addIssue({ code: 'custom', message: parsed.problem });
-      return z.NEVER;
-    })
-    .default(false),
-  basePath: z
-    .string()
-    .transform((v, ctx) => {
-      const parsed = parseBasePath(v);
-      if (parsed.ok) return parsed.value;
-      ctx.addIssue({ code: 'custom', message: parsed.problem });
-      return z.NEVER;
-    })
-    .default(''),
+  trustProxy: parsedBy(parseTrustProxy).default(false),
+  basePath: parsedBy(parseBasePath).default(''),
 }).superRefine((c, ctx) => {
   if (c.adminToken && c.adminTokenSha256) {
     ctx.addIssue({ code: 'custom', path: ['adminTokenSha256'], message: 'set either ADMIN_TOKEN or ADMIN_TOKEN_SHA256, not both' });
