@@ -3,15 +3,15 @@ export interface OriginHeaders {
   origin?: string;
   /** The host the browser addressed: `Host`, or `X-Forwarded-Host` from a trusted proxy (Express's `req.host`). */
   host?: string;
-  /** `Sec-Fetch-Site`, sent by every current browser. */
+  /** `Sec-Fetch-Site`, sent by every current browser with its fetches (not with WebSocket handshakes). */
   secFetchSite?: string;
 }
 
 /**
  * Why a state-changing request or a Socket.IO handshake must be refused as cross-site, or null when it may
- * proceed. Browsers send `Sec-Fetch-Site` and/or `Origin` on every POST/DELETE and WebSocket handshake; a page on
- * another site cannot forge either. Clients that send neither (curl, scripts with a bearer token) are not browsers
- * and cannot carry a victim's cookie.
+ * proceed. Browsers send `Sec-Fetch-Site` and/or `Origin` on every POST/DELETE, and `Origin` on every WebSocket
+ * handshake; a page on another site cannot forge either. Clients that send neither (curl, scripts with a bearer
+ * token) are not browsers and cannot carry a victim's cookie.
  */
 export function crossOriginProblem({ origin, host, secFetchSite }: OriginHeaders): string | null {
   if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') {
