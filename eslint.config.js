@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'server/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', '*.ts', '*.js'],
+    files: ['scripts/**/*.mjs', 'server/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', '*.ts', '*.js'],
     languageOptions: { globals: globals.node },
   },
   {

@@ -11,6 +11,9 @@ const backend = process.env.LOCKSCOPE_URL ?? 'http://127.0.0.1:7070';
 
 export default defineConfig({
   root,
+  // Relative URLs everywhere (index.html's assets, chunks loaded on demand): one build serves under any path, at
+  // the root, under BASE_PATH or mounted into another Express app, whatever a reverse proxy does to the prefix.
+  base: './',
   plugins: [
     react(),
     tailwindcss(),

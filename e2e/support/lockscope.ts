@@ -6,7 +6,7 @@ import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../server/s
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface RunningLockscope {
-  /** Dashboard URL. */
+  /** The server's root URL (the dashboard's, unless `BASE_PATH` puts it under a path). */
   url: string;
   redisUrl: string;
   /** A client for seeding and checking Redis from a spec. */
@@ -53,7 +53,8 @@ export async function startLockscope(env: Record<string, string> = {}, options: 
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealthy(url, child, () => output, options.healthTimeoutMs ?? 20_000, options.waitFor ?? 'healthy');
+  // Under BASE_PATH everything is, /healthz included.
+  await waitForHealthy(`${url}${(env.BASE_PATH ?? '').replace(/\/$/, '')}`, child, () => output, options.healthTimeoutMs ?? 20_000, options.waitFor ?? 'healthy');
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   const stopServer = () => stopProcess(child);

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createApp } from './app';
 import { resolveConfig } from './config/config';
+import { packagedClientDir, packageVersion } from './package-root';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded-redis';
 import { superviseEmbeddedRedis } from './redis/embedded-supervisor';
 
@@ -15,7 +13,7 @@ async function main(): Promise<void> {
     return;
   }
   if (resolved.kind === 'version') {
-    console.log(readVersion());
+    console.log(packageVersion());
     return;
   }
   if (resolved.kind === 'error') {
@@ -25,7 +23,7 @@ async function main(): Promise<void> {
   }
   const config = resolved.config;
   const logger = pino({ level: config.logLevel, base: { app: 'lockscope' } });
-  const version = readVersion();
+  const version = packageVersion();
 
   let embedded: EmbeddedRedis | null = null;
   let targets = config.targets;
@@ -41,13 +39,9 @@ async function main(): Promise<void> {
     logger,
     // Never change an external server's config unless told to (--configure-notifications).
     configureNotifications: embedded !== null || config.configureNotifications,
+    // Also: the simulator writes load into Redis, so it is always allowed on our own, on an external one when asked.
     embedded: embedded !== null,
-    // The simulator writes load into Redis: always allowed on our own, on an external one only when asked.
-    simulator:
-      embedded !== null || config.simulator
-        ? { enabled: true }
-        : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' },
-    clientDir: join(root, 'client', 'dist'),
+    clientDir: packagedClientDir,
     version,
   });
   await app.start();
@@ -58,7 +52,7 @@ async function main(): Promise<void> {
   const address = app.httpServer.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-  console.log(`lockscope ${version} — dashboard: http://${shownHost}:${port}`);
+  console.log(`lockscope ${version} — dashboard: http://${shownHost}:${port}${config.basePath && `${config.basePath}/`}`);
   for (const t of app.targets.list) {
     const s = t.status();
     const state = s.health === 'ok' || s.health === 'degraded' ? s.health : `${s.health}: ${s.problem}`;
@@ -92,13 +86,6 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
-}
-
-/** The package's root: two levels up from server/src/main.ts, and from dist/server/main.js (the `lockscope` command). */
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function readVersion(): string {
-  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 main().catch((err: Error) => {

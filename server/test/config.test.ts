@@ -55,6 +55,23 @@ describe('resolveConfig', () => {
     expect(help.kind === 'help' && help.text).toContain('--trust-proxy');
   });
 
+  it('reads BASE_PATH as the root or a normalised path, and refuses what is not one, naming the setting', () => {
+    const value = (v: string | undefined, argv: string[] = []) => {
+      const r = resolveConfig(v === undefined ? {} : { BASE_PATH: v }, argv);
+      return r.kind === 'ok' ? r.config.basePath : r.kind === 'error' ? r.problems.join('\n') : r.kind;
+    };
+    expect(value(undefined)).toBe('');
+    expect(value('/')).toBe('');
+    expect(value('/ops/locks')).toBe('/ops/locks');
+    expect(value(' /ops/locks/ ')).toBe('/ops/locks');
+    expect(value(undefined, ['--base-path', '/locks'])).toBe('/locks');
+    expect(value('ops/locks')).toMatch(/^BASE_PATH \(--base-path\) = "ops\/locks": must start with \//);
+    expect(value('/ops//locks')).toMatch(/must not contain \/\/, \/\.\/ or \/\.\.\//);
+    expect(value('/ops/../locks')).toMatch(/must not contain/);
+    expect(value('/ops/lo%20cks')).toMatch(/"lo%20cks" may only use letters, digits/);
+    expect(value('/ops/locks?x=1')).toMatch(/may only use/);
+  });
+
   it('reads REDIS_URL as one unnamed target, or as named targets (commas inside a password do not split)', () => {
     const targets = (v: string) => {
       const r = resolveConfig({ REDIS_URL: v }, []);

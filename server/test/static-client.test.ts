@@ -79,7 +79,7 @@ describe('static client: precompressed files, caching (real HTTP)', () => {
     const tiny = await get(`${url}/assets/tiny-Zz99.css`);
     expect(tiny.headers['cache-control']).toBe('public, max-age=31536000, immutable');
 
-    for (const path of ['/', '/index.html', '/some/client/route?lock=abc']) {
+    for (const path of ['/', '/index.html', '/audit?lock=abc']) {
       const page = await get(`${url}${path}`, { 'accept-encoding': 'br' });
       expect(page.status, path).toBe(200);
       expect(page.headers['cache-control'], path).toBe('no-cache');
@@ -90,6 +90,14 @@ describe('static client: precompressed files, caching (real HTTP)', () => {
       const again = await get(`${url}${path}`, { 'accept-encoding': 'br', 'if-none-match': String(page.headers.etag) });
       expect(again.status, path).toBe(304);
     }
+  });
+
+  it('sends a page deeper than the dashboard back up to it (relative URLs resolve against the page), query kept', async () => {
+    const deep = await get(`${url}/some/client/route?lock=abc`);
+    expect(deep.status).toBe(302);
+    expect(deep.headers.location).toBe('../../?lock=abc');
+    expect(new URL(deep.headers.location!, `${url}/some/client/route`).href).toBe(`${url}/?lock=abc`);
+    expect((await get(`${url}/one/`)).headers.location).toBe('../');
   });
 
   it('leaves API routes and unknown assets alone', async () => {

@@ -5,6 +5,7 @@ import type { AuditEntry } from '../../../shared/admin';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { ApiError } from '../../../shared/result';
 import { AuditLog, type AuditInput } from './audit/audit-log';
+import { crossOriginProblem } from './auth/csrf';
 import { hostnameOf, isLoopbackHost, resolveAdminMode, type ResolvedAdminMode } from './auth/admin-mode';
 import { Authenticator } from './auth/authenticator';
 import { FailureLimiter, PerIpWindow } from './auth/failure-limiter';
@@ -32,7 +33,13 @@ export interface AdminDeps {
   version?: string;
   /** The client's address for a raw request (Socket.IO handshakes), honouring `trust proxy`; default: the peer. */
   clientIp?: (req: IncomingMessage) => string;
+  /** The host a raw request addressed, honouring `trust proxy` (X-Forwarded-Host); default: `Host`. */
+  clientHost?: (req: IncomingMessage) => string | undefined;
+  /** Where lockscope is served (`''` or `/ops/locks`): the session cookie's path. Default: the root. */
+  basePath?: string;
 }
+
+export type { AuditInput };
 
 export interface Admin {
   /** How admin was resolved at start-up (for the start-up banner). */
@@ -41,8 +48,11 @@ export interface Admin {
   router: ReturnType<typeof adminRoutes>;
   /** `io.use(...)`: authenticates the handshake. */
   socketMiddleware: AdminSockets['middleware'];
-  /** Call from `allowRequest` when a handshake is refused as cross-site (audited, rate-capped). */
-  refusedOrigin(req: IncomingMessage): void;
+  /**
+   * For Socket.IO's `allowRequest`: false for a handshake from another site (cross-site WebSocket hijacking: browsers
+   * apply no CORS to WebSockets), which is audited, at most once per address and window.
+   */
+  allowHandshake(req: IncomingMessage): boolean;
   /** Call for each new socket. */
   onConnection(socket: Socket<ClientToServerEvents, ServerToClientEvents>): void;
   /**
@@ -88,11 +98,21 @@ export function createAdmin(deps: AdminDeps): Admin {
   const onEntry = (entry: AuditEntry) => sockets.broadcast(entry);
   const socketRefusals = new PerIpWindow({ windowMs: 5 * 60_000, clock: deps.clock });
   audit.on('entry', onEntry);
+  const router = adminRoutes({ auth, audit, locks, logger, limits: deps.limits, version: deps.version ?? 'dev', basePath: deps.basePath ?? '' });
   return {
     mode,
-    router: adminRoutes({ auth, audit, locks, logger, limits: deps.limits, version: deps.version ?? 'dev' }),
+    router,
     socketMiddleware: sockets.middleware,
-    refusedOrigin: (req) => sockets.refusedOrigin(req),
+    allowHandshake: (req) => {
+      const site = req.headers['sec-fetch-site'];
+      const problem = crossOriginProblem({
+        origin: req.headers.origin,
+        host: deps.clientHost?.(req) ?? req.headers.host,
+        secFetchSite: Array.isArray(site) ? site[0] : site,
+      });
+      if (problem) sockets.refusedOrigin(req, problem);
+      return problem === null;
+    },
     onConnection: (socket) => sockets.onConnection(socket),
     socketWriteRefusal: (socket) => {
       if (config.readOnly) return { code: 'read_only', message: `Simulations write to Redis, and ${mode.reason ?? 'lockscope is read-only'}.` };
@@ -112,6 +132,9 @@ export function createAdmin(deps: AdminDeps): Admin {
       void audit.record({ ...input, ...who });
     },
     audit,
-    dispose: () => void audit.off('entry', onEntry),
+    dispose: () => {
+      audit.off('entry', onEntry);
+      router.dispose();
+    },
   };
 }

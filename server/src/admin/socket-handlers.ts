@@ -15,8 +15,8 @@ const ADMIN_ROOM = 'admin:audit';
 const ORIGIN_AUDIT_WINDOW_MS = 5 * 60_000;
 
 /**
- * Socket.IO side of admin. Cross-site handshakes are already refused by `allowRequest` (origin-check.ts), which
- * reports them to `refusedOrigin` for the audit log; here the handshake is authenticated: the session cookie or
+ * Socket.IO side of admin. Cross-site handshakes are already refused by `allowRequest` (Admin.allowHandshake),
+ * which reports them to `refusedOrigin` for the audit log; here the handshake is authenticated: the session cookie or
  * `auth: { token }` makes a socket admin-capable (it then receives `admin:audit` live), a wrong `auth.token` is
  * refused outright (audited, and counted against the failed-login limit, which refuses every handshake token
  * from an address over it), and a socket without credentials stays a viewer of the (read-only) lock stream.
@@ -58,11 +58,10 @@ export class AdminSockets {
    * For `allowRequest`: a handshake refused as cross-site. Audited once per address per window (engine.io asks on
    * every polling request and clients retry, so each refusal would flood the capped stream).
    */
-  refusedOrigin(req: IncomingMessage): void {
+  refusedOrigin(req: IncomingMessage, problem: string): void {
     const ip = this.clientIp(req);
     if (this.originRefusals.hit(ip) !== 1) return;
-    const origin = String(req.headers.origin ?? '').slice(0, 100);
-    void this.refuse(ip, 'cross_origin', `Socket.IO handshake refused: it came from ${origin}, not from this dashboard.`, true);
+    void this.refuse(ip, 'cross_origin', `Socket.IO handshake refused: ${problem}.`, true);
   }
 
   onConnection(socket: ClientSocket): void {

@@ -89,6 +89,13 @@ export const SETTINGS = {
     help: 'Refuse every admin action and the simulator, whatever else is set (READ_ONLY=1/true)',
     boolean: true,
   },
+  basePath: {
+    env: 'BASE_PATH',
+    flag: 'base-path',
+    help:
+      'Serve everything under this path, e.g. /ops/locks behind a reverse proxy that keeps the prefix: the dashboard, ' +
+      'the API, Socket.IO, /healthz and /metrics. Default: the root',
+  },
   trustProxy: {
     env: 'TRUST_PROXY',
     flag: 'trust-proxy',
@@ -140,6 +147,36 @@ export function parseTrustProxy(value: string): { ok: true; value: false | numbe
   return { ok: true, value: entries };
 }
 
+/** Characters a base path's segments may use: RFC 3986 `pchar` without percent-encoding (so no path means two things). */
+const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@-]+$/;
+
+/**
+ * BASE_PATH (or the embedding API's `basePath`) → `''` for the root, or `/ops/locks`: a leading slash, no trailing
+ * one (`/ops/locks/` is accepted and means the same), no empty, `.` or `..` segment.
+ */
+export function parseBasePath(value: string): { ok: true; value: string } | { ok: false; problem: string } {
+  const v = value.trim();
+  if (v === '' || v === '/') return { ok: true, value: '' };
+  if (!v.startsWith('/')) return { ok: false, problem: 'must start with / (e.g. /ops/locks)' };
+  const path = v.endsWith('/') ? v.slice(0, -1) : v;
+  for (const segment of path.slice(1).split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') return { ok: false, problem: 'must not contain //, /./ or /../' };
+    if (!SEGMENT.test(segment)) {
+      return { ok: false, problem: `"${segment.slice(0, 40)}" may only use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no percent-encoding, ? or #)` };
+    }
+  }
+  return { ok: true, value: path };
+}
+
+/** A string setting read by `parse`, whose problem becomes the setting's. */
+const parsedBy = <T>(parse: (v: string) => { ok: true; value: T } | { ok: false; problem: string }) =>
+  z.string().transform((v, ctx) => {
+    const parsed = parse(v);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  });
+
 /** A flag (`--read-only`, boolean) or its variable (`READ_ONLY=1/true/yes/on` or `0/false/no/off`); default off. */
 const bool = () =>
   z
@@ -167,12 +204,10 @@ const schema = z.object({
     })
     .optional(),
   lockPatterns: z
-    .string()
-    .transform((v) => [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))])
+    .union([z.string().transform((v) => v.split(',')), z.array(z.string())])
+    .transform((v) => [...new Set(v.map((p) => p.trim()).filter(Boolean))])
     .refine((v) => v.length > 0, { message: 'must list at least one glob pattern' })
     .default([...DEFAULT_LOCK_PATTERNS]),
-  /** The LOCK_FORMATS file's path; its formats are read into `lockFormats` by resolveConfig. */
-  lockFormats: z.string().optional(),
   scanCount: int(10, 100_000).default(DEFAULT_SCAN_COUNT),
   pollMs: int(50, 60_000).default(1000),
   configureNotifications: bool(),
@@ -192,27 +227,20 @@ const schema = z.object({
     .optional(),
   simulator: bool(),
   readOnly: bool(),
-  trustProxy: z
-    .string()
-    .transform((v, ctx) => {
-      const parsed = parseTrustProxy(v);
-      if (parsed.ok) return parsed.value;
-      ctx.addIssue({ code: 'custom', message: parsed.problem });
-      return z.NEVER;
-    })
-    .default(false),
+  trustProxy: parsedBy(parseTrustProxy).default(false),
+  basePath: parsedBy(parseBasePath).default(''),
 }).superRefine((c, ctx) => {
   if (c.adminToken && c.adminTokenSha256) {
     ctx.addIssue({ code: 'custom', path: ['adminTokenSha256'], message: 'set either ADMIN_TOKEN or ADMIN_TOKEN_SHA256, not both' });
   }
 });
 
-export type Config = Omit<z.output<typeof schema>, 'redisUrl' | 'lockFormats'> & {
+export type Config = Omit<z.output<typeof schema>, 'redisUrl'> & {
   /** The Redis deployments to watch, in order (the first is the default view); empty = the embedded Redis. */
   targets: TargetConfig[];
-  /** Formats declared in the LOCK_FORMATS file (empty without one). */
+  /** Formats declared in the LOCK_FORMATS file, or given to createLockscope (empty without either). */
   lockFormats: DeclaredFormat[];
-  /** Where they came from, for the start-up banner. */
+  /** The file they came from, for the start-up banner (null when none, or given as objects). */
   lockFormatsPath: string | null;
 };
 
@@ -254,27 +282,48 @@ export function resolveConfig(
     const value = flags[s.flag] ?? env[s.env];
     if (value !== undefined && value !== '') raw[name] = value;
   }
-  const parsed = schema.safeParse(raw);
-  const formatsPath = typeof raw.lockFormats === 'string' ? raw.lockFormats : null;
-  const formats = formatsPath === null ? { formats: [], problems: [] } : loadLockFormats(formatsPath, readFile);
+  const parsed = parseSettings(raw, (name) => `${SETTINGS[name].env} (--${SETTINGS[name].flag})`, readFile);
+  return parsed.ok ? { kind: 'ok', config: parsed.config } : { kind: 'error', problems: parsed.problems };
+}
+
+/**
+ * Validates settings given by name (from the environment and flags, or from the embedding API's options), every
+ * problem at once, each as `<shown name> = <value>: <problem>` (secrets and Redis URLs never echoed). `lockFormats`
+ * is a LOCK_FORMATS file's path, read through `readFile`, or (embedded) the file's content or its `formats` array.
+ */
+export function parseSettings(
+  raw: Partial<Record<SettingName, unknown>>,
+  shown: (name: SettingName) => string,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): { ok: true; config: Config } | { ok: false; problems: string[] } {
+  const { lockFormats: declared, ...settings } = raw;
+  const parsed = schema.safeParse(settings);
+  const formatsPath = typeof declared === 'string' ? declared : null;
+  const formats =
+    declared === undefined
+      ? { formats: [], problems: [] }
+      : formatsPath !== null
+        ? loadLockFormats(formatsPath, readFile)
+        : checkLockFormats(Array.isArray(declared) ? { formats: declared } : declared);
   if (parsed.success && !formats.problems.length) {
-    const { redisUrl, lockFormats: _path, ...rest } = parsed.data;
+    const { redisUrl, ...rest } = parsed.data;
     // Declared formats' keys are scanned whatever LOCK_PATTERNS says: that is what declaring them is for.
     const lockPatterns = [...new Set([...rest.lockPatterns, ...formats.formats.map((f) => f.keyPattern)])];
     return {
-      kind: 'ok',
+      ok: true,
       config: { ...rest, targets: redisUrl ?? [], lockPatterns, lockFormats: formats.formats, lockFormatsPath: formatsPath },
     };
   }
   const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
     const name = issue.path[0] as SettingName | undefined;
     const s: Setting | undefined = name ? SETTINGS[name] : undefined;
-    const shown = s ? `${s.env} (--${s.flag})` : 'config';
+    const label = name && s ? shown(name) : 'config';
     const value = name && name !== 'redisUrl' && !s?.secret ? ` = ${JSON.stringify(raw[name])}` : '';
-    return `${shown}${value}: ${issue.message}`;
+    return `${label}${value}: ${issue.message}`;
   });
-  problems.push(...formats.problems.map((p) => `LOCK_FORMATS (--lock-formats) ${formatsPath}: ${p}`));
-  return { kind: 'error', problems };
+  const source = formatsPath === null ? shown('lockFormats') : `${shown('lockFormats')} ${formatsPath}`;
+  problems.push(...formats.problems.map((p) => `${source}: ${p}`));
+  return { ok: false, problems };
 }
 
 /** The LOCK_FORMATS file, read and validated: its formats, or every problem, each naming the field (`formats[2].owner.pattern`). */
@@ -291,6 +340,11 @@ function loadLockFormats(path: string, readFile: (path: string) => string): { fo
   } catch (err) {
     return { formats: [], problems: [`is not valid JSON (${(err as Error).message})`] };
   }
+  return checkLockFormats(json);
+}
+
+/** Declared formats (`{ "formats": [ … ] }`) validated: their parsed form, or every problem, each naming the field. */
+function checkLockFormats(json: unknown): { formats: DeclaredFormat[]; problems: string[] } {
   const parsed = lockFormatsSchema.safeParse(json);
   if (parsed.success) return { formats: parsed.data.formats, problems: [] };
   return {

@@ -1,9 +1,12 @@
+import type { Redis } from 'ioredis';
+
 /**
  * The Redis deployments lockscope watches, as configured. One shape per way of reaching a deployment; today a
- * URL (a standalone server). Sentinel (`REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`) and TLS file settings add
- * members to this union and to `parseTargets`' callers; everything downstream switches on `kind`.
+ * URL (a standalone server), or an ioredis connection an application embedding lockscope already has. Sentinel
+ * (`REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`) and TLS file settings add members to this union and to
+ * `parseTargets`' callers; everything downstream switches on `kind`.
  */
-export type TargetConfig = UrlTargetConfig;
+export type TargetConfig = UrlTargetConfig | ClientTargetConfig;
 
 export interface UrlTargetConfig {
   kind: 'url';
@@ -15,6 +18,20 @@ export interface UrlTargetConfig {
   label?: string;
 }
 
+/**
+ * A standalone server reached the way an ioredis connection of the embedding application reaches it (createLockscope's
+ * `redis`; never parsed from the environment). lockscope opens connections of its own with the same options
+ * (`client.duplicate()`: address, credentials, TLS, database), so the application's connection is never put in
+ * subscriber mode, renamed or closed.
+ */
+export interface ClientTargetConfig {
+  kind: 'client';
+  name: string | null;
+  client: Redis;
+  /** Shown instead of `host:port`. */
+  label?: string;
+}
+
 /** The id of a single unnamed target (in `?target=`, metrics labels and admin requests). */
 export const DEFAULT_TARGET_ID = 'default';
 
@@ -22,6 +39,7 @@ export const DEFAULT_TARGET_ID = 'default';
 export const targetId = (t: TargetConfig): string => t.name ?? DEFAULT_TARGET_ID;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const NAME_RULE = 'must be 1-32 letters, digits, _ . or - (starting with a letter or digit)';
 const URL_START = /^rediss?:\/\//;
 
 /**
@@ -51,7 +69,7 @@ export function parseTargets(value: string): { ok: true; targets: TargetConfig[]
         return;
       }
       if (!NAME.test(candidate)) {
-        problems.push(`${where}the name "${candidate.slice(0, 32)}" must be 1-32 letters, digits, _ . or - (starting with a letter or digit)`);
+        problems.push(`${where}the name "${candidate.slice(0, 32)}" ${NAME_RULE}`);
         return;
       }
       name = candidate;
@@ -73,4 +91,47 @@ export function parseTargets(value: string): { ok: true; targets: TargetConfig[]
     targets.push({ kind: 'url', name, url });
   });
   return problems.length ? { ok: false, problems } : { ok: true, targets };
+}
+
+/**
+ * Problems with targets given as objects (the embedding API), in the words `parseTargets` uses: none given, names
+ * missing, malformed or repeated, a URL that is not one (never repeated: it may hold a password), an ioredis
+ * connection of a kind lockscope cannot watch as a standalone server.
+ */
+export function targetProblems(targets: readonly TargetConfig[]): string[] {
+  if (!targets.length) return ['must name at least one Redis target'];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  targets.forEach((t, i) => {
+    const where = targets.length > 1 ? `target ${i + 1}${t.name ? ` ("${String(t.name).slice(0, 32)}")` : ''}: ` : '';
+    if (t.name !== null && (typeof t.name !== 'string' || !NAME.test(t.name))) problems.push(`${where}the name ${NAME_RULE}`);
+    else if (t.name === null && targets.length > 1) problems.push(`${where}give each of several targets a name`);
+    else if (t.name !== null) {
+      if (seen.has(t.name)) problems.push(`${where}the name is used twice`);
+      seen.add(t.name);
+    }
+    switch (t.kind) {
+      case 'url':
+        if (typeof t.url !== 'string' || !URL_START.test(t.url)) problems.push(`${where}the URL must start with redis:// or rediss://`);
+        else if (!URL.canParse(t.url) || !new URL(t.url).hostname) problems.push(`${where}the URL is not a valid URL`);
+        break;
+      case 'client':
+        problems.push(...clientProblems(t.client).map((p) => `${where}${p}`));
+        break;
+      default: {
+        // A new kind of target brings its own checks here (the compiler says so); JavaScript callers may pass anything.
+        const other: never = t;
+        problems.push(`${where}unknown kind "${String((other as { kind?: unknown }).kind).slice(0, 20)}"`);
+      }
+    }
+  });
+  return problems;
+}
+
+function clientProblems(client: Redis): string[] {
+  if (!client || typeof client !== 'object' || typeof client.duplicate !== 'function') return ['the connection must be an ioredis Redis instance'];
+  // Both are deployments of several servers, each a topology of its own (a TargetConfig kind), not one connection.
+  if ((client as { isCluster?: boolean }).isCluster) return ['an ioredis Cluster is not one server: give the cluster as a target config instead'];
+  if (client.options.sentinels?.length) return ['an ioredis connection through Sentinel is not one server: give the Sentinel deployment as a target config instead'];
+  return [];
 }

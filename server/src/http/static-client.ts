@@ -12,8 +12,9 @@ const REVALIDATE = 'no-cache';
 /**
  * Serves the built dashboard from `dir`: each file as the brotli or gzip copy made at build (Content-Encoding and
  * `Vary: Accept-Encoding`), plain when the client accepts neither; hashed assets cached for a year, index.html
- * revalidated on every load. Any other GET that is not an API route or an asset gets index.html (client-side
- * routing).
+ * revalidated on every load. Any other page directly under the mount path gets index.html (the page keeps its
+ * state in the query); a deeper one is sent back up to the dashboard, since the page's relative URLs (assets, API,
+ * Socket.IO) resolve against the directory it was loaded from.
  */
 export function staticClient(dir: string): Router {
   const router = Router();
@@ -33,6 +34,12 @@ export function staticClient(dir: string): Router {
   router.use(files);
   // Any other page is the dashboard, served as index.html (compressed, revalidated); a missing asset stays a 404.
   router.get(/^\/(?!api\/|socket\.io\/|healthz|metrics|assets\/).*/, (req, res, next) => {
+    const depth = req.path.split('/').length - 2;
+    if (depth > 0) {
+      // Relative, so that it is right under whatever prefix a proxy in front adds or strips.
+      const q = req.originalUrl.indexOf('?');
+      return res.redirect(302, `${'../'.repeat(depth)}${q < 0 ? '' : req.originalUrl.slice(q)}`);
+    }
     req.url = '/index.html';
     files(req, res, next);
   });

@@ -98,6 +98,8 @@ export const lockFormatsSchema = z
   }, always);
 
 export type DeclaredFormat = z.output<typeof format>;
+/** A format as declared (a LOCK_FORMATS file's `formats` entry, or createLockscope's `lockFormats`): defaults not yet filled in. */
+export type LockFormat = z.input<typeof format>;
 
 const declaredRenewal = (r: DeclaredFormat['renewal']): RenewalRule | null => {
   if (r === null) return null;

@@ -19,3 +19,13 @@ export function clientAddress(req: IncomingMessage, trust: TrustFn): string {
   for (let i = 0; i < chain.length - 1; i++) if (!trust(chain[i]!, i)) return chain[i]!;
   return chain[chain.length - 1]!;
 }
+
+/**
+ * The host a raw request addressed, exactly as Express 5 computes `req.host`: the first `X-Forwarded-Host` when the
+ * peer is a trusted proxy, else `Host`.
+ */
+export function clientHost(req: IncomingMessage, trust: TrustFn): string | undefined {
+  const header = req.headers['x-forwarded-host'];
+  const forwarded = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
+  return forwarded && trust(req.socket.remoteAddress ?? '', 0) ? forwarded : req.headers.host;
+}

@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import { fail, ok, type ApiError } from '../../../shared/result';
-import type { AuditInput } from '../admin/audit/audit-log';
+import type { AuditInput } from '../admin/index';
 import { parseSimConfig } from '../simulator/config';
 import { describeSimConfig, describeSimSummary } from '../simulator/describe';
 import { SimulatorError, type SimulatorService } from '../simulator/service';

@@ -5,16 +5,20 @@ import { Redis, type RedisOptions } from 'ioredis';
  * run a stale one later) and keeps reconnecting with capped backoff for as long as lockscope runs.
  */
 export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
-    connectionName: `lockscope:${name}`,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 3000,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
-    lazyConnect: true,
-    ...extra,
-  });
-  // Errors surface through ConnectionState and the failing command; an unhandled 'error' would crash.
+  return quiet(new Redis(url, { connectionName: `lockscope:${name}`, ...CONNECTION_OPTIONS, ...extra }));
+}
+
+/** How every connection lockscope opens behaves (see connectRedis). */
+export const CONNECTION_OPTIONS = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 3000,
+  retryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 2000),
+  lazyConnect: true,
+} satisfies RedisOptions;
+
+/** Errors surface through ConnectionState and the failing command; an unhandled 'error' would crash. */
+export function quiet(redis: Redis): Redis {
   redis.on('error', () => {});
   return redis;
 }

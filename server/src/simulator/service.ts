@@ -24,7 +24,12 @@ export class SimulatorService extends EventEmitter<{ state: [SimState]; stats: [
   private announce: NodeJS.Immediate | null = null;
 
   constructor(
-    private readonly deps: { redisUrl: string; availability: SimAvailability; logger: Logger },
+    private readonly deps: {
+      /** Where the workers connect; null only with an availability that is off. */
+      redisUrl: string | null;
+      availability: SimAvailability;
+      logger: Logger;
+    },
   ) {
     super();
   }
@@ -43,10 +48,11 @@ export class SimulatorService extends EventEmitter<{ state: [SimState]; stats: [
 
   /** Starts a run; rejects with SimulatorError when disabled, already running, or Redis is unusable. */
   async start(config: SimConfig): Promise<SimState> {
-    const { availability, logger } = this.deps;
+    const { availability, logger, redisUrl } = this.deps;
     if (!availability.enabled) throw new SimulatorError('simulator_disabled', availability.reason);
+    if (redisUrl === null) throw new SimulatorError('simulator_disabled', 'The simulator has no Redis URL to connect its workers to.');
     if (this.current) throw new SimulatorError('sim_running', 'A simulation is already running; stop it first.');
-    const sim = new Simulation(config, { redisUrl: this.deps.redisUrl });
+    const sim = new Simulation(config, { redisUrl });
     this.current = sim;
     this.lastConfig = config;
     sim.on('stats', (s) => this.emit('stats', s));

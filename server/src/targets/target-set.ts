@@ -4,7 +4,7 @@ import { maskRedisUrl } from '../config/config';
 import { targetId, type TargetConfig } from '../config/targets';
 import type { Libraries } from '../libraries';
 import { Target, type TargetOptions } from './target';
-import { StandaloneTopology } from './topology/standalone';
+import { addressOfClient, StandaloneTopology } from './topology/standalone';
 import type { Topology } from './topology/topology';
 
 /** How a configured target is reached. Sentinel and cluster topologies are chosen here. */
@@ -12,6 +12,19 @@ export function topologyFor(config: TargetConfig): Topology {
   switch (config.kind) {
     case 'url':
       return StandaloneTopology.fromUrl(config.url);
+    case 'client':
+      return StandaloneTopology.fromClient(config.client);
+  }
+}
+
+/** What the header and the start-up banner show for a target: its label, else where it is (no password). */
+export function describeTarget(config: TargetConfig): string {
+  if (config.label) return config.label;
+  switch (config.kind) {
+    case 'url':
+      return maskRedisUrl(config.url);
+    case 'client':
+      return addressOfClient(config.client);
   }
 }
 
@@ -49,7 +62,7 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
             {
               id: targetId(c),
               name: c.name,
-              url: c.label ?? maskRedisUrl(c.url),
+              url: describeTarget(c),
               topology: topologyFor(c),
               configureNotifications: deps.configureNotifications,
             },

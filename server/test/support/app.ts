@@ -105,6 +105,13 @@ export function liveApp(env: Record<string, string> = {}, extra: Parameters<type
   return live;
 }
 
+export interface LiveClientOptions {
+  /** Socket.IO's path (default `/socket.io`; lockscope under a base path answers at `<base>/socket.io`). */
+  path?: string;
+  transports?: ('websocket' | 'polling')[];
+  extraHeaders?: Record<string, string>;
+}
+
 /** What a client received, in order (for tests of how snapshot parts and changes interleave). */
 export type Received = { kind: 'part'; seq: number; locks: number; done: boolean } | { kind: 'changes'; upserts: number; removed: number };
 
@@ -149,8 +156,8 @@ export class LiveClient {
   }
 
   /** Connects and resolves once the first snapshot is complete. */
-  static connect(url: string): Promise<LiveClient> {
-    const client = LiveClient.open(url);
+  static connect(url: string, options: LiveClientOptions = {}): Promise<LiveClient> {
+    const client = LiveClient.open(url, options);
     return new Promise((resolve, reject) => {
       const onPart = ({ done }: { done: boolean }) => {
         if (!done) return;
@@ -162,9 +169,9 @@ export class LiveClient {
     });
   }
 
-  /** A client whose socket is still connecting (websocket only, no reconnection). */
-  static open(url: string): LiveClient {
-    return new LiveClient(connectClient(url, { transports: ['websocket'], reconnection: false }));
+  /** A client whose socket is still connecting (websocket only unless told otherwise, no reconnection). */
+  static open(url: string, options: LiveClientOptions = {}): LiveClient {
+    return new LiveClient(connectClient(url, { transports: ['websocket'], reconnection: false, ...options }));
   }
 
   byKey(key: string): LockView | undefined {

@@ -32,6 +32,13 @@ export interface NginxProxyOptions {
   hostHeader?: '$host' | '$http_host';
   /** `fail_timeout` per upstream server, in seconds (how long a failed upstream is skipped). nginx's default: 10. */
   failTimeoutSeconds?: number;
+  /** Serve HTTPS with this certificate and key (PEM files); the app behind is told `X-Forwarded-Proto: https`. */
+  tls?: { cert: string; key: string };
+  /**
+   * The local address nginx connects to the upstreams from (`proxy_bind`), e.g. `127.0.0.2`: on loopback, the only
+   * way for the app to tell the proxy's address from the browser's.
+   */
+  proxyBind?: string;
 }
 
 /** The `upstream` and `server` blocks of a reverse proxy in front of lockscope: what the README shows. */
@@ -55,9 +62,12 @@ export function nginxProxyConfig(options: NginxProxyOptions & { listen: string }
       `        proxy_set_header Host ${options.hostHeader ?? '$host'};`,
       '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
       '        proxy_set_header X-Forwarded-Proto $scheme;',
+      '        proxy_set_header X-Forwarded-Host $http_host;    # the host and port the browser used',
+      ...(options.proxyBind ? [`        proxy_bind ${options.proxyBind};`] : []),
       '    }',
     ].join('\n'),
   );
+  const tls = options.tls ? [`    ssl_certificate ${options.tls.cert};`, `    ssl_certificate_key ${options.tls.key};`] : [];
   return [
     '# "Connection: upgrade" only when the client asked for an upgrade; "close" otherwise.',
     'map $http_upgrade $connection_upgrade {',
@@ -66,7 +76,8 @@ export function nginxProxyConfig(options: NginxProxyOptions & { listen: string }
     '}',
     ...upstreamBlocks,
     'server {',
-    `    listen ${options.listen};`,
+    `    listen ${options.listen}${options.tls ? ' ssl' : ''};`,
+    ...tls,
     ...locationBlocks,
     '}',
   ].join('\n');
@@ -99,7 +110,7 @@ export function nginxTestConfig(options: NginxProxyOptions & { listen: string; p
 
 /** A running nginx. */
 export interface TestNginx {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`). */
   url: string;
   port: number;
   /** Its temp prefix (config, logs, temp paths). */
@@ -145,7 +156,7 @@ export async function startNginx(options: NginxProxyOptions): Promise<TestNginx>
   const read = (name: string) => (existsSync(join(prefix, name)) ? readFileSync(join(prefix, name), 'utf8') : '');
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${started.port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${started.port}`,
     port: started.port,
     prefix,
     config: started.config,

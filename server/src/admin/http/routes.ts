@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { stringifySetCookie } from 'cookie';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type RateLimitInfo } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
@@ -48,6 +48,8 @@ export interface AdminRouteDeps {
   limits?: AdminLimits;
   /** lockscope's version, for the OpenAPI document. */
   version: string;
+  /** Where lockscope is served (`''` or `/ops/locks`): the session cookie's path and the OpenAPI document's base. */
+  basePath: string;
 }
 
 export interface AdminLimits {
@@ -76,10 +78,13 @@ interface Who {
  * (Sec-Fetch-Site / Origin vs Host) → mode and credentials → body (JSON, size) → validation → the action. Every
  * refusal from the cross-site check onwards is audited, and so is the first 429 of each limit's window per address.
  * A wrong bearer token counts against the failed-login limit on every route, reads included, and is audited there too.
+ * `dispose()` stops the rate limits' clean-up timers.
  */
-export function adminRoutes(deps: AdminRouteDeps): Router {
+export function adminRoutes(deps: AdminRouteDeps): Router & { dispose(): void } {
   const { auth, audit, locks } = deps;
   const router = Router();
+  const stores: MemoryStore[] = [];
+  const cookiePath = deps.basePath || '/';
 
   const refuse = async (
     req: Request,
@@ -95,10 +100,13 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.status(status).json(fail(code, message));
   };
 
-  const limiter = (windowMs: number, limit: number): RequestHandler =>
-    rateLimit({
+  const limiter = (windowMs: number, limit: number): RequestHandler => {
+    const store = new MemoryStore();
+    stores.push(store);
+    return rateLimit({
       windowMs,
       limit,
+      store,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       handler: (req, res) => {
@@ -114,6 +122,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
         }
       },
     });
+  };
   const actionLimit = limiter(60_000, deps.limits?.actionsPerMinute ?? 60);
 
   /** 429 for a token from an address over the failed-login limit; the first of its window is audited. */
@@ -174,7 +183,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   let document: OpenApiDocument | null = null;
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.json((document ??= openApiDocument({ version: deps.version })));
+    res.json((document ??= openApiDocument({ version: deps.version, basePath: deps.basePath })));
   });
 
   router.get('/session', async (req, res) => {
@@ -209,7 +218,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       stringifySetCookie(SESSION_COOKIE, id, {
         httpOnly: true,
         sameSite: 'strict',
-        path: '/',
+        path: cookiePath,
         secure: req.secure,
         maxAge: Math.floor((session.expiresAt - session.createdAt) / 1000),
       }),
@@ -229,7 +238,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     if (auth.sessions.delete(sessionIdFrom(creds.cookie))) {
       await audit.record({ action: 'logout', ...who, result: 'logged-out' });
     }
-    res.setHeader('Set-Cookie', stringifySetCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure, maxAge: 0 }));
+    res.setHeader('Set-Cookie', stringifySetCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: cookiePath, secure: req.secure, maxAge: 0 }));
     res.json(ok(auth.describe({ ...creds, cookie: undefined })));
   });
 
@@ -346,7 +355,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     if (!res.headersSent) res.status(500).json(fail('internal', 'The server failed to handle this request; see its log.'));
   });
 
-  return router;
+  return Object.assign(router, { dispose: () => stores.forEach((s) => s.shutdown()) });
 }
 
 /**
@@ -381,7 +390,8 @@ export function credentials(req: Request): Credentials {
 
 function originHeaders(req: Request) {
   const site = req.headers['sec-fetch-site'];
-  return { origin: req.headers.origin, host: req.headers.host, secFetchSite: Array.isArray(site) ? site[0] : site };
+  // req.host: X-Forwarded-Host when a trusted proxy sent it (TRUST_PROXY), else Host.
+  return { origin: req.headers.origin, host: req.host, secFetchSite: Array.isArray(site) ? site[0] : site };
 }
 
 function whoOf(access: Access, req: Request): Who {

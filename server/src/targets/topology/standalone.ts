@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { connectRedis, dbFromUrl } from '../../redis/connect';
+import { CONNECTION_OPTIONS, connectRedis, dbFromUrl, quiet } from '../../redis/connect';
 import type { NodeConnections, Topology, TopologyEvents, TopologyNode } from './topology';
 
 /** One Redis server: one node, owning every key. */
@@ -30,6 +30,20 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
     const options = { enableReadyCheck: false };
     const connections = { redis: connectRedis(url, 'commands', options), subscriber: connectRedis(url, 'subscriber', options) };
     return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true);
+  }
+
+  /**
+   * Over connections of its own made like `client` (`duplicate()`: same address, credentials, TLS and database) with
+   * lockscope's connection behaviour; `client` itself is never used, so its owner's commands and state are untouched.
+   */
+  static fromClient(client: Redis): StandaloneTopology {
+    // No key prefix: lockscope's patterns and keys are the server's own names.
+    const options = { ...CONNECTION_OPTIONS, enableReadyCheck: false, keyPrefix: '' };
+    const connections = {
+      redis: quiet(client.duplicate({ ...options, connectionName: 'lockscope:commands' })),
+      subscriber: quiet(client.duplicate({ ...options, connectionName: 'lockscope:subscriber' })),
+    };
+    return new StandaloneTopology(addressOfClient(client), client.options.db ?? 0, connections, true);
   }
 
   static fromConnections(connections: NodeConnections, db = connections.redis.options.db ?? 0): StandaloneTopology {
@@ -62,6 +76,12 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
     this.node.connections.redis.disconnect();
     this.node.connections.subscriber.disconnect();
   }
+}
+
+/** `host:port` (or the Unix socket path) an ioredis connection goes to. */
+export function addressOfClient(client: Redis): string {
+  const { host = '127.0.0.1', port = 6379, path } = client.options;
+  return path ?? `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** `host:port` of a redis:// URL (IPv6 hosts keep their brackets). */
