@@ -7,11 +7,16 @@
  * event loop is this process's alone and its utilisation is the server's. They share the machine's cores with
  * the server and Redis, as they would not in real life: they only note arrivals, and one client per process
  * parses the change sets (see there). Target (issue 10): p99 ≤ 100 ms with 500 clients.
+ *
+ * Then the same 500 clients connect at once to a table of 10,000 locks (every browser tab coming back after a
+ * restart): how long until each has its whole snapshot, how long the server's event loop was held at most, and
+ * how many snapshot parts Socket.IO encoded.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { setPriority } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp, type App } from '../server/src/app';
@@ -26,6 +31,9 @@ const KEYS = 2000;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 10_000;
 const TARGET_P99_MS = 100;
+const STORM_CLIENTS = 500;
+const STORM_LOCKS = 10_000;
+const STORM_TIMEOUT_MS = 60_000;
 
 interface Phase {
   clients: number;
@@ -59,6 +67,8 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
       await writer.flushdb();
       phases.push(await measure(redisUrl, writer, redisPid, clients, log));
     }
+    await writer.flushdb();
+    await storm(redisUrl, writer, log);
   } finally {
     writer.disconnect();
   }
@@ -83,20 +93,11 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
 
 async function measure(redisUrl: string, writer: Redis, redisPid: number, clients: number, log: (line: string) => void): Promise<Phase> {
   const { app, url, close } = await startApp(redisUrl);
-  const children: ChildProcess[] = [];
+  const clientProcesses = await ClientProcesses.start(url, clients, log);
+  const { children } = clientProcesses;
   try {
-    for (let left = clients; left > 0; left -= CLIENTS_PER_PROCESS) {
-      const child = fork(new URL('./support/latency-clients.ts', import.meta.url), {
-        env: { ...process.env, URL: url, CLIENTS: String(Math.min(left, CLIENTS_PER_PROCESS)) },
-        execArgv: ['--import', 'tsx'],
-      });
-      child.on('message', (m: { type: string; message?: string }) => {
-        if (m.type === 'error') log(`client error: ${m.message}`);
-      });
-      children.push(child);
-    }
-    await Promise.all(children.map((c) => nextMessage(c, 'ready')));
-    if (app.io.of('/').sockets.size !== clients) throw new Error(`${app.io.of('/').sockets.size} sockets, expected ${clients}`);
+    const { failed } = await clientProcesses.connect();
+    if (failed || app.io.of('/').sockets.size !== clients) throw new Error(`${failed} clients failed to connect`);
 
     // The writer: RATE new owners a second over KEYS keys, paced by elapsed time rather than by timer ticks.
     let seq = 0;
@@ -159,8 +160,80 @@ async function measure(redisUrl: string, writer: Redis, redisPid: number, client
     );
     return phase;
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill();
+    clientProcesses.kill();
     await close();
+  }
+}
+
+/** 500 clients connect at once to 10,000 locks: time until every one has its whole snapshot. */
+async function storm(redisUrl: string, writer: Redis, log: (line: string) => void): Promise<void> {
+  for (let from = 0; from < STORM_LOCKS; from += 1000) {
+    const pipe = writer.pipeline();
+    for (let i = from; i < from + 1000; i++) pipe.set(`lock:storm:${i}`, `owner-${i}-${'x'.repeat(24)}`, 'PX', 600_000);
+    await pipe.exec();
+  }
+  const { app, url, close } = await startApp(redisUrl);
+  const clientProcesses = await ClientProcesses.start(url, STORM_CLIENTS, log);
+  let encoded = 0;
+  const encode = app.io.encoder.encode.bind(app.io.encoder);
+  app.io.encoder.encode = (packet) => {
+    if ((packet.data as unknown[] | undefined)?.[0] === 'lock:snapshot') encoded++;
+    return encode(packet);
+  };
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  try {
+    const parts = Math.ceil(JSON.stringify(app.tracker.views()).length / (512 * 1024));
+    const elu0 = performance.eventLoopUtilization();
+    delay.enable();
+    const t0 = performance.timeOrigin + performance.now();
+    const outcome = await Promise.race([
+      clientProcesses.connect(),
+      new Promise<null>((r) => setTimeout(() => r(null), STORM_TIMEOUT_MS).unref()),
+    ]);
+    delay.disable();
+    const elu = performance.eventLoopUtilization(elu0).utilization;
+    const seconds = outcome ? ((outcome.at - t0) / 1000).toFixed(2) : `> ${STORM_TIMEOUT_MS / 1000}`;
+    log(
+      `${STORM_CLIENTS} clients connect at once to ${STORM_LOCKS.toLocaleString('en')} locks (~${parts} parts of a snapshot): every snapshot complete in ${seconds} s` +
+        `${outcome?.failed ? ` (${outcome.failed} clients failed)` : outcome ? '' : ` (${app.io.of('/').sockets.size} connected by then)`}, longest event-loop block ${(delay.max / 1e6).toFixed(0)} ms, event loop ${(elu * 100).toFixed(0)}% busy, snapshot parts encoded: ${encoded.toLocaleString('en')} (one per client and part would be ~${(STORM_CLIENTS * parts).toLocaleString('en')})`,
+    );
+  } finally {
+    clientProcesses.kill();
+    await close();
+  }
+}
+
+/** The browser stand-ins: child processes of up to CLIENTS_PER_PROCESS clients each. */
+class ClientProcesses {
+  private constructor(readonly children: ChildProcess[]) {}
+
+  static async start(url: string, clients: number, log: (line: string) => void): Promise<ClientProcesses> {
+    const children: ChildProcess[] = [];
+    for (let left = clients; left > 0; left -= CLIENTS_PER_PROCESS) {
+      const child = fork(new URL('./support/latency-clients.ts', import.meta.url), {
+        env: { ...process.env, URL: url, CLIENTS: String(Math.min(left, CLIENTS_PER_PROCESS)) },
+        execArgv: ['--import', 'tsx'],
+      });
+      let errors = 0;
+      child.on('message', (m: { type: string; message?: string }) => {
+        if (m.type === 'error' && ++errors <= 3) log(`client error: ${m.message}`);
+      });
+      children.push(child);
+    }
+    await Promise.all(children.map((c) => nextMessage(c, 'started')));
+    return new ClientProcesses(children);
+  }
+
+  /** Connects every client at once; resolves when each has its first snapshot (`at`: the last, wall clock). */
+  async connect(): Promise<{ at: number; failed: number }> {
+    const ready = this.children.map((c) => nextMessage<{ type: 'ready'; at: number; failed: number }>(c, 'ready'));
+    for (const c of this.children) c.send('connect');
+    const all = await Promise.all(ready);
+    return { at: Math.max(...all.map((r) => r.at)), failed: all.reduce((n, r) => n + r.failed, 0) };
+  }
+
+  kill(): void {
+    for (const c of this.children) if (c.exitCode === null) c.kill();
   }
 }
 

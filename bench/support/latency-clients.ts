@@ -1,7 +1,9 @@
 /**
  * Browser stand-ins for `bench/inspector-latency.ts`, run as a child process of it (`process.send` is the link):
- * `CLIENTS` real Socket.IO clients (engine.io over WebSocket, heartbeats, the whole client stack) connected to
- * `URL`, each noting when every `lock:changes` message reaches it.
+ * `CLIENTS` real Socket.IO clients (engine.io over WebSocket, heartbeats, the whole client stack), connected to
+ * `URL` all at once when the parent says `connect`, each noting when every `lock:changes` message reaches it.
+ * Messages to the parent: `started`, `ready` (every client has its first complete snapshot, or failed: `at`,
+ * `failed`), `error`, and after `report` the measurements (`ClientsReport`).
  *
  * Only the first client parses each message: it records which changes (the writer's time stamps) each change
  * set carried. The others note the set's identity — its `serverTime` and length, read from the end of the frame —
@@ -15,6 +17,7 @@ import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
 const url = process.env.URL!;
 const clients = Number(process.env.CLIENTS);
 const CHANGES = '2["lock:changes",';
+const SNAPSHOT = '2["lock:snapshot",';
 const SERVER_TIME = '"serverTime":';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -44,7 +47,10 @@ function setId(frame: string): string | null {
 
 let measuring = false;
 
-/** A decoder that hands `lock:changes` on with its identity (and, for the reader, its content) only. */
+/**
+ * A decoder that hands `lock:changes` on to `onSet` rather than to the socket, and snapshot parts on with their
+ * `done` flag only (what the clients count): no client parses a snapshot.
+ */
 function decoderFor(onSet: (id: string, frame: string, t: number) => void) {
   return class ArrivalDecoder extends Decoder {
     override add(obj: unknown): void {
@@ -55,6 +61,11 @@ function decoderFor(onSet: (id: string, frame: string, t: number) => void) {
         this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: ['lock:changes', null] });
         return;
       }
+      if (typeof obj === 'string' && obj.startsWith(SNAPSHOT)) {
+        const done = obj.lastIndexOf('"done":true,"serverTime":') > 0;
+        this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: ['lock:snapshot', { done }] });
+        return;
+      }
       super.add(obj);
     }
   };
@@ -63,45 +74,61 @@ function decoderFor(onSet: (id: string, frame: string, t: number) => void) {
 const arrivals: (string | number)[][] = [];
 const sets: SeenSet[] = [];
 let resnapshots = 0;
-let ready = 0;
+let settled = 0;
+let failed = 0;
 const sockets: Socket[] = [];
 
-for (let i = 0; i < clients; i++) {
-  const mine: (string | number)[] = [];
-  arrivals.push(mine);
-  const reader = i === 0;
-  const Decode = decoderFor((id, frame, t) => {
-    mine.push(id, t);
-    if (!reader) return;
-    const changes = (JSON.parse(frame.slice(CHANGES.length, -1)) as { upserts: { owner: { text: string } | null }[] }).upserts;
-    const stamps: number[] = [];
-    for (const u of changes) {
-      const owner = u.owner?.text;
-      if (owner?.startsWith('bench:')) stamps.push(Number(owner.slice(6, owner.indexOf(':', 6))));
-    }
-    sets.push({ id, stamps });
-  });
-  const socket = io(url, {
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    parser: { Encoder, Decoder: Decode, protocol },
-  });
-  let first = true;
-  // A snapshot comes in parts: count whole ones (the first is the table on connect; later ones, re-sent).
-  socket.on('lock:snapshot', (part: { done: boolean }) => {
-    if (!part.done) return;
-    if (first) {
+/** Connects every client at once; reports `ready` when each has its first complete snapshot (or has failed). */
+function connectAll(): void {
+  const settle = () => {
+    if (++settled === clients) process.send!({ type: 'ready', at: now(), failed });
+  };
+  for (let i = 0; i < clients; i++) {
+    const mine: (string | number)[] = [];
+    arrivals.push(mine);
+    const reader = i === 0;
+    const Decode = decoderFor((id, frame, t) => {
+      mine.push(id, t);
+      if (!reader) return;
+      const changes = (JSON.parse(frame.slice(CHANGES.length, -1)) as { upserts: { owner: { text: string } | null }[] }).upserts;
+      const stamps: number[] = [];
+      for (const u of changes) {
+        const owner = u.owner?.text;
+        if (owner?.startsWith('bench:')) stamps.push(Number(owner.slice(6, owner.indexOf(':', 6))));
+      }
+      sets.push({ id, stamps });
+    });
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      parser: { Encoder, Decoder: Decode, protocol },
+    });
+    let first = true;
+    // A snapshot comes in parts: count whole ones (the first is the table on connect; later ones, re-sent).
+    socket.on('lock:snapshot', (part: { done: boolean }) => {
+      if (!part.done) return;
+      if (first) {
+        first = false;
+        settle();
+      } else if (measuring) resnapshots++;
+    });
+    const fail = (message: string) => {
+      if (!first) return;
       first = false;
-      if (++ready === clients) process.send!({ type: 'ready' });
-    } else if (measuring) resnapshots++;
-  });
-  socket.on('connect_error', (e) => process.send!({ type: 'error', message: e.message }));
-  sockets.push(socket);
+      failed++;
+      process.send!({ type: 'error', message });
+      settle();
+    };
+    socket.on('connect_error', (e) => fail(e.message));
+    socket.on('disconnect', (reason) => fail(`disconnected before its snapshot: ${reason}`));
+    sockets.push(socket);
+  }
 }
 
 let cpu0 = process.cpuUsage();
 process.on('message', (m: string) => {
+  if (m === 'connect') connectAll();
   if (m === 'start') {
     cpu0 = process.cpuUsage();
     measuring = true;
@@ -114,3 +141,5 @@ process.on('message', (m: string) => {
     process.send!(report, () => process.disconnect());
   }
 });
+
+process.send!({ type: 'started' });

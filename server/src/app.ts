@@ -14,6 +14,7 @@ import { Inspector } from './inspector/inspector';
 import { LockTracker } from './model/lock-tracker';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { LockBroadcaster } from './realtime/lock-broadcaster';
+import { jsonParser } from './realtime/json-parser';
 import { registerLockHandlers } from './realtime/lock-handlers';
 import { clientAddress, type TrustFn } from './realtime/client-address';
 import { broadcastSimEvents, registerSimHandlers } from './realtime/sim-handlers';
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): App {
       callback(null, allowed);
     },
     maxHttpBufferSize: 64 * 1024,
+    parser: jsonParser,
   });
   const status = new StatusReporter(io, {
     connection,

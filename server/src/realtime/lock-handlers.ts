@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import { fail, ok } from '../../../shared/result';
 import type { LockTracker } from '../model/lock-tracker';
-import { isBacklogged } from './lock-broadcaster';
+import { isBacklogged } from './backlog';
 
 const lockId = z.string().min(1).max(10_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be a base64 key id');
 
