@@ -9,6 +9,7 @@ import type { SimAvailability } from '../../shared/simulator';
 import { createAdmin, type Admin } from './admin/index';
 import type { Config } from './config/config';
 import { healthRoutes } from './http/health';
+import { jsonApi } from './http/json-api';
 import { staticClient } from './http/static-client';
 import { Inspector } from './inspector/inspector';
 import { LockTracker } from './model/lock-tracker';
@@ -139,7 +140,7 @@ export function createApp(deps: AppDeps): App {
   });
   const unbindSim = broadcastSimEvents(io, simulator);
 
-  web.use('/api', admin.router);
+  web.use('/api', jsonApi(admin.router, logger.child({ part: 'api' })));
   web.use(healthRoutes(status));
   web.use(metrics.routes());
   if (deps.clientDir) web.use(staticClient(deps.clientDir));

@@ -28,6 +28,8 @@ export async function startTestApp(
     embedded?: boolean;
     /** A logger to inspect (default: silent). */
     logger?: Logger;
+    /** A built client to serve (default: none, API only). */
+    clientDir?: string;
   } = {},
 ): Promise<TestApp> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...env }, []);
@@ -45,7 +47,7 @@ export async function startTestApp(
     target: redisUrl,
     configureNotifications: extra.configureNotifications ?? true,
     embedded: extra.embedded ?? false,
-    clientDir: null,
+    clientDir: extra.clientDir ?? null,
     version: 'test',
   });
   await app.start();

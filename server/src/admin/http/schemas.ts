@@ -108,7 +108,7 @@ export const loginSchema = z.strictObject(
   object,
 ) satisfies z.ZodType<LoginRequest>;
 
-export const auditQuerySchema = z.object({
+export const auditQuerySchema = z.strictObject({
   count: z.coerce
     .number({ message: 'must be a number' })
     .int({ message: 'must be a whole number' })
@@ -119,18 +119,18 @@ export const auditQuerySchema = z.object({
     .string()
     .regex(/^\d{1,20}-\d{1,20}$/, { message: 'must be an audit entry id (<ms>-<seq>)' })
     .optional(),
-});
+}, { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : 'must be a query string') });
 
 /** One sentence naming each bad field: `reason: is required; keyBase64: must be base64 …`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, root = 'body'): string {
   return error.issues
     .slice(0, 4)
-    .map((issue) => `${fieldPath(issue.path)}: ${issue.message}`)
+    .map((issue) => `${fieldPath(issue.path, root)}: ${issue.message}`)
     .join('; ');
 }
 
-function fieldPath(path: PropertyKey[]): string {
-  if (!path.length) return 'body';
+function fieldPath(path: PropertyKey[], root: string): string {
+  if (!path.length) return root;
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
 
