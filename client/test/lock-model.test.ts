@@ -25,10 +25,10 @@ function makeView(rand: () => number, n: number, version = 0): LockView {
   const id = btoa(`${key}#${n}`);
   return {
     id,
-    key: { text: key, base64: id, binary: false },
+    key: { text: key, base64: id, binary: false, escaped: false },
     type: 'string',
     library: pick(LIBS),
-    owner: rand() < 0.1 ? null : { text: `worker-${Math.floor(rand() * 20)}@host`, base64: '', binary: false, truncated: false, sizeBytes: 10, fields: {} },
+    owner: rand() < 0.1 ? null : { text: `worker-${Math.floor(rand() * 20)}@host`, base64: '', binary: false, escaped: false, truncated: false, sizeBytes: 10, fields: {} },
     reentryCount: null,
     pttlMs: noTtl ? -1 : 1000,
     // Few distinct values, so ties on the sort column are common.
@@ -176,7 +176,7 @@ describe('LockModel', () => {
       // Fractions and a range too wide to pack: the comparator over the typed array.
       ['fallback', base.map((v, i) => ({ ...v, deadline: v.deadline === null ? null : i % 2 ? 1e15 + i : 1000.5 + i, acquiredAt: i % 3 ? -1e15 : 0.25 * i }))],
       // Every lock its own owner, some without one.
-      ['owners', base.map((v, i) => ({ ...v, owner: i % 7 === 0 ? null : { ...(v.owner ?? { base64: '', binary: false, truncated: false, sizeBytes: 1, fields: {} }), text: `o${(i * 37) % 400}` } }))],
+      ['owners', base.map((v, i) => ({ ...v, owner: i % 7 === 0 ? null : { ...(v.owner ?? { base64: '', binary: false, escaped: false, truncated: false, sizeBytes: 1, fields: {} }), text: `o${(i * 37) % 400}` } }))],
       ['empty', []],
     ];
     for (const [name, views] of datasets) {

@@ -1,6 +1,6 @@
 import { AUDIT_STREAM } from '../../../shared/admin';
 import type { LibraryId } from '../../../shared/locks';
-import { isPlainText } from './bytes';
+import { isPlainText, visibleText } from './bytes';
 import { CUT_NAME, CUT_VALUE, type HashField, type ProbeResult } from './probe-result';
 
 type Present = Extract<ProbeResult, { exists: true }>;
@@ -104,9 +104,9 @@ function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
-/** Field values as owned strings. */
+/** Field values as owned strings, as they may be shown (hidden characters escaped: `visibleText`). */
 function owned(fields: Record<string, string>): Record<string, string> {
-  for (const k of Object.keys(fields)) fields[k] = own(fields[k]!);
+  for (const k of Object.keys(fields)) fields[k] = own(visibleText(fields[k]!));
   return fields;
 }
 
