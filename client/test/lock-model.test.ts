@@ -139,6 +139,22 @@ describe('LockModel', () => {
     }
   });
 
+  it('filters on the text as shown: hidden characters typed or pasted match their escapes, nothing else does', () => {
+    const rand = rng(3);
+    const shown = (raw: string, text: string): LockView => {
+      const v = makeView(rand, 0);
+      return { ...v, id: raw, key: { text, base64: raw, binary: false, escaped: text !== raw } };
+    };
+    const plain = shown('lock:orders:42', 'lock:orders:42');
+    const zwsp = shown('lock:orders:4\u200b2', 'lock:orders:4\\u{200B}2');
+    const rlo = shown('lock:orders:\u202e24', 'lock:orders:\\u{202E}24');
+    const found = (text: string) => [plain, zwsp, rlo].filter(predicate({ text, states: new Set(), libraries: new Set() })!).map((v) => v.id);
+    expect(found('orders:42')).toEqual([plain.id]);
+    expect(found('lock:orders:4\u200b2')).toEqual([zwsp.id]); // pasted after "Copy key": the exact characters
+    expect(found('\\u{202e}')).toEqual([rlo.id]); // typed out, any case
+    expect(found('lock:orders')).toEqual([plain.id, zwsp.id, rlo.id]);
+  });
+
   it('orders by urgency by default: stuck locks first, ended ones last, keys alphabetical within a state', () => {
     const rand = rng(7);
     const model = new LockModel();

@@ -29,6 +29,7 @@
  */
 import type { BytesView, LibraryId, LockState, LockView } from '../../../shared/locks';
 import { LOCK_STATES } from '../../../shared/locks';
+import { escapeHiddenChars } from '../../../shared/visible-text';
 import { LIBRARY_LABEL } from '../lib/format';
 import { SortedList, type RowList } from './sorted-list';
 
@@ -54,7 +55,11 @@ export const FIRST_DIR: Record<SortKey, SortDir> = {
 };
 
 export interface LockFilter {
-  /** Case-insensitive; every whitespace-separated term must occur in the key or the owner. */
+  /**
+   * Case-insensitive; every whitespace-separated term must occur in the key or the owner as shown (`text`:
+   * hidden characters escaped). A hidden character typed or pasted matches its escape: a key copied exactly finds
+   * itself, and so does `\u{200B}` typed out.
+   */
   text: string;
   /** Empty = every state. */
   states: ReadonlySet<LockState>;
@@ -331,7 +336,7 @@ export function predicate(f: LockFilter): ((v: LockView) => boolean) | null {
   const terms = f.text
     .split(/\s+/)
     .filter(Boolean)
-    .map((t) => new RegExp(escapeRegExp(t), 'i'));
+    .map((t) => new RegExp(escapeRegExp(escapeHiddenChars(t)), 'i'));
   const states = f.states.size ? f.states : null;
   const libs = f.libraries.size ? f.libraries : null;
   return (v) => {

@@ -3,6 +3,7 @@ import { REASON_MAX_CHARS, type ReleaseResponse, type SetTtlResponse } from '../
 import type { LockView } from '../../../../shared/locks';
 import type { Result } from '../../../../shared/result';
 import { adminApi } from './admin-api';
+import { EscapeMark, ShownBytes } from '../ShownText';
 import { buttonClass, Dialog } from './Dialog';
 
 export type LockAction = 'release' | 'set-ttl';
@@ -38,9 +39,21 @@ export function LockActionDialog({ lock, action, onClose }: { lock: LockView; ac
       <form onSubmit={submit} className="space-y-3 text-sm">
         <dl className="grid grid-cols-[6rem_1fr] gap-x-3 gap-y-1">
           <dt className="text-slate-500">Key</dt>
-          <dd className="font-mono break-all" data-testid="dialog-key">{seen.key.text}</dd>
+          <dd className="font-mono break-all" data-testid="dialog-key">
+            <EscapeMark view={seen.key} />
+            <ShownBytes view={seen.key} />
+          </dd>
           <dt className="text-slate-500">Owner</dt>
-          <dd className="font-mono break-all" data-testid="dialog-owner">{seen.owner?.text ?? '—'}</dd>
+          <dd className="font-mono break-all" data-testid="dialog-owner">
+            {seen.owner ? (
+              <>
+                <EscapeMark view={seen.owner} />
+                <ShownBytes view={seen.owner} />
+              </>
+            ) : (
+              '—'
+            )}
+          </dd>
         </dl>
         <p className="text-slate-600 dark:text-slate-300">
           {action === 'release'
