@@ -82,13 +82,15 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
   log(`p99 / target         ${cell((p) => (p.p99 / TARGET_P99_MS).toFixed(2))}`);
   log(`server event loop    ${cell((p) => `${(p.elu * 100).toFixed(0)}%`)}`);
   log(`CPU server (cores)   ${cell((p) => p.cpu.server.toFixed(2))}`);
+  log(`server CPU / busy    ${cell((p) => (p.cpu.server / p.elu).toFixed(2))}`);
   log(`CPU clients (cores)  ${cell((p) => p.cpu.clients.toFixed(2))}`);
   log(`CPU redis (cores)    ${cell((p) => p.cpu.redis.toFixed(2))}`);
   log(`delivered            ${cell((p) => `${((p.count / p.expected) * 100).toFixed(1)}%`)}`);
   log(`re-snapshots         ${cell((p) => String(p.resnapshots))}`);
   // Busy event-loop time the process was not on a CPU for: it waited for one (other work on the machine), so the
   // latency measured then is the machine's, not lockscope's.
-  const starved = phases.filter((p) => p.elu > 0.25 && p.cpu.server < 0.6 * p.elu);
+  // (about 0.7 on a quiet machine: some of a socket write's kernel work is not charged to the writer)
+  const starved = phases.filter((p) => p.elu > 0.25 && p.cpu.server < 0.5 * p.elu);
   for (const p of starved) {
     log(
       `WARNING: with ${p.clients} clients the server ran on a CPU ${((p.cpu.server / p.elu) * 100).toFixed(0)}% of the time its event loop was busy: the machine was overloaded, those figures are not lockscope's`,
