@@ -51,6 +51,11 @@ export function visibleText(text: string): string {
   return NEEDS_ESCAPING.test(text) ? text.replace(ESCAPED_ALL, escapeOne) : text;
 }
 
+/** Whether `shown`, a text `visibleText` returned, is an escaped rendering: it has a `\u{` (a literal text never does). */
+export function isEscapedText(shown: string): boolean {
+  return shown.includes('\\u{');
+}
+
 /**
  * Hidden characters as `\u{XXXX}`, backslashes left alone: for text typed or pasted into a search, so that a key
  * copied exactly (with its hidden characters) finds the escaped text that is shown, and so does typing `\u{200B}`.

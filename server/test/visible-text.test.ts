@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LockView } from '../../shared/locks';
-import { escapeHiddenChars, hiddenCharName, visibleText } from '../../shared/visible-text';
+import { escapeHiddenChars, hiddenCharName, isEscapedText, visibleText } from '../../shared/visible-text';
 import { bytesView } from '../src/model/bytes';
 import { LockTracker } from '../src/model/lock-tracker';
 import { stringResult } from './support/probe-results';
@@ -65,6 +65,8 @@ describe('what you read is what the key is: hidden characters shown escaped', ()
     expect(visibleText('a\\u{200B}b')).toBe('a\\\\u{200B}b');
     const inputs = ['a\u200bb', 'a\\u{200B}b', 'a\\\\u{200B}b', 'ab', 'a\\u{200b}b', 'a\u200b\\b', 'a\\\u200bb'];
     expect(new Set(inputs.map(visibleText)).size).toBe(inputs.length);
+    // And it tells by itself whether it is escaped: only an escaped rendering has a "\u{".
+    for (const text of [...inputs, 'C:\\locks', 'lock:\\x41']) expect(isEscapedText(visibleText(text))).toBe(visibleText(text) !== text);
   });
 
   it('a search escapes what is typed or pasted the same way, keeping typed escapes as they are', () => {

@@ -1,7 +1,7 @@
 import type { BytesView } from '../../../shared/locks';
 import { visibleText } from '../../../shared/visible-text';
 
-export { visibleText } from '../../../shared/visible-text';
+export { isEscapedText, visibleText } from '../../../shared/visible-text';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

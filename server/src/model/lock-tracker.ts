@@ -11,7 +11,7 @@ import type {
   RedisKeyType,
   TtlSample,
 } from '../../../shared/locks';
-import { plainText, shownBytes } from './bytes';
+import { bytesText, isEscapedText, isPlainText, plainText, shownBytes } from './bytes';
 import type { ProbedKey } from './probe-result';
 import { recognise, sideKeyOf, type Recognition, type RenewalRule } from './recognise';
 
@@ -151,8 +151,6 @@ class Lock implements LockView {
     readonly id: string,
     readonly keyText: string,
     readonly keyBinary: boolean,
-    /** `keyText` is an escaped rendering (binary, or hiding characters), not the key's literal text. */
-    readonly keyEscaped: boolean,
     result: Extract<ProbedKey['result'], { exists: true }>,
     recognition: Recognition,
     deadline: number | null,
@@ -192,6 +190,11 @@ class Lock implements LockView {
       changed = true;
     }
     return changed;
+  }
+
+  /** `keyText` is an escaped rendering (binary, or hiding characters), not the key's literal text. */
+  get keyEscaped(): boolean {
+    return this.keyBinary || isEscapedText(this.keyText);
   }
 
   get key(): BytesView {
@@ -409,12 +412,10 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
         if (this.suspects?.has(id) || (prev.expiresAt !== null && at >= prev.expiresAt - EXPIRY_TOLERANCE_MS)) this.end(id, prev, observedAt, at);
         else kind = 'owner-changed';
       }
-      const shown = prev ? { text: prev.keyText, binary: prev.keyBinary, escaped: prev.keyEscaped } : shownBytes(key);
       const t = new Lock(
         id,
-        shown.text,
-        shown.binary,
-        shown.escaped,
+        prev?.keyText ?? bytesText(key),
+        prev?.keyBinary ?? !isPlainText(key),
         result,
         recognition,
         deadline,
