@@ -72,8 +72,8 @@ describe('snapshots and change sets are encoded once for the browsers in the sam
     const parts = readers[0]!.received.filter((r) => r.kind === 'part').length;
     expect(parts).toBeGreaterThan(10);
     for (const c of readers) expect(matchesServer(c)).toBe(true);
-    // Encoded per snapshot, not per browser: one train (two on a slow machine, if the handshakes straddle its
-    // 50 ms boarding window), plus the straggler's own snapshot — against 8 × parts, one per browser.
+    // Encoded per snapshot, not per browser: one train (two on a slow machine, if the handshakes are more than
+    // 50 ms apart), plus the straggler's own snapshot — against 8 × parts, one per browser.
     expect(encoded.snapshot).toBeLessThanOrEqual(3 * parts + 2);
 
     // The straggler catches up: a new snapshot (seq 0 again) once it has read what it was sent.

@@ -13,11 +13,13 @@ type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 const SNAPSHOT_PART_LOCKS = 1000;
 const SNAPSHOT_PART_CHARS = 512 * 1024;
 /**
- * Sockets that ask for a snapshot within this long of each other ride one train. Browsers come in bursts — a
- * restart of lockscope or of a proxy reconnects every open tab within a second — and a table of 100k locks is
- * ~50 MB of JSON to encode per train rather than per tab.
+ * A train leaves this long after its last rider boarded, or BOARDING_MAX_MS after its first, whichever is sooner.
+ * Browsers come in bursts — a restart of lockscope or of a proxy reconnects every open tab within a second or two
+ * (their reconnection delays are randomised) — and a table of 100k locks is ~50 MB of JSON to encode per train
+ * rather than per tab. A lone browser waits BOARDING_MS for its table.
  */
 const BOARDING_MS = 50;
+const BOARDING_MAX_MS = 250;
 /** Once one rider has taken a part, the others have this long to take it too before they are left behind. */
 const STRAGGLER_MS = 1000;
 
@@ -33,6 +35,8 @@ interface Train {
   seq: number;
   /** Boarding, or waiting for stragglers. */
   timer: NodeJS.Timeout | null;
+  /** When its first rider boarded. */
+  readonly since: number;
   /** The next part is scheduled. */
   moving: boolean;
 }
@@ -75,12 +79,15 @@ export class SnapshotTrains {
         cursor: null,
         seq: 0,
         timer: null,
+        since: Date.now(),
         moving: false,
       };
-      boarding.timer = setTimeout(() => this.depart(boarding), BOARDING_MS);
       this.boarding = train = boarding;
       this.trains.add(train);
     }
+    if (train.timer) clearTimeout(train.timer);
+    const leaving = train;
+    train.timer = setTimeout(() => this.depart(leaving), Math.min(BOARDING_MS, train.since + BOARDING_MAX_MS - Date.now()));
     train.riders.add(socket);
     this.trainOf.set(socket, train);
     void socket.join(train.room);
