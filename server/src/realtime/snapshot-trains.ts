@@ -20,6 +20,11 @@ const SNAPSHOT_PART_CHARS = 512 * 1024;
  */
 const BOARDING_MS = 50;
 const BOARDING_MAX_MS = 250;
+/**
+ * At most this many riders a train: a part goes to all of them in one turn of the event loop (about 0.2 s of socket
+ * writes for 50 riders and 512 KB), which holds up everything else the server does meanwhile.
+ */
+const MAX_RIDERS = 50;
 /** Once one rider has taken a part, the others have this long to take it too before they are left behind. */
 const STRAGGLER_MS = 1000;
 
@@ -43,8 +48,8 @@ interface Train {
 
 /**
  * Sends snapshots in parts (`LockSnapshot` in shared/locks.ts) to sockets, sharing the work between sockets
- * that ask at about the same time: they ride one train, whose parts are read from the tracker and encoded once
- * and broadcast to all its riders. Each part leaves once every rider's transport has taken the previous one (so
+ * that ask at about the same time: they ride one train (up to MAX_RIDERS, boarding for up to BOARDING_MAX_MS),
+ * whose parts are read from the tracker and encoded once and broadcast to all its riders. Each part leaves once every rider's transport has taken the previous one (so
  * the server holds about two parts per rider, never the whole table); a rider that still has not taken it
  * STRAGGLER_MS after another did is left behind, and starts a new snapshot once it has.
  *
@@ -70,27 +75,16 @@ export class SnapshotTrains {
   send(socket: ClientSocket): void {
     if (this.disposed || !socket.connected) return;
     this.cancel(socket);
-    let train = this.boarding;
-    if (!train) {
-      const boarding: Train = {
-        room: `${this.liveRoom}:snapshot:${++this.count}`,
-        riders: new Set(),
-        behind: new Set(),
-        cursor: null,
-        seq: 0,
-        timer: null,
-        since: Date.now(),
-        moving: false,
-      };
-      this.boarding = train = boarding;
-      this.trains.add(train);
-    }
-    if (train.timer) clearTimeout(train.timer);
-    const leaving = train;
-    train.timer = setTimeout(() => this.depart(leaving), Math.min(BOARDING_MS, train.since + BOARDING_MAX_MS - Date.now()));
+    const train = this.boarding ?? this.newTrain();
     train.riders.add(socket);
     this.trainOf.set(socket, train);
     void socket.join(train.room);
+    // It leaves BOARDING_MS after its last rider, BOARDING_MAX_MS after its first, or at once when full.
+    const full = train.riders.size >= MAX_RIDERS;
+    if (full) this.boarding = null;
+    if (train.timer) clearTimeout(train.timer);
+    const wait = full ? 0 : Math.min(BOARDING_MS, train.since + BOARDING_MAX_MS - Date.now());
+    train.timer = setTimeout(() => this.depart(train), wait);
     if (!this.watched.has(socket)) {
       this.watched.add(socket);
       socket.once('disconnect', () => this.cancel(socket));
@@ -112,6 +106,22 @@ export class SnapshotTrains {
   dispose(): void {
     this.disposed = true;
     for (const train of this.trains) this.end(train);
+  }
+
+  private newTrain(): Train {
+    const train: Train = {
+      room: `${this.liveRoom}:snapshot:${++this.count}`,
+      riders: new Set(),
+      behind: new Set(),
+      cursor: null,
+      seq: 0,
+      timer: null,
+      since: Date.now(),
+      moving: false,
+    };
+    this.boarding = train;
+    this.trains.add(train);
+    return train;
   }
 
   private depart(train: Train): void {
