@@ -50,6 +50,29 @@ test.describe('admin actions', () => {
     await expect(entry).toContainText('worker-9:crashed');
   });
 
+  test('hidden characters in key, owner and reason read escaped in the dialog and the audit log; the exact key is released', async ({ page, locks }) => {
+    const key = 'lock:e2e:\u202e24';
+    await own.redis.set(key, 'worker-\u202etxt.exe', 'PX', 60_000);
+    await page.goto(own.url);
+    await logIn(page);
+    const row = locks.row('lock:e2e:\\u{202E}24');
+    await row.getByRole('button', { name: 'Force release lock:e2e:\\u{202E}24' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Force release lock' });
+    await expect(dialog.getByTestId('dialog-key')).toHaveText('escapedlock:e2e:\\u{202E}24');
+    await expect(dialog.getByTestId('dialog-owner')).toHaveText('escapedworker-\\u{202E}txt.exe');
+    await dialog.getByLabel(/Reason/).fill('INC-7 \u202egnp.exe');
+    await dialog.getByRole('button', { name: 'Force release' }).click();
+    await expect(dialog.getByRole('status')).toHaveText('Released.');
+    await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+    expect(await own.redis.exists(key)).toBe(0);
+
+    await page.getByRole('tab', { name: 'Audit log' }).click();
+    const entry = page.getByRole('table', { name: 'Audit log' }).getByRole('row').filter({ hasText: 'lock:e2e:\\u{202E}24' });
+    await expect(entry).toContainText('worker-\\u{202E}txt.exe');
+    await expect(entry).toContainText('INC-7 \\u{202E}gnp.exe');
+    expect(await entry.textContent()).not.toContain('\u202e');
+  });
+
   test('if the lock changed hands while the dialog was open, nothing is deleted and the new owner is shown', async ({ page, locks }) => {
     await own.redis.set('lock:e2e:race', 'owner-A', 'PX', 60_000);
     await page.goto(own.url);

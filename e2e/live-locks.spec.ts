@@ -40,6 +40,41 @@ test.describe('live lock table', () => {
     await expect(row.locator('b')).toHaveCount(0);
   });
 
+  test('keys and owners with hidden characters read as what they are: escaped, different, found, copied exactly', async ({ lockscope, dashboard, context, page }) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const r = lockscope.redis;
+    await r.set('lock:e2e-hidden:42', 'worker-1', 'PX', 60_000);
+    await r.set('lock:e2e-hidden:4\u200b2', 'worker-1', 'PX', 60_000);
+    await r.set('lock:e2e-hidden:\u202e24', 'owner-\u202etxt.exe', 'PX', 60_000);
+    await dashboard.open('/?q=e2e-hidden&sort=key&dir=asc');
+    await expect(dashboard.rows).toHaveCount(3);
+    // Three different texts on screen, none of them hiding anything from the reader.
+    expect(await dashboard.keys()).toEqual(['lock:e2e-hidden:42', 'lock:e2e-hidden:4\\u{200B}2', 'lock:e2e-hidden:\\u{202E}24']);
+    expect(await dashboard.table.textContent()).not.toMatch(/[\u200b\u202e]/);
+    const zwsp = dashboard.row('lock:e2e-hidden:4\\u{200B}2');
+    const rlo = dashboard.row('lock:e2e-hidden:\\u{202E}24');
+    await expect(zwsp.getByTitle(/^U\+200B zero-width space/)).toHaveText('\\u{200B}');
+    await expect(rlo.getByTitle(/^U\+202E right-to-left override/).first()).toHaveText('\\u{202E}');
+    await expect(rlo.getByRole('cell', { name: 'owner-\\u{202E}txt.exe', exact: true })).toBeVisible();
+    await expect(dashboard.row('lock:e2e-hidden:42').getByText('escaped', { exact: true })).toHaveCount(0);
+    await expect(zwsp.getByText('escaped', { exact: true })).toBeVisible();
+
+    // The filter finds what is shown: an escape typed out, or a key pasted with its hidden characters.
+    await dashboard.filter.fill('\\u{202e}');
+    await expect(dashboard.rows).toHaveCount(1);
+    await expect(rlo).toBeVisible();
+    await dashboard.filter.fill('lock:e2e-hidden:4\u200b2');
+    await expect(dashboard.rows).toHaveCount(1);
+    await expect(zwsp).toBeVisible();
+
+    // Details say why it reads so, and Copy copies the exact key.
+    await zwsp.click();
+    await expect(dashboard.detail.getByTestId('detail-key')).toHaveText('lock:e2e-hidden:4\\u{200B}2');
+    await expect(dashboard.detail.getByTestId('escape-note')).toBeVisible();
+    await dashboard.detail.getByRole('button', { name: 'Copy key', exact: true }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('lock:e2e-hidden:4\u200b2');
+  });
+
   test('a table of 20,000 arrives as a snapshot in parts; sorting and filtering it (in slices) end exact', async ({ page }) => {
     const own = await startLockscope();
     try {

@@ -106,6 +106,8 @@ test.describe('keyboard', () => {
     await expect(dashboard.row('lock:e2e-mouse:a')).toHaveAttribute('aria-current', 'true');
     await page.keyboard.press('ArrowDown');
     await expect(dashboard.row('lock:e2e-mouse:b')).toHaveAttribute('aria-current', 'true');
+    // Focus follows the selection on the frame that shows it: wait for it, as a user would see it land.
+    await expect(dashboard.row('lock:e2e-mouse:b').getByRole('button', { name: 'lock:e2e-mouse:b', exact: true })).toBeFocused();
     await expect(library).toHaveValue('generic');
 
     // Reached with the keyboard, the select keeps its arrows.
@@ -116,6 +118,27 @@ test.describe('keyboard', () => {
     await page.keyboard.press('ArrowUp');
     await expect(library).toHaveValue('');
     await expect(dashboard.row('lock:e2e-mouse:b')).toHaveAttribute('aria-current', 'true');
+  });
+
+  test('focus moved right after an arrow key stays where it was moved: the row does not take it back a frame later', async ({ lockscope, dashboard, page }) => {
+    for (const k of ['a', 'b']) await lockscope.redis.set(`lock:e2e-race:${k}`, `w-${k}`, 'PX', 60_000);
+    await dashboard.open('/?q=e2e-race&sort=key&dir=asc');
+    await expect(dashboard.rows).toHaveCount(2);
+    // ↓ selects the first row, whose focus waits for the frame that renders it; the operator tabs on before it.
+    await page.evaluate(() => {
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown' }));
+      document.getElementById('library-filter')!.focus();
+    });
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          let frames = 0;
+          const next = () => (++frames > 8 ? resolve() : requestAnimationFrame(next));
+          requestAnimationFrame(next);
+        }),
+    );
+    await expect(dashboard.row('lock:e2e-race:a')).toHaveAttribute('aria-current', 'true');
+    await expect(page.getByRole('combobox', { name: 'Library' })).toBeFocused();
   });
 
   test('Locks and Audit log are tabs: arrows switch them and the view is in the URL', async ({ dashboard, page }) => {

@@ -12,6 +12,10 @@
  * | `POST   /api/locks/ttl`       | `SetTtlRequest`       | `SetTtlResponse`       | see `AdminErrorCode`                                |
  * | `GET    /api/audit?count=N&before=ID` | —             | `AuditPage`            | 401, 403 read_only, 429                             |
  *
+ * Every other answer under `/api` is a `Result` error too: an unknown path 404 `not_found`, a known path with a
+ * method it does not take 405 `method_not_allowed` (with an `Allow` header), a malformed request 400
+ * `bad_request`; OPTIONS answers 204 with `Allow`, HEAD as GET without a body.
+ *
  * Failed logins are limited per client address (10 per 5 minutes by default), and every wrong token counts,
  * wherever it is sent: the login body, `Authorization: Bearer` on any route, or a Socket.IO handshake's
  * `auth.token`. Over the limit, every token from that address is refused with 429 `rate_limited` (a handshake

@@ -51,12 +51,19 @@ export const LOCK_STATES: readonly LockState[] = [
 
 /** Bytes from Redis, rendered safely: keys and values are attacker-controlled and may be binary. */
 export interface BytesView {
-  /** UTF-8 text when the bytes are valid UTF-8 without control characters; otherwise `\xNN`-escaped. Render as text only. */
+  /**
+   * What to show (as text only): the UTF-8 text when the bytes are valid UTF-8 without control characters and
+   * every character shows as itself; `\u{XXXX}` for characters that would not — bidi controls, zero-width and
+   * other invisible characters (shared/visible-text.ts), backslashes then doubled; `\xNN` for each byte of bytes
+   * that are not text (`binary`, backslashes doubled). Filter on this text too: it is what the user reads.
+   */
   text: string;
-  /** The exact bytes, base64-encoded: use this (not `text`) when sending them back to the server. */
+  /** The exact bytes, base64-encoded: use this (not `text`) when sending them back to the server, or copying. */
   base64: string;
-  /** True when `text` is an escaped rendering rather than the literal bytes. */
+  /** True when the bytes are not text (invalid UTF-8 or control characters): `text` is `\xNN`-escaped. */
   binary: boolean;
+  /** True when `text` is an escaped rendering rather than the literal text: `binary`, or `\u{XXXX}` escapes. */
+  escaped: boolean;
 }
 
 export interface OwnerView extends BytesView {
@@ -73,7 +80,8 @@ export interface OwnerView extends BytesView {
    * `holders` (+ v9 JSON: `worker`, `queue`, `lockType`, `lockArgs`, `limit`, `ttl`); redis-py `token`;
    * redis-semaphore `key`; redis-lock `deadline` (ISO), `release`; simple-redis-mutex `name`; RedLock.net
    * `resource`; bsm/redislock `metadata`; Redisson semaphores `semaphore`, `freePermits`; a declared format its
-   * regex groups or JSON fields. Empty when nothing decodes. Values are text for display only.
+   * regex groups or JSON fields. Empty when nothing decodes. Values are text for display only, hidden characters
+   * escaped (`visibleText` in shared/visible-text.ts).
    */
   fields: Record<string, string>;
 }
@@ -94,7 +102,7 @@ export interface HolderView {
    * free this holder alone.
    */
   token: BytesView;
-  /** Parts decoded from the token (client id, thread, …), for display. */
+  /** Parts decoded from the token (client id, thread, …), for display only, hidden characters escaped (`visibleText`). */
   fields: Record<string, string>;
   /** Permits this holder takes (a redis-semaphore MultiSemaphore holder takes several); 1 otherwise. */
   permits: number;
@@ -203,9 +211,9 @@ export interface LockEvent {
   kind: LockEventKind;
   /** PTTL in ms observed with the event; -1 = no TTL, -2 = key gone. */
   pttlMs: number;
-  /** Owner token text at the time (escaped when binary), when known. */
+  /** Owner token text at the time, as shown (`BytesView.text`: escaped when binary or hiding characters), when known. */
   owner: string | null;
-  /** For `holder-*` events: the holder's token text (escaped when binary). */
+  /** For `holder-*` events: the holder's token text, as shown (`BytesView.text`: escaped when binary or hiding characters). */
   holder?: string;
 }
 

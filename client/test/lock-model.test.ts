@@ -26,10 +26,10 @@ function makeView(rand: () => number, n: number, version = 0): LockView {
   const id = btoa(`${key}#${n}`);
   return {
     id,
-    key: { text: key, base64: id, binary: false },
+    key: { text: key, base64: id, binary: false, escaped: false },
     type: 'string',
     library: pick(LIBS),
-    owner: rand() < 0.1 ? null : { text: `worker-${Math.floor(rand() * 20)}@host`, base64: '', binary: false, truncated: false, sizeBytes: 10, fields: {} },
+    owner: rand() < 0.1 ? null : { text: `worker-${Math.floor(rand() * 20)}@host`, base64: '', binary: false, escaped: false, truncated: false, sizeBytes: 10, fields: {} },
     reentryCount: null,
     pttlMs: noTtl ? -1 : 1000,
     // Few distinct values, so ties on the sort column are common.
@@ -140,6 +140,22 @@ describe('LockModel', () => {
     }
   });
 
+  it('filters on the text as shown: hidden characters typed or pasted match their escapes, nothing else does', () => {
+    const rand = rng(3);
+    const shown = (raw: string, text: string): LockView => {
+      const v = makeView(rand, 0);
+      return { ...v, id: raw, key: { text, base64: raw, binary: false, escaped: text !== raw } };
+    };
+    const plain = shown('lock:orders:42', 'lock:orders:42');
+    const zwsp = shown('lock:orders:4\u200b2', 'lock:orders:4\\u{200B}2');
+    const rlo = shown('lock:orders:\u202e24', 'lock:orders:\\u{202E}24');
+    const found = (text: string) => [plain, zwsp, rlo].filter(predicate({ text, states: new Set(), libraries: new Set() })!).map((v) => v.id);
+    expect(found('orders:42')).toEqual([plain.id]);
+    expect(found('lock:orders:4\u200b2')).toEqual([zwsp.id]); // pasted after "Copy key": the exact characters
+    expect(found('\\u{202e}')).toEqual([rlo.id]); // typed out, any case
+    expect(found('lock:orders')).toEqual([plain.id, zwsp.id, rlo.id]);
+  });
+
   it('orders by urgency by default: stuck locks first, ended ones last, keys alphabetical within a state', () => {
     const rand = rng(7);
     const model = new LockModel();
@@ -177,7 +193,7 @@ describe('LockModel', () => {
       // Fractions and a range too wide to pack: the comparator over the typed array.
       ['fallback', base.map((v, i) => ({ ...v, deadline: v.deadline === null ? null : i % 2 ? 1e15 + i : 1000.5 + i, acquiredAt: i % 3 ? -1e15 : 0.25 * i }))],
       // Every lock its own owner, some without one.
-      ['owners', base.map((v, i) => ({ ...v, owner: i % 7 === 0 ? null : { ...(v.owner ?? { base64: '', binary: false, truncated: false, sizeBytes: 1, fields: {} }), text: `o${(i * 37) % 400}` } }))],
+      ['owners', base.map((v, i) => ({ ...v, owner: i % 7 === 0 ? null : { ...(v.owner ?? { base64: '', binary: false, escaped: false, truncated: false, sizeBytes: 1, fields: {} }), text: `o${(i * 37) % 400}` } }))],
       ['empty', []],
     ];
     for (const [name, views] of datasets) {

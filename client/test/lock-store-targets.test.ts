@@ -7,10 +7,10 @@ function lock(key: string): LockView {
   const id = btoa(key);
   return {
     id,
-    key: { text: key, base64: id, binary: false },
+    key: { text: key, base64: id, binary: false, escaped: false },
     type: 'string',
     library: 'generic',
-    owner: { text: 'w', base64: btoa('w'), binary: false, truncated: false, sizeBytes: 1, fields: {} },
+    owner: { text: 'w', base64: btoa('w'), binary: false, escaped: false, truncated: false, sizeBytes: 1, fields: {} },
     reentryCount: null,
     pttlMs: 1000,
     deadline: Date.now() + 1000,

@@ -7,6 +7,7 @@ import { createAdmin, type Admin } from './admin/index';
 import type { Config } from './config/config';
 import type { TargetConfig } from './config/targets';
 import { healthRoutes } from './http/health';
+import { jsonApi } from './http/json-api';
 import { staticClient } from './http/static-client';
 import { createLibraries } from './libraries';
 import { createMetrics, type Metrics } from './metrics/metrics';
@@ -157,7 +158,8 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
   web.use(mountCheck(basePath, logger));
   web.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   web.use(directorySlash);
-  web.use('/api', admin.router);
+  // Every answer under /api is JSON (404, 405, 500 included), the OpenAPI document's path too.
+  web.use('/api', jsonApi(admin.router, logger.child({ part: 'api' })));
   web.use(healthRoutes(status));
   web.use(metrics.routes());
   if (parts.clientDir) web.use(staticClient(parts.clientDir));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backlogOf } from '../src/realtime/lock-broadcaster';
+import { backlogOf } from '../src/realtime/backlog';
 import type { LockHistory, LockView } from '../../shared/locks';
 import type { Result } from '../../shared/result';
 import { LiveClient, startTestApp, type TestApp } from './support/app';

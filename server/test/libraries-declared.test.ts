@@ -54,6 +54,10 @@ describe('LOCK_FORMATS: validated at start-up, every problem named by its field'
     expect(text).toMatch(/formats\[3\]\.owner\.field: is required/);
     expect(text).toMatch(/formats\[3\]\.label: "c" is already the label of formats\[2\]/);
     expect(text).toMatch(/formats\[4\]: unknown field "colour"/);
+    // A label is shown as the library's name: one that would not read as itself is refused, naming the character's escape.
+    const hidden = problems(withFormats({ formats: [{ label: 'billing\u200b', keyPattern: 'b:*' }, { label: 'ops\u202e', keyPattern: 'o:*' }] }));
+    expect(hidden).toContain('formats[0].label: must be plain text that shows as itself, not "billing\\u{200B}"');
+    expect(hidden).toContain('formats[1].label: must be plain text that shows as itself, not "ops\\u{202E}"');
   });
 
   it('says when the file cannot be read or is not JSON, alongside other settings\' problems', () => {

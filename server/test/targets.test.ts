@@ -100,6 +100,61 @@ describe('several targets in one lockscope: each on its own, one down disturbs n
     expect(await client.socket.emitWithAck('lock:history', id)).toMatchObject({ ok: true, data: { id } });
   });
 
+  it("browsers asking for a target's table together share one snapshot of it, and each gets its own target's only", async () => {
+    /** `lock:snapshot` packets Socket.IO encoded, by target. */
+    const encoded = new Map<string, number>();
+    const encoder = app.app.io.encoder;
+    const encode = encoder.encode;
+    encoder.encode = (packet) => {
+      const [event, payload] = Array.isArray(packet.data) ? (packet.data as [unknown, { target: string }]) : [];
+      if (event === 'lock:snapshot') encoded.set(payload!.target, (encoded.get(payload!.target) ?? 0) + 1);
+      return encode.call(encoder, packet);
+    };
+    const viewers = (target: string) =>
+      Array.from({ length: 6 }, () => {
+        const c = LiveClient.open(app.url, { auth: { target } });
+        const parts: string[] = [];
+        c.socket.on('lock:snapshot', (s) => parts.push(s.target));
+        return { c, parts };
+      });
+    const prodViewers = viewers('prod');
+    const stagingViewers = viewers('staging');
+    // One more asks for prod and switches to staging as soon as it is connected, before or after its train left.
+    const switcher = LiveClient.open(app.url, { auth: { target: 'prod' } });
+    switcher.socket.once('connect', () => void switcher.socket.emitWithAck('lock:view', 'staging'));
+    const all = [...prodViewers, ...stagingViewers];
+    try {
+      await waitFor(() => all.every((v) => v.c.snapshots === 1), 'every viewer to have its table', 15_000);
+      await waitFor(() => switcher.byKey('lock:staging:orders'), "the switcher to have staging's table", 15_000);
+      for (const { c, parts } of prodViewers) {
+        expect(new Set(parts)).toEqual(new Set(['prod']));
+        expect(c.byKey('lock:prod:orders')).toBeDefined();
+        expect(c.byKey('lock:staging:orders')).toBeUndefined();
+      }
+      for (const { c, parts } of stagingViewers) {
+        expect(new Set(parts)).toEqual(new Set(['staging']));
+        expect(c.byKey('lock:staging:orders')).toBeDefined();
+        expect(c.byKey('lock:prod:orders')).toBeUndefined();
+      }
+      expect(switcher.byKey('lock:prod:orders')).toBeUndefined();
+      // Each table is a single part: one encoding per train, not per browser (6 each). Handshakes more than 50 ms
+      // apart on a loaded machine may split a target's viewers over two or three trains.
+      expect(encoded.get('prod')).toBeLessThanOrEqual(4);
+      expect(encoded.get('staging')).toBeLessThanOrEqual(4);
+      // Change sets reach each target's viewers only.
+      const seen = new Map<LiveClient, Set<string>>(all.map(({ c }) => [c, new Set()]));
+      for (const [c, targets] of seen) c.socket.on('lock:changes', (ch) => targets.add(ch.target));
+      await staging.client.set('lock:staging:together', 'z', 'PX', 60_000);
+      await waitFor(() => stagingViewers.every(({ c }) => c.byKey('lock:staging:together')) && switcher.byKey('lock:staging:together'), 'the staging change');
+      for (const { c } of prodViewers) expect(c.byKey('lock:staging:together')).toBeUndefined();
+      for (const { c } of prodViewers) expect(seen.get(c)!.has('staging')).toBe(false);
+    } finally {
+      encoder.encode = encode;
+      for (const { c } of all) c.socket.disconnect();
+      switcher.socket.disconnect();
+    }
+  });
+
   it('/healthz: 503 while one target is down, 200 for a healthy one asked by name; /metrics labels every series', async () => {
     const all = await fetch(`${app.url}/healthz`);
     expect(all.status).toBe(503);

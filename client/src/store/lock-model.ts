@@ -31,6 +31,7 @@ import type { BytesView, LibraryId, LockState, LockView } from '../../../shared/
 import { LOCK_STATES } from '../../../shared/locks';
 import { BUILTIN_LIBRARIES, type BuiltinLibraryId } from '../../../shared/libraries';
 import { libraryLabel } from '../lib/format';
+import { escapeHiddenChars } from '../../../shared/visible-text';
 import { SortedList, type RowList } from './sorted-list';
 
 export type SortKey = 'key' | 'library' | 'owner' | 'ttl' | 'heldFor' | 'renewals' | 'state';
@@ -55,7 +56,11 @@ export const FIRST_DIR: Record<SortKey, SortDir> = {
 };
 
 export interface LockFilter {
-  /** Case-insensitive; every whitespace-separated term must occur in the key or the owner. */
+  /**
+   * Case-insensitive; every whitespace-separated term must occur in the key or the owner as shown (`text`:
+   * hidden characters escaped). A hidden character typed or pasted matches its escape: a key copied exactly finds
+   * itself, and so does `\u{200B}` typed out.
+   */
   text: string;
   /** Empty = every state. */
   states: ReadonlySet<LockState>;
@@ -347,7 +352,7 @@ export function predicate(f: LockFilter): ((v: LockView) => boolean) | null {
   const terms = f.text
     .split(/\s+/)
     .filter(Boolean)
-    .map((t) => new RegExp(escapeRegExp(t), 'i'));
+    .map((t) => new RegExp(escapeRegExp(escapeHiddenChars(t)), 'i'));
   const states = f.states.size ? f.states : null;
   const libs = f.libraries.size ? f.libraries : null;
   return (v) => {

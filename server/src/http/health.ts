@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { canList } from '../targets/target-status';
 import type { StatusReporter } from '../realtime/status-reporter';
+import { visibleText } from '../../../shared/visible-text';
 
 /**
  * `GET /healthz`: 200 when lockscope can list the locks of every target (`?target=<id>`: of that one), 503
@@ -14,7 +15,7 @@ export function healthRoutes(status: StatusReporter): Router {
     const asked = typeof req.query.target === 'string' ? req.query.target : null;
     const targets = asked === null ? s.targets : s.targets.filter((t) => t.id === asked);
     if (!targets.length) {
-      res.status(404).json({ ok: false, error: { code: 'not_found', message: `lockscope watches no target named "${asked!.slice(0, 64)}".` } });
+      res.status(404).json({ ok: false, error: { code: 'not_found', message: `lockscope watches no target named "${visibleText(asked!.slice(0, 64))}".` } });
       return;
     }
     const ok = targets.every((t) => canList(t.health));

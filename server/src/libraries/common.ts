@@ -1,6 +1,6 @@
 /** Helpers every adapter uses: token shapes, owned strings, the base recognition. */
 import type { LibraryId } from '../../../shared/libraries';
-import { isPlainText } from '../model/bytes';
+import { isPlainText, visibleText } from '../model/bytes';
 import type { Recognition } from './adapter';
 
 export const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
@@ -24,9 +24,12 @@ export function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
-/** Field values as owned strings. */
+/**
+ * Field values as owned strings, as they may be shown (hidden characters escaped: `visibleText`). Applied once to
+ * every recognition's fields and its holders' fields by the registry (registry.ts), never by an adapter.
+ */
 export function owned(fields: Record<string, string>): Record<string, string> {
-  for (const k of Object.keys(fields)) fields[k] = own(fields[k]!);
+  for (const k of Object.keys(fields)) fields[k] = own(visibleText(fields[k]!));
   return fields;
 }
 

@@ -5,14 +5,12 @@
  */
 import { z } from 'zod';
 import { DECLARED_PREFIX, type DeclaredLibraryId } from '../../../shared/libraries';
+import { visibleText } from '../../../shared/visible-text';
 import { compileGlob } from '../model/glob';
 import type { LockLibrary, Recognition, RenewalRule } from './adapter';
 import { PlanRefusal } from './adapter';
 import { jsonFields, lockOf, own } from './common';
 import type { OwnerCheck, PlanStep, ReleasePlan } from './release-plan';
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 const text = (what: string, max: number) =>
   z
@@ -58,14 +56,17 @@ const renewal = z.union(
 /** `unknown field "x"` for a key the schema does not know (a typo must not pass silently). */
 const strict = {
   error: (issue: { code?: string; keys?: string[] }) =>
-    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => `"${k}"`).join(', ')}` : 'must be a JSON object',
+    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => `"${visibleText(k)}"`).join(', ')}` : 'must be a JSON object',
 };
 /** Run cross-field checks even when a field already failed, so one start-up names every problem. */
 const always = { when: (p: { value: unknown }) => typeof p.value === 'object' && p.value !== null && !Array.isArray(p.value) };
 
 const format = z
   .strictObject({
-    label: text('a string', 40).refine((v) => !CONTROL.test(v), { message: 'must be plain text (no control characters)' }),
+    // The label is shown as the library's name (and is a metrics label): it must read as what it is.
+    label: text('a string', 40).superRefine((v, ctx) => {
+      if (visibleText(v) !== v) ctx.addIssue({ code: 'custom', message: `must be plain text that shows as itself, not "${visibleText(v)}" (no control, invisible or bidi characters, no odd spaces)` });
+    }),
     keyPattern: text('a Redis glob (e.g. "billing:lock:*")', 200),
     type: z.enum(['string', 'hash'], { error: 'must be "string" or "hash"' }).default('string'),
     owner: owner.default({ from: 'value' }),

@@ -1,4 +1,7 @@
 import type { BytesView } from '../../../shared/locks';
+import { visibleText } from '../../../shared/visible-text';
+
+export { isEscapedText, visibleText } from '../../../shared/visible-text';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -6,12 +9,25 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Renders raw Redis bytes as text that is safe to show: literal UTF-8 when possible, `\xNN` escapes otherwise. */
+/**
+ * Renders raw Redis bytes as text that is safe to show: the literal text when it shows as itself, `\u{XXXX}` for
+ * characters that would not (`visibleText`), `\xNN` for bytes that are not text.
+ */
 export function bytesView(buf: Buffer): BytesView {
-  return { text: bytesText(buf), base64: buf.toString('base64'), binary: !isPlainText(buf) };
+  return { ...shownBytes(buf), base64: buf.toString('base64') };
 }
 
-/** The bytes as a string when they are plain text (valid UTF-8, no control characters); null otherwise. */
+/** `bytesView` without the base64. */
+export function shownBytes(buf: Buffer): Omit<BytesView, 'base64'> {
+  const plain = plainText(buf);
+  const text = plain === null ? bytesText(buf) : visibleText(plain);
+  return { text, binary: plain === null, escaped: text !== plain };
+}
+
+/**
+ * The bytes as a string when they are plain text (valid UTF-8, no control characters); null otherwise. This is
+ * the literal text, for comparing and decoding: show it only through `visibleText` (or use `bytesText`).
+ */
 export function plainText(buf: Buffer): string | null {
   try {
     const text = utf8.decode(buf);
@@ -29,8 +45,10 @@ export function isPlainText(buf: Buffer): boolean {
   }
 }
 
+/** The bytes as they may be shown (see `bytesView`). */
 export function bytesText(buf: Buffer): string {
-  if (isPlainText(buf)) return buf.toString('utf8');
+  const plain = plainText(buf);
+  if (plain !== null) return visibleText(plain);
   // Parts joined once give a flat string; `+=` would keep a rope of one node per byte alive for as long as the
   // text is (it is kept for every tracked lock with a binary owner).
   const parts: string[] = [];

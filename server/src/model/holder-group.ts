@@ -1,6 +1,6 @@
 import type { HolderState, HoldersView, HolderView } from '../../../shared/locks';
 import type { GroupRecognition, HolderRecognition, RenewalRule } from '../libraries';
-import { bytesText, isPlainText } from './bytes';
+import { shownBytes } from './bytes';
 
 /** A holder's expiry must move out by more than this to count as a renewal (probe jitter never does). */
 const HOLDER_RENEWAL_THRESHOLD_MS = 50;
@@ -11,8 +11,10 @@ const HOLDER_EXPIRY_TOLERANCE_MS = 250;
 
 /** One holder of a lock several hold at once, as tracked between probes. */
 export class Holder {
+  /** The token as shown (`BytesView.text`); its identity is its bytes (`id`), never this text. */
   readonly text: string;
   readonly binary: boolean;
+  readonly escaped: boolean;
   fields: Record<string, string>;
   permits: number;
   reentryCount: number | null;
@@ -30,8 +32,7 @@ export class Holder {
     r: HolderRecognition,
     readonly acquiredAt: number,
   ) {
-    this.binary = !isPlainText(token);
-    this.text = bytesText(token);
+    ({ text: this.text, binary: this.binary, escaped: this.escaped } = shownBytes(token));
     this.fields = r.fields;
     this.permits = r.permits;
     this.reentryCount = r.reentryCount;
@@ -155,7 +156,7 @@ export class HolderGroup {
     const list: HolderView[] = [];
     for (const h of this.holders.values()) {
       list.push({
-        token: { text: h.text, base64: h.id, binary: h.binary },
+        token: { text: h.text, base64: h.id, binary: h.binary, escaped: h.escaped },
         fields: { ...h.fields },
         permits: h.permits,
         reentryCount: h.reentryCount,

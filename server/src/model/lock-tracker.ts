@@ -12,7 +12,7 @@ import type {
   TtlSample,
 } from '../../../shared/locks';
 import { createLibraries, type Libraries, type Recognition, type RenewalRule } from '../libraries';
-import { bytesText, isPlainText, plainText } from './bytes';
+import { bytesText, isEscapedText, isPlainText, plainText, shownBytes } from './bytes';
 import { HolderGroup } from './holder-group';
 import type { ProbedKey } from './probe-result';
 
@@ -112,10 +112,10 @@ export interface SnapshotCursor {
 class Lock implements LockView {
   type: RedisKeyType;
   library: LibraryId;
-  /** The owner as text (escaped when binary); null when the key has no readable owner. */
+  /** The owner as shown (`BytesView.text`: escaped when binary or hiding characters); null when it has none readable. */
   ownerText: string | null = null;
   ownerBinary = false;
-  /** Kept only for a binary owner; a text owner's base64 is derived from its text when asked for. */
+  /** Kept only for an owner shown escaped; a literal text owner's base64 is derived from its text when asked for. */
   private ownerRaw64: string | null = null;
   ownerTruncated = false;
   ownerSize = 0;
@@ -184,10 +184,10 @@ class Lock implements LockView {
     if (!owner) return false;
     let changed = false;
     if (!this.ownedBy(owner)) {
-      const plain = plainText(owner);
-      this.ownerText = plain ?? bytesText(owner);
-      this.ownerBinary = plain === null;
-      this.ownerRaw64 = plain === null ? owner.toString('base64') : null;
+      const shown = shownBytes(owner);
+      this.ownerText = shown.text;
+      this.ownerBinary = shown.binary;
+      this.ownerRaw64 = shown.escaped ? owner.toString('base64') : null;
       changed = true;
     }
     const truncated = recognition.ownerCut || (result.type === 'string' && result.size > owner.length);
@@ -199,8 +199,13 @@ class Lock implements LockView {
     return changed;
   }
 
+  /** `keyText` is an escaped rendering (binary, or hiding characters), not the key's literal text. */
+  get keyEscaped(): boolean {
+    return this.keyBinary || isEscapedText(this.keyText);
+  }
+
   get key(): BytesView {
-    return { text: this.keyText, base64: this.id, binary: this.keyBinary };
+    return { text: this.keyText, base64: this.id, binary: this.keyBinary, escaped: this.keyEscaped };
   }
 
   get holders(): LockView['holders'] {
@@ -220,7 +225,8 @@ class Lock implements LockView {
   /** Whether `owner` (raw bytes from a probe) is this lock's owner. */
   ownedBy(owner: Buffer | null): boolean {
     if (owner === null || this.ownerText === null) return owner === null && this.ownerText === null;
-    if (this.ownerBinary) return this.ownerRaw64 === owner.toString('base64');
+    // An escaped rendering stands for its bytes; a literal one is the text itself.
+    if (this.ownerRaw64 !== null) return this.ownerRaw64 === owner.toString('base64');
     return this.ownerText === plainText(owner);
   }
 
@@ -230,6 +236,7 @@ class Lock implements LockView {
       text: this.ownerText,
       base64: this.ownerBase64!,
       binary: this.ownerBinary,
+      escaped: this.ownerRaw64 !== null,
       truncated: this.ownerTruncated,
       sizeBytes: this.ownerSize,
       fields: { ...this.ownerFields },
@@ -250,9 +257,9 @@ class Lock implements LockView {
    * snapshot parts).
    */
   jsonChars(): number {
-    let n = JSON_OVERHEAD_CHARS + 2 * this.id.length + textChars(this.keyText, this.keyBinary);
+    let n = JSON_OVERHEAD_CHARS + 2 * this.id.length + textChars(this.keyText, this.keyEscaped);
     if (this.ownerText !== null) {
-      n += textChars(this.ownerText, this.ownerBinary) + (this.ownerRaw64?.length ?? Math.ceil((this.ownerText.length * 4) / 3));
+      n += textChars(this.ownerText, this.ownerRaw64 !== null) + (this.ownerRaw64?.length ?? Math.ceil((this.ownerText.length * 4) / 3));
       for (const name in this.ownerFields) n += name.length + this.ownerFields[name]!.length + 6;
     }
     if (this.group) n += this.group.jsonChars();

@@ -1,7 +1,9 @@
 import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import type { LockView } from '../../../shared/locks';
-import type { LockTracker, SnapshotCursor } from '../model/lock-tracker';
+import type { LockTracker } from '../model/lock-tracker';
+import { isBacklogged } from './backlog';
+import { SnapshotTrains } from './snapshot-trains';
 
 /**
  * What the broadcaster streams: a lock table that says what changed. A target's tracker; a lockscope replica that
@@ -14,70 +16,51 @@ type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 /** At most this many change batches a second (issue: ≤ 20 flushes/s). */
 const MIN_FLUSH_GAP_MS = 50;
-/**
- * A client whose transport still holds this many unsent packets, or this many bytes of them, is too slow to
- * follow the stream: it stops receiving batches and gets one fresh snapshot when it catches up, so the server
- * never buffers without bound (per client: about SLOW_CLIENT_BYTES, plus what the socket already took).
- */
-const SLOW_CLIENT_PACKETS = 40;
-const SLOW_CLIENT_BYTES = 1024 * 1024;
-/**
- * A snapshot goes out in parts of at most this many locks or about this much JSON (characters): a browser parses
- * and applies one in a few ms, and one part waiting in a client's buffer stays well under SLOW_CLIENT_BYTES.
- */
-const SNAPSHOT_PART_LOCKS = 1000;
-const SNAPSHOT_PART_CHARS = 512 * 1024;
 
-/** A snapshot being sent to one socket. */
-interface SnapshotStream {
-  cursor: SnapshotCursor;
-  seq: number;
-}
+/** The change stream's room of a target: one broadcaster, and one room, per target. */
+export const liveRoom = (target: string): string => `locks:live:${target}`;
 
 /**
  * Streams one target's tracker to the browsers viewing it (one Socket.IO room per target): a snapshot on connect
- * (or on switching to it), then coalesced change sets (one entry per lock, however often it changed), immediately
- * when the stream is quiet and at most every 50 ms under load.
+ * (or on switching to it; in parts, shared by the browsers asking at about the same time, see `SnapshotTrains`),
+ * then coalesced change sets (one entry per lock, however often it changed), immediately when the stream is quiet
+ * and at most every 50 ms under load. Every message carries the target's id.
  *
- * The snapshot goes out in parts (see `LockSnapshot`), each once the previous one has left engine.io's buffer
- * for that socket, so the server holds at most about two parts per client and never builds the whole table as
- * one message. The socket joins the change stream with the first part; each part is read from the tracker as it
- * is sent, so every lock's messages reach the client oldest first.
+ * A change set is one Socket.IO broadcast to the room of every socket following the stream: Socket.IO encodes it
+ * once (JSON, engine.io packet and WebSocket frame) and writes the same bytes to each socket, so a viewer costs
+ * the server one socket write per change set. A socket that stops reading leaves the stream (parked) and gets a
+ * new snapshot once it has caught up, so the server never buffers without bound for it.
  */
 export class LockBroadcaster {
   private readonly pending = new Map<string, LockView | null>();
-  /** The snapshot each socket is being sent; a new one (or parking) replaces or ends it. */
-  private readonly snapshots = new WeakMap<ClientSocket, SnapshotStream>();
+  private readonly snapshots: SnapshotTrains;
   /** Sockets parked as too slow, waiting to catch up for a fresh snapshot. */
   private readonly parked = new WeakSet<ClientSocket>();
   private timer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
-  /** The room of this target's live stream. */
-  private readonly room: string;
 
   constructor(
     private readonly io: IO,
     /** The lock table to stream (a target's tracker), and the target's id, which every message carries. */
-    private readonly tracker: LockSource,
+    source: LockSource,
     private readonly target: string,
     private readonly clock: () => number = Date.now,
+    /** This target's live room (default `liveRoom(target)`). */
+    private readonly room: string = liveRoom(target),
   ) {
-    this.room = `locks:live:${target}`;
-    tracker.on('change', (view) => this.queue(view.id, view));
-    tracker.on('remove', (id) => this.queue(id, null));
+    this.snapshots = new SnapshotTrains(io, source, target, room, clock);
+    source.on('change', (view) => this.queue(view.id, view));
+    source.on('remove', (id) => this.queue(id, null));
   }
 
   /** Sends the full table to one socket, in parts, and adds it to the live stream (from the first part on). */
   sendSnapshot(socket: ClientSocket): void {
-    const stream: SnapshotStream = { cursor: this.tracker.cursor(), seq: 0 };
-    this.snapshots.set(socket, stream);
-    this.sendPart(socket, stream);
-    void socket.join(this.room);
+    this.snapshots.send(socket);
   }
 
-  /** The socket views another target: it leaves this stream, and a snapshot it was being sent is abandoned. */
+  /** The socket views another target: it leaves this stream, and a snapshot it was being sent (or owed) is abandoned. */
   detach(socket: ClientSocket): void {
-    this.snapshots.delete(socket);
+    this.snapshots.detach(socket);
     this.parked.delete(socket);
     void socket.leave(this.room);
   }
@@ -85,26 +68,7 @@ export class LockBroadcaster {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-  }
-
-  private sendPart(socket: ClientSocket, stream: SnapshotStream): void {
-    if (this.snapshots.get(socket) !== stream) return; // superseded, or ended by parking
-    if (!socket.connected) {
-      this.snapshots.delete(socket);
-      return;
-    }
-    const locks = stream.cursor.next(SNAPSHOT_PART_LOCKS, SNAPSHOT_PART_CHARS);
-    const done = stream.cursor.done;
-    socket.emit('lock:snapshot', { target: this.target, seq: stream.seq++, locks, done, serverTime: this.clock() });
-    if (done) {
-      this.snapshots.delete(socket);
-      return;
-    }
-    const next = () => this.sendPart(socket, stream);
-    // Handed straight to the transport (now busy writing it): the next part waits in the buffer for it, so
-    // prepare it on the next turn. Otherwise wait until the buffer (this part) is handed over.
-    if (backlogOf(socket).packets === 0) setImmediate(next);
-    else socket.conn.once('drain', next);
+    this.snapshots.dispose();
   }
 
   private queue(id: string, view: LockView | null): void {
@@ -133,7 +97,7 @@ export class LockBroadcaster {
       if (!socket.rooms.has(this.room) || !isBacklogged(socket)) continue;
       void socket.leave(this.room);
       // A snapshot it was being sent is abandoned: a new one follows once it has caught up.
-      this.snapshots.delete(socket);
+      this.snapshots.cancel(socket);
       this.parked.add(socket);
       socket.conn.once('drain', () => {
         // Unless it switched to another target meanwhile (detach).
@@ -141,21 +105,4 @@ export class LockBroadcaster {
       });
     }
   }
-}
-
-/** engine.io keeps unsent packets in `writeBuffer` (not in its public typings); their data is the encoded text. */
-export function backlogOf(socket: ClientSocket): { packets: number; bytes: number } {
-  const buffer = (socket.conn as unknown as { writeBuffer: { data?: unknown }[] }).writeBuffer;
-  let bytes = 0;
-  for (const packet of buffer) {
-    const d = packet.data;
-    bytes += typeof d === 'string' ? d.length : Buffer.isBuffer(d) ? d.length : 0;
-  }
-  return { packets: buffer.length, bytes };
-}
-
-/** Over the slow-client limit: the stream parks such a client, and its history requests are refused as busy. */
-export function isBacklogged(socket: ClientSocket): boolean {
-  const { packets, bytes } = backlogOf(socket);
-  return packets >= SLOW_CLIENT_PACKETS || bytes >= SLOW_CLIENT_BYTES;
 }

@@ -2,8 +2,9 @@ import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
 import { fail, ok } from '../../../shared/result';
-import { isBacklogged } from './lock-broadcaster';
+import { isBacklogged } from './backlog';
 import type { TargetViews } from './target-views';
+import { visibleText } from '../../../shared/visible-text';
 
 const lockId = z.string().min(1).max(10_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be a base64 key id');
 const targetName = z.string().min(1).max(64);
@@ -32,7 +33,7 @@ export function registerLockHandlers(
     if (typeof ack !== 'function') return;
     const parsed = targetName.safeParse(target);
     if (!parsed.success) return ack(fail('bad_request', 'target must be a target id (a string)'));
-    if (!deps.views.has(parsed.data)) return ack(fail('not_found', `lockscope watches no target named "${parsed.data.slice(0, 64)}".`));
+    if (!deps.views.has(parsed.data)) return ack(fail('not_found', `lockscope watches no target named "${visibleText(parsed.data.slice(0, 64))}".`));
     // Answered first: the new snapshot's parts follow the reply.
     ack(ok({ target: parsed.data }));
     deps.views.view(socket, parsed.data);

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { Server as Engine, type ServerOptions as EngineOptions } from 'engine.io';
 import { Server, type ServerOptions } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared/events';
+import { jsonParser } from './json-parser';
 
 export type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 
@@ -39,7 +40,8 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 export function createSocketServer(options: SocketServerOptions): SocketServer {
   const { path } = options;
   const engine = new Engine({ allowRequest: options.allowRequest, maxHttpBufferSize: 64 * 1024 });
-  const io: IO = new Server({ path, serveClient: false, adapter: options.adapter, maxHttpBufferSize: 64 * 1024 });
+  // Our events are plain JSON: the server's parser skips Socket.IO's search for binary attachments (json-parser.ts).
+  const io: IO = new Server({ path, serveClient: false, adapter: options.adapter, maxHttpBufferSize: 64 * 1024, parser: jsonParser });
   io.bind(engine);
   const ours = (req: IncomingMessage) => (req.url ?? '').startsWith(path);
   const detachers = new Set<() => void>();

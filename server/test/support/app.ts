@@ -110,6 +110,8 @@ export interface LiveClientOptions {
   path?: string;
   transports?: ('websocket' | 'polling')[];
   extraHeaders?: Record<string, string>;
+  /** The handshake's `auth` (`{ target }` views that target from the start). */
+  auth?: Record<string, unknown>;
 }
 
 /** What a client received, in order (for tests of how snapshot parts and changes interleave). */

@@ -3,6 +3,7 @@ import { useNow } from '../../hooks/useNow';
 import { formatDateTime, formatTimestamp } from '../../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
+import { ShownBytes, ShownText } from '../ShownText';
 import { useAdminStore } from './admin-store';
 
 const RESULT_STYLE: Record<string, string> = {
@@ -92,20 +93,32 @@ function AuditRow({ entry: e, now, tracked, showTarget }: { entry: AuditEntry; n
             title={`Show ${e.key.text} in the lock table`}
             className="max-w-full truncate text-left text-sky-700 underline decoration-sky-700/40 hover:decoration-sky-700 dark:text-sky-400 dark:decoration-sky-400/40"
           >
-            {e.key.text}
+            <ShownBytes view={e.key} />
           </button>
+        ) : e.key ? (
+          <ShownBytes view={e.key} />
         ) : (
-          (e.key?.text ?? '—')
+          '—'
         )}
       </td>
-      <td className="max-w-[14rem] truncate px-3 py-1.5 font-mono text-xs" title={e.ownerSeen?.text}>{e.ownerSeen?.text ?? '—'}</td>
+      <td className="max-w-[14rem] truncate px-3 py-1.5 font-mono text-xs" title={e.ownerSeen?.text}>
+        {e.ownerSeen ? <ShownBytes view={e.ownerSeen} /> : '—'}
+      </td>
       <td className={`px-3 py-1.5 font-medium ${RESULT_STYLE[e.result] ?? ''}`}>
         {e.result}
-        {e.error && <div className="text-xs font-normal">{e.error.message}</div>}
-        {e.currentOwner && <div className="font-mono text-xs font-normal">now: {e.currentOwner.text}</div>}
+        {e.error && (
+          <div className="text-xs font-normal">
+            <ShownText text={e.error.message} />
+          </div>
+        )}
+        {e.currentOwner && (
+          <div className="font-mono text-xs font-normal">
+            now: <ShownBytes view={e.currentOwner} />
+          </div>
+        )}
       </td>
       <td className="px-3 py-1.5 text-xs">
-        {e.reason ?? (e.detail ? null : '—')}
+        {e.reason !== null ? <ShownText text={e.reason} /> : e.detail ? null : '—'}
         {e.detail && <div className="text-slate-600 dark:text-slate-300">{e.detail}</div>}
       </td>
     </tr>

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { REASON_MAX_CHARS, type BulkReleaseResponse, type ReleaseResponse } from '../../../../shared/admin';
+import { ShownBytes } from '../ShownText';
 import { adminApi } from './admin-api';
 import { useAdminStore } from './admin-store';
 import { buttonClass, Dialog } from './Dialog';
@@ -61,7 +62,7 @@ export function BulkReleaseDialog({ onClose }: { onClose: () => void }) {
                 .filter((r) => !r.ok || r.result !== 'released')
                 .map((r, i) => (
                   <li key={i} className="font-mono">
-                    {r.key?.text ?? '?'}: {r.ok ? bulkItemText(r) : r.error.message}
+                    {r.key ? <ShownBytes view={r.key} /> : '?'}: {r.ok ? bulkItemText(r) : r.error.message}
                   </li>
                 ))}
             </ul>

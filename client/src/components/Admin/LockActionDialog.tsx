@@ -3,6 +3,7 @@ import { REASON_MAX_CHARS, type ReleaseResponse, type ReleaseScope, type SetTtlR
 import type { HolderView, LockView } from '../../../../shared/locks';
 import type { Result } from '../../../../shared/result';
 import { adminApi } from './admin-api';
+import { EscapeMark, ShownBytes } from '../ShownText';
 import { buttonClass, Dialog } from './Dialog';
 
 /** `release-holder`: free one holder of a lock several hold; `release-all`: every holder at once. */
@@ -35,7 +36,7 @@ export function LockActionDialog({ lock, action, holder, onClose }: { lock: Lock
   // The owner is frozen when the dialog opens: that is the owner the operator decided about (for one holder, it).
   const [seen] = useState(() => ({
     key: lock.key,
-    owner: holder ? { text: holder.token.text, base64: holder.token.base64 } : lock.owner,
+    owner: holder ? holder.token : lock.owner,
     holders: lock.holders ? (lock.holders.count ?? lock.holders.list.length) : null,
   }));
   const [reason, setReason] = useState('');
@@ -64,9 +65,21 @@ export function LockActionDialog({ lock, action, holder, onClose }: { lock: Lock
       <form onSubmit={submit} className="space-y-3 text-sm">
         <dl className="grid grid-cols-[6rem_1fr] gap-x-3 gap-y-1">
           <dt className="text-slate-500">Key</dt>
-          <dd className="font-mono break-all" data-testid="dialog-key">{seen.key.text}</dd>
+          <dd className="font-mono break-all" data-testid="dialog-key">
+            <EscapeMark view={seen.key} />
+            <ShownBytes view={seen.key} />
+          </dd>
           <dt className="text-slate-500">{action === 'release-holder' ? 'Holder' : action === 'release-all' ? 'Holder shown' : 'Owner'}</dt>
-          <dd className="font-mono break-all" data-testid="dialog-owner">{seen.owner?.text ?? '—'}</dd>
+          <dd className="font-mono break-all" data-testid="dialog-owner">
+            {seen.owner ? (
+              <>
+                <EscapeMark view={seen.owner} />
+                <ShownBytes view={seen.owner} />
+              </>
+            ) : (
+              '—'
+            )}
+          </dd>
           {action === 'release-all' && seen.holders !== null && (
             <>
               <dt className="text-slate-500">Holders</dt>

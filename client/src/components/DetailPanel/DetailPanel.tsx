@@ -1,11 +1,13 @@
 import { Suspense, useState, type ReactNode } from 'react';
-import type { LockView } from '../../../../shared/locks';
+import type { BytesView, LockView } from '../../../../shared/locks';
 import { useNow } from '../../hooks/useNow';
+import { exactText } from '../../lib/bytes';
 import { formatDateTime, formatDuration, formatRelative, formatTimestamp, libraryLabel } from '../../lib/format';
 import { lockModel, useLocksVersion, useLockStore } from '../../store/lock-store';
 import { useViewStore } from '../../store/view-store';
 import { onDemand } from '../../lib/on-demand';
 import { CopyButton } from '../CopyButton';
+import { ShownBytes, ShownText } from '../ShownText';
 import { StateBadge } from '../StateBadge';
 import { Holders, type HolderActions } from './Holders';
 import { Timeline } from './Timeline';
@@ -107,25 +109,22 @@ function Details({
         <Field label="Key">
           <div className="flex items-start gap-2">
             <code className="min-w-0 flex-1 font-mono break-all" data-testid="detail-key">
-              {lock.key.text}
+              <ShownBytes view={lock.key} />
             </code>
-            <CopyButton text={lock.key.text} label="Copy key" what="Key" />
+            <CopyButton text={exactText(lock.key)} label="Copy key" what="Key" />
           </div>
-          {lock.key.binary && (
-            <div className="mt-1 flex items-center gap-2 text-xs text-slate-500">
-              Not UTF-8: shown escaped. <CopyButton text={lock.key.base64} label="Copy key as base64" what="Key (base64)" />
-            </div>
-          )}
+          <EscapeNote view={lock.key} what="key" />
         </Field>
         <Field label={lock.holders ? 'Shown for the holders' : 'Owner token'}>
           {lock.owner ? (
             <>
               <div className="flex items-start gap-2">
                 <code className="min-w-0 flex-1 font-mono text-xs break-all" data-testid="detail-owner">
-                  {lock.owner.text}
+                  <ShownBytes view={lock.owner} />
                 </code>
-                <CopyButton text={lock.owner.text} label="Copy owner token" what="Owner token" />
+                <CopyButton text={exactText(lock.owner)} label="Copy owner token" what="Owner token" />
               </div>
+              <EscapeNote view={lock.owner} what="owner token" />
               {lock.owner.truncated && (
                 <p className="mt-1 text-xs text-slate-500">First bytes of a {lock.owner.sizeBytes.toLocaleString('en-US')}-byte value.</p>
               )}
@@ -140,7 +139,9 @@ function Details({
               {fields.map(([k, v]) => (
                 <div key={k} className="contents">
                   <dt className="text-xs text-slate-500 dark:text-slate-400">{k}</dt>
-                  <dd className="font-mono text-xs break-all">{v}</dd>
+                  <dd className="font-mono text-xs break-all">
+                    <ShownText text={v} />
+                  </dd>
                 </div>
               ))}
             </dl>
@@ -237,6 +238,24 @@ function Details({
 
 const EMPTY: never[] = [];
 const ENDED_LABEL: Partial<Record<LockView['state'], string>> = { expired: 'Expired', lost: 'Lost' };
+
+/** Why a key or owner reads with escapes, and (for bytes that are not text) how to copy them exactly. */
+function EscapeNote({ view, what }: { view: BytesView; what: string }) {
+  if (!view.escaped) return null;
+  if (view.binary) {
+    return (
+      <div className="mt-1 flex items-center gap-2 text-xs text-slate-500">
+        Not UTF-8: shown escaped. <CopyButton text={view.base64} label={`Copy ${what} as base64`} what={`${what[0]!.toUpperCase()}${what.slice(1)} (base64)`} />
+      </div>
+    );
+  }
+  return (
+    <p className="mt-1 text-xs text-amber-800 dark:text-amber-300" data-testid="escape-note">
+      Has characters that would not show as themselves (bidi controls, zero-width…): shown as{' '}
+      <code>{'\\u{XXXX}'}</code>, a backslash as <code>{'\\\\'}</code>. Copy copies the exact {what}.
+    </p>
+  );
+}
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (

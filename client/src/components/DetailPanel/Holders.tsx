@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { HoldersView, HolderView, LockView } from '../../../../shared/locks';
 import { formatDuration, formatRelative } from '../../lib/format';
+import { EscapeMark, ShownBytes, ShownText } from '../ShownText';
 
 /** Renders admin actions for one holder (free it alone), or nothing when they are not allowed. */
 export type HolderActions = (lock: LockView, holder: HolderView) => ReactNode;
@@ -59,7 +60,8 @@ export function Holders({ lock, now, actions }: { lock: LockView; now: number; a
             <li key={holder.token.base64} data-holder-state={holder.state} className="space-y-0.5 px-2 py-1.5 text-xs">
               <div className="flex items-start gap-2">
                 <code className="min-w-0 flex-1 font-mono break-all" data-testid="holder-token">
-                  {holder.token.text}
+                  <EscapeMark view={holder.token} />
+                  <ShownBytes view={holder.token} />
                 </code>
                 {actions?.(lock, holder)}
               </div>
@@ -71,10 +73,13 @@ export function Holders({ lock, now, actions }: { lock: LockView; now: number; a
                 {holder.lastRenewalAt !== null && ` (last ${formatRelative(holder.lastRenewalAt, now)})`} · seen since {formatRelative(holder.acquiredAt, now)}
               </div>
               {Object.keys(holder.fields).length > 0 && (
-                <div className="font-mono text-slate-500 dark:text-slate-400">
-                  {Object.entries(holder.fields)
-                    .map(([k, v]) => `${k} ${v}`)
-                    .join(' · ')}
+                <div className="font-mono text-slate-500 dark:text-slate-400" data-testid="holder-fields">
+                  {Object.entries(holder.fields).map(([k, v], i) => (
+                    <span key={k}>
+                      {i > 0 && ' · '}
+                      {k} <ShownText text={v} />
+                    </span>
+                  ))}
                 </div>
               )}
             </li>

@@ -1,5 +1,6 @@
 import type { LockEvent, LockEventKind } from '../../../../shared/locks';
 import { EVENT_LABEL, formatClock, formatDuration, formatRelative } from '../../lib/format';
+import { ShownText } from '../ShownText';
 
 const DOT: Record<LockEventKind, string> = {
   acquired: 'bg-emerald-500',
@@ -46,8 +47,8 @@ export function Timeline({ events, now, currentOwner }: { events: readonly LockE
                 {formatClock(e.at)} · {formatRelative(e.at, now)}
               </time>
             </div>
-            {showOwner && <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-300">owner {e.owner}</div>}
-            {holder && <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-300">holder {e.holder}</div>}
+            {showOwner && <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-300">owner <ShownText text={e.owner!} /></div>}
+            {holder && <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-300">holder <ShownText text={e.holder!} /></div>}
           </li>
         );
       })}

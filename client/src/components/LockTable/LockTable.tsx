@@ -8,6 +8,7 @@ import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../..
 import { useViewStore } from '../../store/view-store';
 import { LockActions } from '../Admin/LockActions';
 import { useAdminStore } from '../Admin/admin-store';
+import { EscapeMark, ShownBytes } from '../ShownText';
 import { StateBadge } from '../StateBadge';
 import { ACTIONS_FULL_WIDTH, ACTIONS_SELECT_WIDTH, FIXED_WIDTH, HEADER_HEIGHT, ROW_HEIGHT, tableLayout, type ActionsColumn } from './layout';
 import { useTableKeyboard } from './useTableKeyboard';
@@ -300,11 +301,14 @@ const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOff
       : 'hover:bg-slate-100 dark:hover:bg-slate-800/60';
   const cells: Record<string, () => ReactNode> = {
     key: () => (
-      <td key="key" className="truncate px-3 font-mono" title={lock.key.text}>
-        {lock.key.binary && <BinaryMark />}
-        <button type="button" tabIndex={tabStop ? 0 : -1} className="max-w-full truncate text-left focus-visible:outline-2 focus-visible:outline-sky-500">
-          {lock.key.text}
-        </button>
+      <td key="key" className="overflow-hidden px-3 font-mono" title={lock.key.text}>
+        {/* A flex row, so that a narrow column shortens the key, not the mark in front of it. */}
+        <div className="flex min-w-0 items-center">
+          <EscapeMark view={lock.key} />
+          <button type="button" tabIndex={tabStop ? 0 : -1} className="min-w-0 truncate text-left focus-visible:outline-2 focus-visible:outline-sky-500">
+            <ShownBytes view={lock.key} />
+          </button>
+        </div>
       </td>
     ),
     library: () => (
@@ -319,8 +323,14 @@ const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOff
         </td>
       ) : (
         <td key="owner" className="truncate px-3 font-mono text-xs" title={lock.owner?.text}>
-          {lock.owner?.binary && <BinaryMark />}
-          {lock.owner ? lock.owner.text : <span className="text-slate-400">—</span>}
+          {lock.owner ? (
+            <>
+              <EscapeMark view={lock.owner} />
+              <ShownBytes view={lock.owner} />
+            </>
+          ) : (
+            <span className="text-slate-400">—</span>
+          )}
           {lock.owner?.truncated && <span aria-hidden className="ml-1 text-slate-400">… ({lock.owner.sizeBytes} B)</span>}
         </td>
       ),
@@ -386,18 +396,6 @@ function SortArrow({ active, dir }: { active: boolean; dir: 'asc' | 'desc' }) {
   return (
     <span aria-hidden className={`w-2 text-[10px] ${active ? '' : 'invisible'}`}>
       {dir === 'asc' ? '▲' : '▼'}
-    </span>
-  );
-}
-
-function BinaryMark() {
-  return (
-    <span
-      aria-hidden
-      className="mr-1 rounded border border-slate-300 px-1 font-sans text-[10px] text-slate-500 dark:border-slate-600 dark:text-slate-400"
-      title="Not valid UTF-8: shown with \xNN escapes"
-    >
-      binary
     </span>
   );
 }

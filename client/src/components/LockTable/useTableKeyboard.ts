@@ -17,9 +17,15 @@ const FILTER_FREE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'Enter', 'PageUp', 'Pa
  */
 let pointerFocused: Element | null = null;
 let pointerPressed = false;
+/** Focus moves made by anything but `focusSelectedRow` (a Tab, a click, a script): a pending row focus yields to them. */
+let focusMoves = 0;
+let focusingRow = false;
 const onPointerDown = () => (pointerPressed = true);
 const onKeyDownCapture = () => (pointerPressed = false);
-const onFocusIn = (e: FocusEvent) => (pointerFocused = pointerPressed ? (e.target as Element) : null);
+const onFocusIn = (e: FocusEvent) => {
+  if (!focusingRow) focusMoves++;
+  pointerFocused = pointerPressed ? (e.target as Element) : null;
+};
 
 /**
  * Controls that use this key themselves: the page-wide shortcuts stay out of their way. Text fields keep every
@@ -38,12 +44,22 @@ function ownsKeys(el: Element | null, key: string): boolean {
   return el instanceof HTMLInputElement;
 }
 
-/** Focus the selected row's key button once it has rendered (it may be scrolled in from far away). */
-function focusSelectedRow(table: RefObject<HTMLTableElement | null>, tries = 5): void {
+/**
+ * Focus the selected row's key button once it has rendered (it may be scrolled in from far away) — unless focus
+ * moved meanwhile: a Tab or a click between the key press and the frame that shows the row is the operator's
+ * latest word, and taking focus back a frame later would send their next keys to the wrong place.
+ */
+function focusSelectedRow(table: RefObject<HTMLTableElement | null>, tries = 5, moves = focusMoves): void {
   requestAnimationFrame(() => {
+    if (focusMoves !== moves) return;
     const button = table.current?.querySelector<HTMLElement>('tr[aria-current="true"] td button');
-    if (button) button.focus({ preventScroll: true });
-    else if (tries > 1) focusSelectedRow(table, tries - 1);
+    if (!button) {
+      if (tries > 1) focusSelectedRow(table, tries - 1, moves);
+      return;
+    }
+    focusingRow = true;
+    button.focus({ preventScroll: true });
+    focusingRow = false;
   });
 }
 

@@ -12,7 +12,7 @@ import {
 } from '../../../../shared/admin';
 import type { BytesView } from '../../../../shared/locks';
 import type { ApiError } from '../../../../shared/result';
-import { bytesView } from '../../model/bytes';
+import { bytesView, visibleText } from '../../model/bytes';
 
 /** What a caller records; the log adds the id and time. Keys and owners are raw bytes. */
 export interface AuditInput {
@@ -73,6 +73,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
 
   async record(input: AuditInput): Promise<AuditEntry> {
     const at = this.clock();
+    const reason = input.reason ? input.reason.slice(0, MAX_AUDIT_REASON) : null;
     const entry: AuditEntry = {
       id: '',
       at,
@@ -85,13 +86,14 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
       result: input.result,
       currentOwner: input.currentOwner ?? null,
       error: input.error ?? null,
-      reason: input.reason ? input.reason.slice(0, MAX_AUDIT_REASON) : null,
+      // Free text from the caller: shown with its hidden characters escaped, stored as it was written.
+      reason: reason === null ? null : visibleText(reason),
       ttlMs: input.ttlMs ?? null,
       woke: input.woke ?? null,
       bulkId: input.bulkId ?? null,
-      detail: input.detail ?? null,
+      detail: input.detail ? visibleText(input.detail) : null,
     };
-    entry.id = (await this.store(entry)) ?? `log-${at}-${++this.localSeq}`;
+    entry.id = (await this.store(entry, reason)) ?? `log-${at}-${++this.localSeq}`;
     const refused = entry.result === 'refused' || entry.result === 'failed';
     this.logger[refused ? 'warn' : 'info'](
       {
@@ -127,7 +129,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
     return { entries, nextBefore: raw.length > count ? entries[entries.length - 1]!.id : null };
   }
 
-  private async store(e: AuditEntry): Promise<string | null> {
+  private async store(e: AuditEntry, reason: string | null): Promise<string | null> {
     if (!this.options.store) return null;
     const fields: (string | Buffer)[] = [
       'v', '1',
@@ -145,7 +147,7 @@ export class AuditLog extends EventEmitter<{ entry: [AuditEntry] }> {
       'current_b64', e.currentOwner?.base64 ?? '',
       'code', e.error?.code ?? '',
       'message', e.error?.message ?? '',
-      'reason', e.reason ?? '',
+      'reason', reason ?? '',
       'ttl_ms', e.ttlMs === null ? '' : String(e.ttlMs),
       'woke', e.woke ?? '',
       'bulk', e.bulkId ?? '',
@@ -187,10 +189,10 @@ function decode(id: string, flat: Buffer[]): AuditEntry {
     result: text('result') as AuditResult,
     currentOwner: bytes('current_b64'),
     error: code ? { code, message: text('message') } : null,
-    reason: orNull('reason'),
+    reason: text('reason') ? visibleText(text('reason')) : null,
     ttlMs: Number.isNaN(ttl) ? null : ttl,
     woke: orNull('woke') as WakeMethod | null,
     bulkId: orNull('bulk'),
-    detail: orNull('detail'),
+    detail: text('detail') ? visibleText(text('detail')) : null,
   };
 }

@@ -41,15 +41,19 @@ const ADMIN_ERROR_CODES = [
 
 export const bytesViewSchema = z
   .object({
-    text: z.string().meta({ description: 'UTF-8 text when the bytes are valid UTF-8 without control characters; otherwise `\\xNN`-escaped. Render as text only.' }),
-    base64: z.string().meta({ description: 'The exact bytes, base64: send these (not `text`) back to the server.' }),
-    binary: z.boolean().meta({ description: 'True when `text` is an escaped rendering rather than the literal bytes.' }),
+    text: z.string().meta({
+      description:
+        'What to show, as text only: the UTF-8 text when every character shows as itself; `\\u{XXXX}` for characters that would not (bidi controls, zero-width and other invisible characters), backslashes then doubled; `\\xNN` per byte when the bytes are not text (`binary`).',
+    }),
+    base64: z.string().meta({ description: 'The exact bytes, base64: send these (not `text`) back to the server, or copy them.' }),
+    binary: z.boolean().meta({ description: 'True when the bytes are not text (invalid UTF-8 or control characters): `text` is `\\xNN`-escaped.' }),
+    escaped: z.boolean().meta({ description: 'True when `text` is an escaped rendering rather than the literal text: `binary`, or `\\u{XXXX}` escapes.' }),
   })
-  .meta({ description: 'Bytes from Redis, rendered safely (keys and values may be binary).' });
+  .meta({ description: 'Bytes from Redis, rendered safely (keys and values may be binary, or hide characters).' });
 
 export const apiErrorSchema = z
   .object({
-    code: z.string().meta({ description: `Stable, machine-readable. The admin endpoints use: ${ADMIN_ERROR_CODES.join(', ')}.`, examples: ['bad_request'] }),
+    code: z.string().meta({ description: `Stable, machine-readable. The admin endpoints use: ${ADMIN_ERROR_CODES.join(', ')}. Any path under /api also answers not_found (404: no such path), method_not_allowed (405, with Allow) and internal (500).`, examples: ['bad_request'] }),
     message: z.string().meta({ description: 'One human sentence saying what went wrong and, where possible, what to do.' }),
   })
   ;

@@ -341,7 +341,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router & { dispose(): void } 
     if (!access) return;
     if (!access.allowed) return void res.status(access.status).json(fail(access.code, access.message));
     const query = auditQuerySchema.safeParse(req.query);
-    if (!query.success) return void res.status(400).json(fail('bad_request', `Invalid query: ${describeIssues(query.error)}.`));
+    if (!query.success) return void res.status(400).json(fail('bad_request', `Invalid query: ${describeIssues(query.error, 'query')}.`));
     try {
       res.json(ok(await audit.list(query.data.count, query.data.before)));
     } catch (err) {

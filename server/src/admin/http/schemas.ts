@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { visibleText } from '../../../../shared/visible-text';
 import {
   BULK_RELEASE_MAX,
   REASON_MAX_CHARS,
@@ -24,10 +25,17 @@ const typed = (what: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`),
 });
 
+/** Names the caller sent, quoted for an error message: at most 5, each at most 100 characters, as they may be shown. */
+const names = (keys: string[]) =>
+  keys
+    .slice(0, 5)
+    .map((k) => `"${visibleText(k.length > 100 ? `${k.slice(0, 100)}…` : k)}"`)
+    .join(', ') + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
+
 const object = {
   error: (issue: { code?: string; keys?: string[] }) =>
     issue.code === 'unrecognized_keys'
-      ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((k) => `"${k}"`).join(', ')}`
+      ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${names(issue.keys!)}`
       : 'must be a JSON object',
 };
 
@@ -150,31 +158,37 @@ export const loginSchema = z.strictObject(
   object,
 ) satisfies z.ZodType<LoginRequest>;
 
-export const auditQuerySchema = z.object({
-  count: z.coerce
-    .number({ message: 'must be a number' })
-    .int({ message: 'must be a whole number' })
-    .min(1, { message: 'must be at least 1' })
-    .max(1000, { message: 'must be at most 1000' })
-    .default(100)
-    .meta({ description: 'Entries per page.' }),
-  before: z
-    .string()
-    .regex(/^\d{1,20}-\d{1,20}$/, { message: 'must be an audit entry id (<ms>-<seq>)' })
-    .optional()
-    .meta({ description: 'Entries older than this id (`nextBefore` of the previous page).' }),
-});
+export const auditQuerySchema = z.strictObject(
+  {
+    count: z.coerce
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(1, { message: 'must be at least 1' })
+      .max(1000, { message: 'must be at most 1000' })
+      .default(100)
+      .meta({ description: 'Entries per page.' }),
+    before: z
+      .string()
+      .regex(/^\d{1,20}-\d{1,20}$/, { message: 'must be an audit entry id (<ms>-<seq>)' })
+      .optional()
+      .meta({ description: 'Entries older than this id (`nextBefore` of the previous page).' }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${names(issue.keys)}` : 'must be a query string',
+  },
+);
 
 /** One sentence naming each bad field: `reason: is required; keyBase64: must be base64 …`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, root = 'body'): string {
   return error.issues
     .slice(0, 4)
-    .map((issue) => `${fieldPath(issue.path)}: ${issue.message}`)
+    .map((issue) => `${fieldPath(issue.path, root)}: ${issue.message}`)
     .join('; ');
 }
 
-function fieldPath(path: PropertyKey[]): string {
-  if (!path.length) return 'body';
+function fieldPath(path: PropertyKey[], root: string): string {
+  if (!path.length) return root;
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
 
