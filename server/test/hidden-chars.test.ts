@@ -48,6 +48,14 @@ describe('keys, owners, decoded fields and reasons with hidden characters (real 
     expect(shed.owner?.fields.host).toBe('host-\\u{202E}1.internal');
   });
 
+  it('fields decoded from a key name read as its UTF-8 text, escaped', async () => {
+    // RedLock.net: `redlock:<resource>` holding a version-4 UUID; the resource is a field.
+    await redis.client.set('redlock:orders:\u202e24:café', '3b241101-e2bb-4255-8caf-4136c566a962', 'PX', 60_000);
+    const v = await byId('redlock:orders:\u202e24:café');
+    expect(v.library).toBe('redlock-net');
+    expect(v.owner?.fields.resource).toBe('orders:\\u{202E}24:café');
+  });
+
   it("a semaphore's holders: tokens and their decoded fields escaped, told apart by their bytes, one freed by its exact bytes", async () => {
     // redis-semaphore: members are `<uuid>-<suffix>`, scored with each holder's Date.now().
     const id = '2f9d3c1e-6a7b-4c8d-9e0f-1a2b3c4d5e6f';
@@ -61,7 +69,7 @@ describe('keys, owners, decoded fields and reasons with hidden characters (real 
     }, 'two holders');
     expect(v.library).toBe('redis-semaphore');
     const byToken = new Map(v.holders!.list.map((h) => [h.token.base64, h]));
-    expect(byToken.get(b64(hidden))).toMatchObject({ token: { text: `${id}-worker\\u{200B}1`, binary: false, escaped: true } });
+    expect(byToken.get(b64(hidden))).toMatchObject({ token: { text: `${id}-worker\\u{200B}1`, binary: false, escaped: true }, fields: { suffix: 'worker\\u{200B}1' } });
     expect(byToken.get(b64(plain))).toMatchObject({ token: { text: plain, binary: false, escaped: false }, fields: { suffix: 'worker1' } });
 
     const freed = data(

@@ -4,7 +4,7 @@
  * lock extender. Every other key under `bull:` is the queue's bookkeeping.
  */
 import type { LockLibrary, RenewalRule } from './adapter';
-import { lockOf, UUID } from './common';
+import { lockOf, utf8Of, UUID } from './common';
 
 const VALUE = new RegExp(`^(${UUID}):(\\d+)$`);
 const KEY = /^(.+):([^:]+):lock$/;
@@ -36,8 +36,8 @@ export const bullmq: LockLibrary = {
     const r = lockOf('bullmq', probe.value);
     const prefixAndQueue = key[1]!;
     const cut = prefixAndQueue.lastIndexOf(':');
-    r.fields = { queue: cut >= 0 ? prefixAndQueue.slice(cut + 1) : prefixAndQueue, jobId: key[2]!, worker: value[1]!, lockNumber: value[2]! };
-    if (cut >= 0) r.fields.prefix = prefixAndQueue.slice(0, cut);
+    r.fields = { queue: utf8Of(cut >= 0 ? prefixAndQueue.slice(cut + 1) : prefixAndQueue), jobId: utf8Of(key[2]!), worker: utf8Of(value[1]!), lockNumber: value[2]! };
+    if (cut >= 0) r.fields.prefix = utf8Of(prefixAndQueue.slice(0, cut));
     r.renewal = BULLMQ_RENEWAL;
     return r;
   },

@@ -33,6 +33,17 @@ export function owned(fields: Record<string, string>): Record<string, string> {
   return fields;
 }
 
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * A part of a key name or value as adapters match them (latin1: one character per byte, so patterns see the exact
+ * bytes) as the UTF-8 text it spells, for a decoded field: `lock:café` is named `café`, not `cafÃ©`.
+ */
+export function utf8Of(latin1: string): string {
+  return ASCII.test(latin1) ? latin1 : Buffer.from(latin1, 'latin1').toString('utf8');
+}
+
 /** A recognition with nothing decoded yet. */
 export function lockOf(library: LibraryId, owner: Buffer | null): Recognition {
   return { library, role: 'lock', owner, ownerCut: false, shared: false, fields: {}, reentryCount: null, acquiredAt: null, renewal: null, group: null };

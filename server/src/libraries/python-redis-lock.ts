@@ -3,7 +3,7 @@
  * of 18 random bytes (≥ 3.0); its waiters BLPOP the signal list `lock-signal:<name>`, which its unlock pushes.
  */
 import type { LockLibrary, RenewalRule } from './adapter';
-import { isPlainAscii, lockOf } from './common';
+import { isPlainAscii, lockOf, utf8Of } from './common';
 
 const B64 = /^[A-Za-z0-9+/]{24}$/;
 
@@ -30,7 +30,7 @@ export const pythonRedisLock: LockLibrary = {
     const raw16 = value.length === 16 && !isPlainAscii(value);
     if (!raw16 && !B64.test(text)) return null;
     const r = lockOf('python-redis-lock', value);
-    r.fields = { name: keyText.slice('lock:'.length), id: raw16 ? 'raw 16 bytes (≤ 2.x)' : 'base64 (≥ 3.0)' };
+    r.fields = { name: utf8Of(keyText.slice('lock:'.length)), id: raw16 ? 'raw 16 bytes (≤ 2.x)' : 'base64 (≥ 3.0)' };
     r.renewal = PYTHON_REDIS_LOCK_RENEWAL;
     return r;
   },

@@ -5,7 +5,7 @@
  * deletes whoever took the lock next. lockscope's own release compares the value first.
  */
 import type { LockLibrary } from './adapter';
-import { isoTime, lockOf } from './common';
+import { isoTime, lockOf, utf8Of } from './common';
 
 const DEADLINE = /^\d{13}$/;
 /** The value is the deadline on the client's clock: allow this much clock skew against Redis's TTL. */
@@ -23,7 +23,7 @@ export const redisLock: LockLibrary = {
     // The value is where the TTL ends (a lock without TTL, or one given another, keeps its value's word for it).
     if (probe.pttlMs >= 0 && Math.abs(deadline - (now + probe.pttlMs)) > SKEW_MS) return null;
     const r = lockOf('redis-lock', probe.value);
-    r.fields = { name: keyText.slice('lock.'.length), deadline: isoTime(deadline), release: 'plain DEL by the holder (not owner-checked)' };
+    r.fields = { name: utf8Of(keyText.slice('lock.'.length)), deadline: isoTime(deadline), release: 'plain DEL by the holder (not owner-checked)' };
     return r;
   },
 };

@@ -12,7 +12,7 @@
  */
 import type { GroupRecognition, HolderRecognition, LockLibrary, RenewalRule } from './adapter';
 import { PlanRefusal } from './adapter';
-import { isEpochMs, lockOf, own, scoreOf, standIn, UUID } from './common';
+import { isEpochMs, lockOf, own, scoreOf, standIn, utf8Of, UUID } from './common';
 import { CUT_NAME } from '../model/probe-result';
 import type { PlanStep } from './release-plan';
 
@@ -33,8 +33,8 @@ export const redisSemaphore: LockLibrary = {
       // A mutex under this prefix with a caller's own identifier is indistinguishable from any other token lock.
       if (!m || m[1] !== m[1]!.toLowerCase()) return null;
       const r = lockOf('redis-semaphore', probe.value);
-      r.fields = { kind: 'Mutex', key: keyText.slice('mutex:'.length) };
-      if (m[2]) r.fields.suffix = m[2];
+      r.fields = { kind: 'Mutex', key: utf8Of(keyText.slice('mutex:'.length)) };
+      if (m[2]) r.fields.suffix = utf8Of(m[2]);
       r.renewal = REDIS_SEMAPHORE_RENEWAL;
       return r;
     }
@@ -61,7 +61,7 @@ export const redisSemaphore: LockLibrary = {
     const holders: HolderRecognition[] = [...byId.values()].map((h) => {
       const fields: Record<string, string> = {};
       const id = IDENTIFIER.exec(h.token.toString('latin1'));
-      if (id?.[2]) fields.suffix = own(id[2]);
+      if (id?.[2]) fields.suffix = own(utf8Of(id[2]));
       return { token: h.token, members: h.members, fields, permits: h.members.length, reentryCount: null, expiresAt: null, refreshedAt: h.at };
     });
     const group: GroupRecognition = {
@@ -76,7 +76,7 @@ export const redisSemaphore: LockLibrary = {
       counterOnly: false,
     };
     const r = lockOf('redis-semaphore', standIn(holders, ctx.current)!.token);
-    r.fields = { kind: multi ? 'MultiSemaphore' : 'Semaphore', key: keyText.slice('semaphore:'.length) };
+    r.fields = { kind: multi ? 'MultiSemaphore' : 'Semaphore', key: utf8Of(keyText.slice('semaphore:'.length)) };
     r.renewal = REDIS_SEMAPHORE_RENEWAL;
     r.group = group;
     return r;

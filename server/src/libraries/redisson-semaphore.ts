@@ -12,7 +12,7 @@
  */
 import type { HolderRecognition, LockLibrary } from './adapter';
 import { PlanRefusal } from './adapter';
-import { isEpochMs, lockOf, scoreOf, standIn } from './common';
+import { isEpochMs, lockOf, scoreOf, standIn, utf8Of } from './common';
 import { redissonPrefixed } from './redisson';
 import { CUT_NAME } from '../model/probe-result';
 import type { PlanStep, PublishCommand } from './release-plan';
@@ -59,7 +59,7 @@ export const redissonSemaphore: LockLibrary = {
       });
     }
     const r = lockOf('redisson-semaphore', standIn(holders, ctx.current)!.token);
-    r.fields = { kind: 'RPermitExpirableSemaphore', semaphore: name };
+    r.fields = { kind: 'RPermitExpirableSemaphore', semaphore: utf8Of(name) };
     r.group = {
       holders,
       count: probe.size,

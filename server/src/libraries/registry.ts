@@ -189,7 +189,7 @@ function unclaimed(probe: Present): Recognition {
   const [name, , cut = 0] = fields[0] ?? [null];
   const r = lockOf('unknown', name ?? null);
   r.ownerCut = cut !== 0;
-  r.fields = owned({ fields: fields.slice(0, 5).map(([f, , c = 0]) => f.toString('latin1') + (c & CUT_NAME ? '…' : '')).join(', ') });
+  r.fields = owned({ fields: fields.slice(0, 5).map(([f, , c = 0]) => f.toString('utf8') + (c & CUT_NAME ? '…' : '')).join(', ') });
   return r;
 }
 

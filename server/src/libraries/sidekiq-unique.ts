@@ -5,7 +5,7 @@
  * With a lock limit above 1 several jobs hold it: the first read stands for them, `holders` counts them.
  */
 import type { LockLibrary } from './adapter';
-import { jsonFields, lockOf, YEAR_2000_MS, YEAR_2100_MS } from './common';
+import { jsonFields, lockOf, utf8Of, YEAR_2000_MS, YEAR_2100_MS } from './common';
 
 const LOCKED = /^(.*):LOCKED$/;
 
@@ -23,7 +23,7 @@ export const sidekiqUnique: LockLibrary = {
     const [jid, value, cut = 0] = probe.fields[0]!;
     const r = lockOf('sidekiq-unique', jid);
     r.ownerCut = cut !== 0;
-    r.fields = { digest: m[1]!, jid: jid.toString('latin1') };
+    r.fields = { digest: utf8Of(m[1]!), jid: jid.toString('utf8') };
     if (probe.size > 1) r.fields.holders = String(probe.size);
     const text = value.toString('utf8');
     let seconds = Number(text);

@@ -6,7 +6,7 @@
  * when asked. Side keys: the fencing counter `@simple-redis-mutex:fencing-tokens`, 1.x FIFO counters.
  */
 import type { LockLibrary } from './adapter';
-import { lockOf } from './common';
+import { lockOf, utf8Of } from './common';
 
 const PREFIX = '@simple-redis-mutex:lock-';
 export const SIMPLE_REDIS_MUTEX_CHANNEL = '@simple-redis-mutex:locks-releases';
@@ -28,7 +28,7 @@ export const simpleRedisMutex: LockLibrary = {
     if (!keyText.startsWith(PREFIX) || probe.type !== 'string' || !probe.value) return null;
     if (!VALUE.test(probe.value.toString('latin1'))) return lockOf('generic', probe.value);
     const r = lockOf('simple-redis-mutex', probe.value);
-    r.fields = { name: keyText.slice(PREFIX.length) };
+    r.fields = { name: utf8Of(keyText.slice(PREFIX.length)) };
     return r;
   },
   releasePlan({ key, owner }) {

@@ -8,7 +8,7 @@
  * takes the same value under a key without one). See the README's precedence rules.
  */
 import type { LockLibrary, RenewalRule } from './adapter';
-import { lockOf, UUID_V4 } from './common';
+import { lockOf, utf8Of, UUID_V4 } from './common';
 
 /** Spring RedisLockRegistry with a renewal scheduler: every expireAfter/3. */
 export const SPRING_RENEWAL: RenewalRule = { cadence: (maxTtl) => Math.round(maxTtl / 3), always: () => false };
@@ -25,7 +25,7 @@ export const spring: LockLibrary = {
     if (!UUID_V4.test(text) || !keyText.includes(':')) return null;
     const r = lockOf('spring', probe.value);
     const cut = keyText.indexOf(':');
-    r.fields = { registry: keyText.slice(0, cut), lockKey: keyText.slice(cut + 1), clientId: text };
+    r.fields = { registry: utf8Of(keyText.slice(0, cut)), lockKey: utf8Of(keyText.slice(cut + 1)), clientId: text };
     r.renewal = SPRING_RENEWAL;
     return r;
   },
