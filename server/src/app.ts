@@ -112,14 +112,18 @@ export function createApp(deps: AppDeps): App {
   io.use(admin.socketMiddleware);
   const metrics = createMetrics({ targets, clock });
   const first = targetConfigs[0]!;
+  // The simulator's workers (and its slow-link proxy) connect by URL alone: no Sentinel, no TLS files.
+  const simUrl = first.kind === 'url' && !first.tls?.ca && !first.tls?.cert ? first.url : null;
   const simulator = new SimulatorService({
-    redisUrl: first.url,
+    redisUrl: simUrl ?? '',
     availability: config.readOnly
       ? { enabled: false, reason: 'lockscope was started read-only (--read-only / READ_ONLY), and simulations write to Redis.' }
-      : (deps.simulator ??
-        (config.simulator || deps.embedded
-          ? { enabled: true }
-          : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' })),
+      : simUrl === null
+        ? { enabled: false, reason: 'The simulator connects by a plain Redis URL; the first target is a Sentinel group or needs TLS certificate files.' }
+        : (deps.simulator ??
+          (config.simulator || deps.embedded
+            ? { enabled: true }
+            : { enabled: false, reason: 'lockscope is watching an external Redis: restart it with --simulator (SIMULATOR=1) to allow simulations there.' })),
     logger: logger.child({ part: 'simulator' }),
   });
   const unbindSim = broadcastSimEvents(io, simulator);

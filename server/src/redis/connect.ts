@@ -1,19 +1,20 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
- * A connection that never queues commands while disconnected (a node watcher would rather skip a probe than
- * run a stale one later) and keeps reconnecting with capped backoff for as long as lockscope runs.
+ * A connection (to a `redis://`/`rediss://` URL, or from ioredis options: a Sentinel group) that never queues
+ * commands while disconnected (a node watcher would rather skip a probe than run a stale one later) and keeps
+ * reconnecting with capped backoff for as long as lockscope runs.
  */
-export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
+export function connectRedis(where: string | RedisOptions, name: string, extra: RedisOptions = {}): Redis {
+  const defaults: RedisOptions = {
     connectionName: `lockscope:${name}`,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 3000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     lazyConnect: true,
-    ...extra,
-  });
+  };
+  const redis = typeof where === 'string' ? new Redis(where, { ...defaults, ...extra }) : new Redis({ ...defaults, ...where, ...extra });
   // Errors surface through ConnectionState and the failing command; an unhandled 'error' would crash.
   redis.on('error', () => {});
   return redis;

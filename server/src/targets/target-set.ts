@@ -1,16 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { maskRedisUrl } from '../config/config';
-import { targetId, type TargetConfig } from '../config/targets';
+import { targetId, targetLabel, type TargetConfig } from '../config/targets';
 import { Target, type TargetOptions } from './target';
+import { SentinelTopology } from './topology/sentinel';
 import { StandaloneTopology } from './topology/standalone';
 import type { Topology } from './topology/topology';
 
 /** How a configured target is reached. Sentinel and cluster topologies are chosen here. */
-export function topologyFor(config: TargetConfig): Topology {
+export function topologyFor(config: TargetConfig, logger?: Logger): Topology {
   switch (config.kind) {
     case 'url':
-      return StandaloneTopology.fromUrl(config.url);
+      return StandaloneTopology.fromUrl(config.url, config.tls);
+    case 'sentinel':
+      return new SentinelTopology(config, logger);
   }
 }
 
@@ -46,8 +48,8 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
             {
               id: targetId(c),
               name: c.name,
-              url: c.label ?? maskRedisUrl(c.url),
-              topology: topologyFor(c),
+              url: targetLabel(c),
+              topology: topologyFor(c, deps.logger.child({ target: targetId(c) })),
               configureNotifications: deps.configureNotifications,
             },
             options,
