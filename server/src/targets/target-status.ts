@@ -5,7 +5,7 @@ import type { Target } from './target';
 export function targetStatus(target: Target, locks: number): TargetStatus {
   const nodes = target.nodes.map((n) => n.status());
   const sentinel = target.topology.sentinelStatus?.();
-  const { health, problem } = sentinel ? sentinelHealth(sentinel, nodes, target.lastError) : healthOf(nodes, target.lastError);
+  const { health, problem } = withTlsHint(target.url, sentinel ? sentinelHealth(sentinel, nodes, target.lastError) : healthOf(nodes, target.lastError));
   return {
     id: target.id,
     name: target.name,
@@ -18,6 +18,18 @@ export function targetStatus(target: Target, locks: number): TargetStatus {
     lastRestart: target.lastRestart,
     lastError: target.lastError,
     ...(sentinel ? { sentinel } : {}),
+  };
+}
+
+/**
+ * A TLS server that requires a client certificate (`tls-auth-clients yes`) and gets none resets the connection
+ * without a word (`ECONNRESET`, "Connection is closed", or TLS 1.3's "certificate required"): say what that means.
+ */
+function withTlsHint(url: string, h: { health: TargetHealth; problem: string | null }): { health: TargetHealth; problem: string | null } {
+  if (h.health !== 'down' || !/^rediss/.test(url) || !/ECONNRESET|Connection is closed|certificate required|alert unknown ca|alert bad certificate/i.test(h.problem ?? '')) return h;
+  return {
+    ...h,
+    problem: `${h.problem} Over TLS this is how a server refuses a client certificate it requires and did not get, or did not accept: check REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE.`,
   };
 }
 
