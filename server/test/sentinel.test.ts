@@ -21,6 +21,8 @@ async function get(app: TestApp, path: string): Promise<string> {
 
 const statusOf = (app: TestApp): TargetStatus => app.target.status();
 
+afterAll(() => console.log(`sentinel.test timings (ms): ${JSON.stringify(timings)}`));
+
 describe('Sentinel: lockscope follows the master the sentinels name, across a failover', () => {
   let group: TestSentinel;
 
@@ -31,7 +33,6 @@ describe('Sentinel: lockscope follows the master the sentinels name, across a fa
   });
   afterAll(async () => {
     await group?.stop();
-    console.log(`sentinel.test timings (ms): ${JSON.stringify(timings)}`);
   });
 
   it('a failover: the table follows the new master, its locks continue, one written only to the old master ends lost, the header says so', async () => {
@@ -153,6 +154,42 @@ describe('Sentinel with passwords, and a master user without INFO or CONFIG', ()
       await waitFor(() => wrongPw!.status().health === 'down' && wrongName!.status().problem?.includes('monitor no master named "mymastr"'), 'both targets to say what is wrong', 10_000);
       expect(wrongPw!.status().problem).toMatch(/WRONGPASS|invalid username-password/);
       expect(JSON.stringify(wrongPw!.status())).not.toContain(SENTINEL_SECRET);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('Sentinel over TLS: sentinels, master and replica on TLS ports only, client certificates required', () => {
+  let group: TestSentinel;
+
+  beforeAll(async () => {
+    const t0 = performance.now();
+    group = await startTestSentinel({ tls: true });
+    timings['TLS sentinel start'] = since(t0);
+  });
+  afterAll(async () => {
+    await group?.stop();
+  });
+
+  it('rediss+sentinel:// with the TLS files: asks the sentinels over TLS, watches the master over TLS, follows a failover', async () => {
+    const certs = group.certs!;
+    const heir = group.replica;
+    await group.client.set('lock:tls-sentinel:a', TOKEN, 'PX', 60_000);
+    await group.nodeClient(group.master.port).call('WAIT', 1, 2000);
+    const app = await startTestApp(
+      `rediss+sentinel://${group.sentinelAddresses}/mymaster`,
+      { REDIS_TLS_CA_FILE: certs.caCert, REDIS_TLS_CERT_FILE: certs.clientCert, REDIS_TLS_KEY_FILE: certs.clientKey },
+      { configureNotifications: true },
+    );
+    try {
+      const client = await app.connect();
+      await waitFor(() => client.byKey('lock:tls-sentinel:a'), 'the lock, over TLS');
+      await waitFor(() => statusOf(app).sentinel?.sentinels.every((s) => s.connection === 'ready' && s.knowsMaster), 'every sentinel listened to, over TLS');
+      await group.failover();
+      await waitFor(() => statusOf(app).nodes[0]?.address === `127.0.0.1:${heir.port}` && statusOf(app).lastRestart?.lost === 0, 'the failover followed', 15_000);
+      expect(statusOf(app).sentinel?.lastFailover).toMatchObject({ to: `127.0.0.1:${heir.port}` });
+      expect(client.byKey('lock:tls-sentinel:a')).toMatchObject({ state: 'held' });
     } finally {
       await app.close();
     }
