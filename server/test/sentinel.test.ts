@@ -77,6 +77,8 @@ describe('Sentinel: lockscope follows the master the sentinels name, across a fa
       const metrics = await get(app, '/metrics');
       expect(metrics).toMatch(/lockscope_locks_lost_total\{target="default",library="generic"\} 1/);
       expect(metrics).toContain(`lockscope_redis_up{target="default",node="127.0.0.1:${heir.port}"} 1`);
+      expect(metrics).toContain('lockscope_sentinel_failovers_total{target="default"} 1');
+      for (const s of group.sentinels) expect(metrics).toContain(`lockscope_sentinel_up{target="default",sentinel="127.0.0.1:${s.port}"} 1`);
     } finally {
       await app.close();
     }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockEvent, LockView } from '../../../shared/locks';
-import type { Capability, ChangeFeedMode, RestartSignal } from '../../../shared/status';
+import type { Capability, ChangeFeedMode, RestartSignal, SentinelStatus } from '../../../shared/status';
 import { EFFECTS } from '../targets/node/capabilities';
 import type { Target } from '../targets/target';
 import type { TargetSet } from '../targets/target-set';
@@ -153,6 +153,34 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     collect() {
       this.reset();
       eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.pollIntervalMs / 1000));
+    },
+  });
+  // Sentinel targets only: whether failovers can be heard, and how many were.
+  const eachSentinel = (fn: (t: Target, s: SentinelStatus) => void) =>
+    each((t) => {
+      const s = t.topology.sentinelStatus?.();
+      if (s) fn(t, s);
+    });
+  new Gauge({
+    name: 'lockscope_sentinel_up',
+    help: 'A configured sentinel lockscope hears failovers from (connected, knows the master, subscribed): 1, else 0',
+    labelNames: ['target', 'sentinel'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachSentinel((t, s) => {
+        for (const x of s.sentinels) this.set({ target: t.id, sentinel: x.address }, x.connection === 'ready' && x.knowsMaster && !x.lastError ? 1 : 0);
+      });
+    },
+  });
+  new Counter({
+    name: 'lockscope_sentinel_failovers_total',
+    help: 'Failovers the sentinels announced (+switch-master) since lockscope started',
+    labelNames: ['target'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachSentinel((t, s) => this.inc({ target: t.id }, s.failovers));
     },
   });
 
