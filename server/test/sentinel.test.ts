@@ -85,6 +85,46 @@ describe('Sentinel: lockscope follows the master the sentinels name, across a fa
   });
 });
 
+describe('Sentinel: a master that hangs rather than dies', () => {
+  let group: TestSentinel;
+
+  beforeAll(async () => {
+    group = await startTestSentinel();
+  });
+  afterAll(async () => {
+    await group?.stop();
+  });
+
+  it('+switch-master moves lockscope off a frozen master (its connection never closes) to the one the sentinels promoted', async () => {
+    const oldMaster = group.master;
+    const heir = group.replica;
+    const pid = Number(/process_id:(\d+)/.exec(await group.nodeClient(oldMaster.port).info('server'))![1]);
+    await group.nodeClient(oldMaster.port).set('lock:frozen:kept', TOKEN, 'PX', 60_000);
+    await group.nodeClient(oldMaster.port).call('WAIT', 1, 2000);
+    const app = await startTestApp(`redis+sentinel://${group.sentinelAddresses}/mymaster`, {}, { configureNotifications: true });
+    try {
+      const client = await app.connect();
+      await waitFor(() => client.byKey('lock:frozen:kept'), 'the lock');
+      // Frozen, as a paused VM or container: the kernel keeps its sockets open, so no connection to it ever closes.
+      const t0 = performance.now();
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await waitFor(async () => (await group.masterPorts()).every((p) => p === heir.port), 'the sentinels to promote the replica', 15_000);
+        await waitFor(() => statusOf(app).nodes[0]?.address === `127.0.0.1:${heir.port}` && statusOf(app).lastRestart?.lost === 0, 'lockscope on the promoted replica, the old master still frozen', 10_000);
+        timings['SIGSTOP to lockscope on the new master'] = since(t0);
+        expect(statusOf(app).lastRestart).toMatchObject({ from: `127.0.0.1:${oldMaster.port}` });
+        // (The rig's own Sentinel client, without a failover detector, is still stuck on the frozen master.)
+        await group.nodeClient(heir.port).set('lock:frozen:after', TOKEN, 'PX', 60_000);
+        await waitFor(() => client.byKey('lock:frozen:after'), 'a lock on the new master', 3000);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('Sentinel with passwords, and a master user without INFO or CONFIG', () => {
   const MASTER_SECRET = 'm4ster-S3cret';
   const SENTINEL_SECRET = 's3ntinel-S3cret';

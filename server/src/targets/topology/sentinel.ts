@@ -55,6 +55,8 @@ export class SentinelTopology extends EventEmitter<TopologyEvents> implements To
       sentinelRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
       // A sentinel that accepts the connection but never answers must not stall the search for the master.
       sentinelCommandTimeout: 2000,
+      // Leaving a master that hangs (SIGSTOP, a paused VM) after a failover: its socket never closes by itself.
+      disconnectTimeout: 500,
     };
     const connections: NodeConnections = { redis: connectRedis(options, 'commands'), subscriber: connectRedis(options, 'subscriber') };
     const address = () => this.address();
