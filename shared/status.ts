@@ -128,9 +128,10 @@ export interface SentinelStatus {
   /**
    * Each configured sentinel (`host:port`) and lockscope's connection to it (its `+switch-master` subscription):
    * `knowsMaster` is its answer to "where is the master of this name?" (false: it monitors none of that name;
-   * null: not answered), `lastError` what went wrong (a refused password, say), if anything.
+   * null: not answered), `lastError` what went wrong (a refused password, say), if anything; `listening`: all is
+   * well, lockscope hears this sentinel's failover announcements.
    */
-  sentinels: { address: string; connection: RedisConnectionState; knowsMaster: boolean | null; lastError: string | null }[];
+  sentinels: { address: string; connection: RedisConnectionState; knowsMaster: boolean | null; lastError: string | null; listening: boolean }[];
   /** Failovers announced since lockscope started, and the last one. */
   failovers: number;
   lastFailover: SentinelFailover | null;

@@ -48,7 +48,7 @@ describe('Sentinel: lockscope follows the master the sentinels name, across a fa
       const before = statusOf(app);
       expect(before).toMatchObject({ kind: 'sentinel', health: 'ok', url: `redis+sentinel://${group.sentinelAddresses}/mymaster` });
       expect(before.nodes[0]).toMatchObject({ id: 'mymaster', address: `127.0.0.1:${oldMaster.port}`, feed: 'notifications', restartSignal: 'run-id' });
-      await waitFor(() => statusOf(app).sentinel?.sentinels.every((s) => s.connection === 'ready'), 'every sentinel to be listened to');
+      await waitFor(() => statusOf(app).sentinel?.sentinels.every((s) => s.listening), 'every sentinel to be listened to');
       expect(statusOf(app).sentinel).toMatchObject({ masterName: 'mymaster', failovers: 0, lastFailover: null });
 
       // Written to the old master and never replicated: the heir will not have it.
@@ -227,7 +227,7 @@ describe('Sentinel over TLS: sentinels, master and replica on TLS ports only, cl
     try {
       const client = await app.connect();
       await waitFor(() => client.byKey('lock:tls-sentinel:a'), 'the lock, over TLS');
-      await waitFor(() => statusOf(app).sentinel?.sentinels.every((s) => s.connection === 'ready' && s.knowsMaster), 'every sentinel listened to, over TLS');
+      await waitFor(() => statusOf(app).sentinel?.sentinels.every((s) => s.listening), 'every sentinel listened to, over TLS');
       await group.failover();
       await waitFor(() => statusOf(app).nodes[0]?.address === `127.0.0.1:${heir.port}` && statusOf(app).lastRestart?.lost === 0, 'the failover followed', 15_000);
       expect(statusOf(app).sentinel?.lastFailover).toMatchObject({ to: `127.0.0.1:${heir.port}` });

@@ -114,7 +114,7 @@ export function Header() {
  * is quiet; fewer is amber; none is red: a failover would go unnoticed). Details in the title.
  */
 function SentinelItem({ sentinel, master }: { sentinel: SentinelStatus; master: NodeStatus | null }) {
-  const heard = sentinel.sentinels.filter((s) => s.connection === 'ready' && s.knowsMaster && !s.lastError).length;
+  const heard = sentinel.sentinels.filter((s) => s.listening).length;
   const all = sentinel.sentinels.length;
   const known = master !== null && master.restartSignal !== null;
   const last = sentinel.lastFailover;

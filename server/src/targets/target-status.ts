@@ -41,7 +41,7 @@ function withTlsHint(url: string, h: { health: TargetHealth; problem: string | n
 function sentinelHealth(sentinel: SentinelStatus, nodes: NodeStatus[], lastError: string | null): { health: TargetHealth; problem: string | null } {
   const { health, problem } = healthOf(nodes, lastError);
   const answered = sentinel.sentinels.filter((s) => s.knowsMaster !== null);
-  const heard = answered.filter((s) => s.knowsMaster && !s.lastError);
+  const heard = sentinel.sentinels.filter((s) => s.listening);
   if (health === 'down' && answered.length && answered.every((s) => !s.knowsMaster)) {
     return { health, problem: `The sentinels monitor no master named "${sentinel.masterName}": check the master name (REDIS_SENTINEL_MASTER, or the redis+sentinel:// URL's path).` };
   }

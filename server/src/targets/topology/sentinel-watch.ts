@@ -78,6 +78,7 @@ export class SentinelWatch extends EventEmitter<SentinelWatchEvents> {
         connection: w.state.state,
         knowsMaster: ready ? w.knowsMaster : null,
         lastError: ready ? w.error : w.state.lastError,
+        listening: ready && w.knowsMaster === true && w.error === null,
       };
     });
   }
@@ -85,12 +86,15 @@ export class SentinelWatch extends EventEmitter<SentinelWatchEvents> {
   private async subscribe(w: Watched): Promise<void> {
     w.knowsMaster = null;
     w.error = null;
+    let knows: boolean | null = null;
     try {
-      w.knowsMaster = (await w.redis.call('SENTINEL', 'get-master-addr-by-name', this.masterName)) !== null;
+      knows = (await w.redis.call('SENTINEL', 'get-master-addr-by-name', this.masterName)) !== null;
       await w.redis.subscribe(SWITCH_MASTER);
     } catch (err) {
       w.error = (err as Error).message;
     }
+    // Known once subscribed (or failed): `listening` never runs ahead of the subscription.
+    w.knowsMaster = knows;
     this.emit('change');
   }
 
