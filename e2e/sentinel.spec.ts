@@ -1,22 +1,8 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { startTestSentinel, type TestSentinel } from '../server/test/support/sentinel';
 import { LockTablePage } from './support/fixtures';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
-
-const SHOTS = process.env.LOCKSCOPE_SHOTS;
-/** A lock on the old master only: the replica never receives it, as when the master dies right after the write. */
-const SET_UNREPLICATED = "redis.set_repl(redis.REPL_NONE) return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])";
-
-/** Light and dark screenshots of a UI state, when LOCKSCOPE_SHOTS names a folder (for looking at them). */
-async function shots(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(400); // colour transitions
-    await page.screenshot({ path: `${SHOTS}/${name}-${scheme}.png` });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
+import { shots } from './support/shots';
 
 test.describe('Sentinel in the browser', () => {
   let group: TestSentinel;
@@ -47,7 +33,7 @@ test.describe('Sentinel in the browser', () => {
     await expect(page.getByTestId('sentinel-master')).toHaveText(from);
     await expect(page.getByTestId('sentinel-count')).toHaveText('sentinels 3/3');
     await shots(page, 'sentinel-header');
-    await oldMaster.eval(SET_UNREPLICATED, 1, 'lock:e2e-sentinel:payments', 'worker-2', 60_000);
+    await group.setOnMasterOnly('lock:e2e-sentinel:payments', 'worker-2', 60_000);
     await expect(locks.row('lock:e2e-sentinel:payments')).toHaveAttribute('data-state', 'held');
 
     await group.failover();

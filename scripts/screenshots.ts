@@ -252,7 +252,7 @@ async function sentinelFailover(): Promise<void> {
   const shots = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     // Taken on the old master a moment before it dies: the replica never receives it.
-    await master.eval("redis.set_repl(redis.REPL_NONE) return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])", 1, 'lock:payments:settlement-run', hex(1), 60_000);
+    await group.setOnMasterOnly('lock:payments:settlement-run', hex(1), 60_000);
     await new Promise((r) => setTimeout(r, 500));
     await group.failover();
     for (const scheme of ['light', 'dark'] as const) {

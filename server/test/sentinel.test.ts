@@ -8,8 +8,6 @@ import { waitFor } from './support/redis';
 import { startTestSentinel, type TestSentinel } from './support/sentinel';
 
 const TOKEN = 'b1c2d3e4f5a60718293a4b5c6d7e8f90';
-/** Writes a lock on one server only: a write the replica never receives, as when the master dies right after it. */
-const SET_UNREPLICATED = "redis.set_repl(redis.REPL_NONE) return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])";
 
 /** Seconds since `t0`, for the timings printed at the end. */
 const timings: Record<string, number> = {};
@@ -52,7 +50,7 @@ describe('Sentinel: lockscope follows the master the sentinels name, across a fa
       expect(statusOf(app).sentinel).toMatchObject({ masterName: 'mymaster', failovers: 0, lastFailover: null });
 
       // Written to the old master and never replicated: the heir will not have it.
-      await master.eval(SET_UNREPLICATED, 1, 'lock:sentinel:unreplicated', 'owner-x', 60_000);
+      await group.setOnMasterOnly('lock:sentinel:unreplicated', 'owner-x', 60_000);
       await waitFor(() => client.byKey('lock:sentinel:unreplicated'), 'the unreplicated lock, by notification', 2000);
 
       const t0 = performance.now();
@@ -163,7 +161,7 @@ describe('Sentinel with passwords, and a master user without INFO or CONFIG', ()
       // `+@all -@dangerous`: no INFO (no run_id), no CONFIG; the marker key is replicated, so only the address tells.
       expect(node.missing.map((m) => m.capability).sort()).toEqual(['config', 'info']);
       expect(node).toMatchObject({ restartSignal: 'marker', feed: 'notifications', feedSource: 'proven' });
-      await master.eval(SET_UNREPLICATED, 1, 'lock:pw:unreplicated', 'owner-y', 60_000);
+      await group.setOnMasterOnly('lock:pw:unreplicated', 'owner-y', 60_000);
       await waitFor(() => client.byKey('lock:pw:unreplicated'), 'the unreplicated lock');
 
       await group.failover();

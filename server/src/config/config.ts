@@ -270,18 +270,20 @@ const schema = z.object({
 });
 
 /** The settings that describe where Redis is: folded into `targets` (and `tlsFiles`) by `targetsOf`. */
-type WhereSettings =
-  | 'redisUrl'
-  | 'redisSentinels'
-  | 'redisSentinelMaster'
-  | 'redisSentinelUsername'
-  | 'redisSentinelPassword'
-  | 'redisUsername'
-  | 'redisPassword'
-  | 'redisSentinelTls'
-  | 'redisTlsCaFile'
-  | 'redisTlsCertFile'
-  | 'redisTlsKeyFile';
+const WHERE_SETTINGS = [
+  'redisUrl',
+  'redisSentinels',
+  'redisSentinelMaster',
+  'redisSentinelUsername',
+  'redisSentinelPassword',
+  'redisUsername',
+  'redisPassword',
+  'redisSentinelTls',
+  'redisTlsCaFile',
+  'redisTlsCertFile',
+  'redisTlsKeyFile',
+] as const satisfies readonly SettingName[];
+type WhereSettings = (typeof WHERE_SETTINGS)[number];
 
 export type Config = Omit<z.output<typeof schema>, WhereSettings> & {
   /** The Redis deployments to watch, in order (the first is the default view); empty = the embedded Redis. */
@@ -335,33 +337,11 @@ export function resolveConfig(env: Record<string, string | undefined>, argv: str
   }
   const parsed = schema.safeParse(raw);
   if (parsed.success) {
-    const {
-      redisUrl,
-      redisSentinels,
-      redisSentinelMaster,
-      redisSentinelUsername,
-      redisSentinelPassword,
-      redisUsername,
-      redisPassword,
-      redisSentinelTls,
-      redisTlsCaFile,
-      redisTlsCertFile,
-      redisTlsKeyFile,
-      ...rest
-    } = parsed.data;
-    const where = targetsOf({
-      redisUrl,
-      redisSentinels,
-      redisSentinelMaster,
-      redisSentinelUsername,
-      redisSentinelPassword,
-      redisUsername,
-      redisPassword,
-      redisSentinelTls,
-      redisTlsCaFile,
-      redisTlsCertFile,
-      redisTlsKeyFile,
-    });
+    const where = targetsOf(parsed.data);
+    const rest = Object.fromEntries(Object.entries(parsed.data).filter(([k]) => !(WHERE_SETTINGS as readonly string[]).includes(k))) as Omit<
+      z.output<typeof schema>,
+      WhereSettings
+    >;
     if (where.problems.length) return { kind: 'error', problems: where.problems.map(([name, message]) => `${settingName(name)}: ${message}`) };
     return { kind: 'ok', config: { ...rest, targets: where.targets, tlsFiles: where.tlsFiles } };
   }

@@ -59,6 +59,11 @@ export interface TestSentinel {
   readonly certs: TestCertificates | null;
   /** A direct client on one server or sentinel port (disconnected by `stop()`; authenticated as needed). */
   nodeClient(port: number): Redis;
+  /**
+   * `SET key value PX ttlMs` on the master only, never replicated (`redis.set_repl(redis.REPL_NONE)` in a script):
+   * the lock a client took on the master a moment before it died, which its replica never received.
+   */
+  setOnMasterOnly(key: string, value: string, ttlMs: number): Promise<void>;
   /** Asks every sentinel `SENTINEL get-master-addr-by-name`: the ports they name. */
   masterPorts(): Promise<number[]>;
   /**
@@ -250,6 +255,9 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
       clientOptions,
       certs,
       nodeClient,
+      async setOnMasterOnly(key, value, ttlMs) {
+        await nodeClient(masterPort).eval("redis.set_repl(redis.REPL_NONE) return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])", 1, key, value, ttlMs);
+      },
       masterPorts,
       async failover() {
         if (!replicaPort) throw new Error('failover() needs a replica: restartOld() the previous master first');

@@ -1,11 +1,11 @@
-import { EventEmitter } from 'node:events';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SentinelFailover, SentinelStatus } from '../../../../shared/status';
 import type { SentinelTargetConfig } from '../../config/targets';
 import { connectRedis } from '../../redis/connect';
 import { hostPort, SentinelWatch } from './sentinel-watch';
-import type { NodeConnections, Topology, TopologyEvents, TopologyNode } from './topology';
+import { SingleNodeTopology } from './single-node';
+import type { NodeConnections, Topology, TopologyNode } from './topology';
 
 /**
  * A reconnect after a failover is retried this often at most: each attempt asks a sentinel where the master is
@@ -24,10 +24,10 @@ const RECONNECT_CAP_MS = 1000;
  * the new master never received (asynchronous replication) end `lost`, whatever the user may read (INFO's
  * `run_id` or not: lockscope's marker key is replicated, the address is not).
  */
-export class SentinelTopology extends EventEmitter<TopologyEvents> implements Topology {
+export class SentinelTopology extends SingleNodeTopology implements Topology {
   readonly kind = 'sentinel';
   readonly db: number;
-  private readonly node: TopologyNode;
+  protected readonly node: TopologyNode;
   private readonly watch: SentinelWatch;
   private lastAddress: string | null = null;
   private failovers = 0;
@@ -74,18 +74,6 @@ export class SentinelTopology extends EventEmitter<TopologyEvents> implements To
     });
     this.watch.on('switch', (from, to) => this.switched(from, to));
     this.watch.on('change', () => this.emit('change'));
-  }
-
-  get keyed(): Redis {
-    return this.node.connections.redis;
-  }
-
-  nodes(): readonly TopologyNode[] {
-    return [this.node];
-  }
-
-  nodeFor(): string {
-    return this.node.id;
   }
 
   async start(): Promise<void> {

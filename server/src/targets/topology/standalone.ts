@@ -1,14 +1,13 @@
-import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import type { TargetTls } from '../../config/targets';
 import { connectRedis, dbFromUrl } from '../../redis/connect';
-import type { NodeConnections, Topology, TopologyEvents, TopologyNode } from './topology';
+import { SingleNodeTopology } from './single-node';
+import type { NodeConnections, Topology, TopologyNode } from './topology';
 
 /** One Redis server: one node, owning every key. */
-export class StandaloneTopology extends EventEmitter<TopologyEvents> implements Topology {
+export class StandaloneTopology extends SingleNodeTopology implements Topology {
   readonly kind = 'standalone';
   readonly db: number;
-  private readonly node: TopologyNode;
+  protected readonly node: TopologyNode;
 
   /**
    * Over connections made here from `url` (lazily: nothing happens until `start()`), or over connections the
@@ -37,18 +36,6 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
   static fromConnections(connections: NodeConnections, db = connections.redis.options.db ?? 0): StandaloneTopology {
     const { host = '127.0.0.1', port = 6379 } = connections.redis.options;
     return new StandaloneTopology(`${host}:${port}`, db, connections, false);
-  }
-
-  get keyed(): Redis {
-    return this.node.connections.redis;
-  }
-
-  nodes(): readonly TopologyNode[] {
-    return [this.node];
-  }
-
-  nodeFor(): string {
-    return this.node.id;
   }
 
   async start(): Promise<void> {
