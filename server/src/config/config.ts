@@ -289,7 +289,7 @@ export type Config = Omit<z.output<typeof schema>, WhereSettings> & {
   /** The Redis deployments to watch, in order (the first is the default view); empty = the embedded Redis. */
   targets: TargetConfig[];
   /**
-   * REDIS_TLS_*_FILE paths, for every TLS target. Read and checked at start-up by `loadTlsFiles`, which puts their
+   * REDIS_TLS_*_FILE paths, for every TLS target. Read and checked at start-up by `applyTlsFiles` (tls-files.ts), which puts their
    * PEM text into each TLS target's `tls`.
    */
   tlsFiles: TlsFiles;

@@ -18,8 +18,9 @@ const RECONNECT_CAP_MS = 1000;
  * ioredis Sentinel clients: every (re)connect asks the sentinels for the master's address
  * (`SENTINEL get-master-addr-by-name`, trying each sentinel in turn). A failover is heard from the sentinels
  * themselves (`+switch-master`, see SentinelWatch): connections still on the old server are dropped so they
- * reconnect to the new one — a demoted master would otherwise keep answering, with data that is no longer the
- * truth. The node keeps its id (the master name) and its watcher; its `address` is the server the command
+ * reconnect to the new one — a master that hangs (a paused VM) or is cut off from the sentinels but not from
+ * lockscope would otherwise keep them, with data that is no longer the truth (a master that dies, or that the
+ * sentinels demote, closes them itself, and ioredis asks the sentinels again). The node keeps its id (the master name) and its watcher; its `address` is the server the command
  * connection is on, so the watcher sees a different server after the failover and treats it as a restart: locks
  * the new master never received (asynchronous replication) end `lost`, whatever the user may read (INFO's
  * `run_id` or not: lockscope's marker key is replicated, the address is not).

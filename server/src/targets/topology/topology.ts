@@ -28,8 +28,9 @@ export interface TopologyNode {
 
 export interface TopologyEvents {
   /**
-   * The set of masters changed (a node added or removed, a master replaced by its promoted replica, slots moved):
-   * read `nodes()` again. The target starts watchers for new nodes and stops those of nodes gone.
+   * The set of masters changed (a node added or removed, a master replaced by its promoted replica, slots moved),
+   * or what the topology itself reports did (a Sentinel failover, a sentinel's connection): read `nodes()` (and
+   * the status) again. The target starts watchers for new nodes and stops those of nodes gone.
    */
   change: [];
   /** The topology itself failed (discovery impossible, bad settings): the target shows it as its error. */
