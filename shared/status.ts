@@ -71,7 +71,10 @@ export interface RedisRestart {
 export interface NodeStatus {
   /** Stable id within the target (for a standalone server, its `host:port`). */
   id: string;
-  /** `host:port` as lockscope connects to it. */
+  /**
+   * `host:port` as lockscope connects to it. A Sentinel target's node is whichever server is master now (before
+   * lockscope first reached it: `<master name> (asking the sentinels)`).
+   */
   address: string;
   /** Always a master: replicas are not watched (they raise no `expired` events). */
   role: 'master';
