@@ -6,7 +6,8 @@
  * audit log after a force-release and a set-TTL, the contention simulator running, a semaphore's holders in the
  * detail panel, the table after Redis restarted without persistence (every lock lost); then a second lockscope
  * watching four deployments (one fine, one with a managed-Redis user, one down, one whose user may not SCAN) for
- * the target switcher and the blind state.
+ * the target switcher and the blind state; and a Sentinel group (master, replica, three sentinels) whose master is
+ * killed: the failover in the header.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { Redis } from 'ioredis';
@@ -15,14 +16,20 @@ import { CHROMIUM_ARGS } from '../playwright.config';
 import { logIn, setTtlFromDialog } from '../e2e/support/admin';
 import { startLockscope } from '../e2e/support/lockscope';
 import { freePort, startEmbeddedRedis } from '../server/src/redis/embedded-redis';
+import { startTestSentinel } from '../server/test/support/sentinel';
 
 const out = new URL('../docs/', import.meta.url).pathname;
 const ADMIN_TOKEN = 'screenshots-admin-token-0123456789';
+const uuid = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
+const hex = (n: number) => Array.from({ length: 32 }, (_, i) => ((n * 7 + i * 13) % 16).toString(16)).join('');
+// `npm run screenshots -- sentinel`: only the Sentinel failover shots.
+if (process.argv.includes('sentinel')) {
+  await sentinelFailover();
+  process.exit(0);
+}
 const lockscope = await startLockscope({ HELD_TOO_LONG_MS: '3600000', ADMIN_TOKEN, SIMULATOR: '1' });
 
 const r = lockscope.redis;
-const uuid = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
-const hex = (n: number) => Array.from({ length: 32 }, (_, i) => ((n * 7 + i * 13) % 16).toString(16)).join('');
 
 // Redisson (hash: "<client uuid>:<thread id>" → re-entry count), renewed by its watchdog.
 await r.hset('orders:checkout-lock:{42}', `${uuid}:57`, 2);
@@ -186,6 +193,7 @@ try {
     });
   }
   await severalTargets();
+  await sentinelFailover();
 } finally {
   for (const t of timers) clearInterval(t);
   await Promise.all(pool.map((s) => s.release().catch(() => {})));
@@ -236,5 +244,46 @@ async function severalTargets(): Promise<void> {
     await several.stop();
     for (const c of clients) c.disconnect();
     await Promise.all([eu.stop(), us.stop(), reporting.stop()]);
+  }
+}
+
+/**
+ * A Sentinel group whose master dies right after a payment job took its lock: the sentinels promote the replica,
+ * lockscope follows it, and the lock the replica never received ends lost. The replica had no keyspace
+ * notifications, and lockscope may not set them: it polls the new master, and says so.
+ */
+async function sentinelFailover(): Promise<void> {
+  const group = await startTestSentinel();
+  const master = group.nodeClient(group.master.port);
+  await master.hset('orders:checkout-lock:{42}', `${uuid}:57`, 1);
+  await master.pexpire('orders:checkout-lock:{42}', 30_000);
+  await master.set('bull:thumbnails:88:lock', 'd9428888-122b-11e1-b85c-61cd3cbb3210:1', 'PX', 30_000);
+  for (let i = 0; i < 6; i++) await master.set(`lock:tenant-${100 + i * 7}:sync`, hex(10 + i), 'PX', 120_000 + i * 40_000);
+  await master.set('lock:migrations', 'deploy-2291@ci-runner-4');
+  await master.call('WAIT', 1, 2000);
+  const own = await startLockscope(
+    { REDIS_URL: '', REDIS_SENTINELS: group.sentinelAddresses, REDIS_SENTINEL_MASTER: group.masterName, CONFIGURE_NOTIFICATIONS: '', HELD_TOO_LONG_MS: '3600000' },
+    { redisUrl: group.master.url },
+  );
+  const renew = setInterval(() => void group.client.pexpire('orders:checkout-lock:{42}', 30_000).catch(() => {}), 1_000);
+  const shots = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    // Taken on the old master a moment before it dies: the replica never receives it.
+    await group.setOnMasterOnly('lock:payments:settlement-run', hex(1), 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await group.failover();
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await (await shots.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } })).newPage();
+      await page.goto(own.url);
+      await page.getByTestId('failover-polling').waitFor({ timeout: 15_000 });
+      await page.waitForTimeout(600);
+      await page.screenshot({ path: `${out}lockscope-sentinel-${scheme}.png` });
+      console.log(`saved docs/lockscope-sentinel-${scheme}.png`);
+    }
+  } finally {
+    clearInterval(renew);
+    await shots.close();
+    await own.stop();
+    await group.stop();
   }
 }

@@ -53,8 +53,13 @@ export type RestartSignal = 'run-id' | 'marker' | 'client-id' | 'none';
 export interface RedisRestart {
   /** When lockscope noticed (epoch ms, server clock). */
   at: number;
-  /** The node it happened to (`host:port`). */
+  /** The node it happened to (`host:port`): after a failover, the server now in its place. */
   node: string;
+  /**
+   * Set when another server took the node's place (a Sentinel failover): the address of the one before. Locks
+   * written to it just before it failed may never have reached its replica (replication is asynchronous).
+   */
+  from?: string;
   /**
    * Locks held on that node before it that were gone after it (state `lost`): their holders may still believe
    * they hold them. Null while lockscope is still looking.
@@ -66,7 +71,10 @@ export interface RedisRestart {
 export interface NodeStatus {
   /** Stable id within the target (for a standalone server, its `host:port`). */
   id: string;
-  /** `host:port` as lockscope connects to it. */
+  /**
+   * `host:port` as lockscope connects to it. A Sentinel target's node is whichever server is master now (before
+   * lockscope first reached it: `<master name> (asking the sentinels)`).
+   */
   address: string;
   /** Always a master: replicas are not watched (they raise no `expired` events). */
   role: 'master';
@@ -104,8 +112,33 @@ export interface NodeStatus {
  */
 export type TargetHealth = 'down' | 'blind' | 'starting' | 'degraded' | 'ok';
 
-/** How a target finds its masters. Only `standalone` exists today; cluster and Sentinel are planned. */
+/** How a target finds its masters: one server, a cluster's masters, or the master a Sentinel group names. */
 export type TopologyKind = 'standalone' | 'cluster' | 'sentinel';
+
+/** A failover the sentinels announced (`+switch-master`) while lockscope watched. */
+export interface SentinelFailover {
+  /** When lockscope heard of it (epoch ms). */
+  at: number;
+  /** `host:port` of the master before and after. */
+  from: string;
+  to: string;
+}
+
+/** A Sentinel target's group: the sentinels lockscope listens to for failovers, and the last failover. */
+export interface SentinelStatus {
+  /** The name the sentinels monitor the master under. */
+  masterName: string;
+  /**
+   * Each configured sentinel (`host:port`) and lockscope's connection to it (its `+switch-master` subscription):
+   * `knowsMaster` is its answer to "where is the master of this name?" (false: it monitors none of that name;
+   * null: not answered), `lastError` what went wrong (a refused password, say), if anything; `listening`: all is
+   * well, lockscope hears this sentinel's failover announcements.
+   */
+  sentinels: { address: string; connection: RedisConnectionState; knowsMaster: boolean | null; lastError: string | null; listening: boolean }[];
+  /** Failovers announced since lockscope started, and the last one. */
+  failovers: number;
+  lastFailover: SentinelFailover | null;
+}
 
 /** One deployment lockscope watches: a server (later a cluster or a Sentinel group). */
 export interface TargetStatus {
@@ -126,6 +159,8 @@ export interface TargetStatus {
   lastRestart: RedisRestart | null;
   /** A target-level error (it could not be set up), or null. */
   lastError: string | null;
+  /** For a Sentinel target: its sentinels and failovers. */
+  sentinel?: SentinelStatus;
 }
 
 export interface ServerStatus {

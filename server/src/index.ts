@@ -16,13 +16,14 @@ import type { Registry } from 'prom-client';
 import type { ServerOptions } from 'socket.io';
 import type { ServerStatus } from '../../shared/status';
 import { parseSettings, type SettingName } from './config/config';
-import { parseTargets, targetProblems, type TargetConfig } from './config/targets';
+import { parseTargets, targetProblems, usesTls, type TargetConfig, type TargetTls } from './config/targets';
+import { checkTls, withTls } from './config/tls-files';
 import type { LockFormat } from './libraries';
 import { composeLockscope } from './lockscope';
 import { packagedClientDir, packageVersion } from './package-root';
 import type { AttachableServer, IO } from './realtime/socket-server';
 
-export type { ClientTargetConfig, TargetConfig, UrlTargetConfig } from './config/targets';
+export type { ClientTargetConfig, SentinelAddress, SentinelTargetConfig, TargetConfig, TargetTls, UrlTargetConfig } from './config/targets';
 export type { LockFormat } from './libraries';
 export type { ServerStatus, TargetStatus, NodeStatus } from '../../shared/status';
 export type { AttachableServer } from './realtime/socket-server';
@@ -31,8 +32,8 @@ export type { LockView, LockSnapshot, LockChanges } from '../../shared/locks';
 
 export interface LockscopeOptions {
   /**
-   * The Redis deployment(s) to watch: a URL (`redis://…`, `rediss://…`) or named URLs as `REDIS_URL` takes them
-   * (`prod=rediss://…,staging=redis://…`); an ioredis connection of yours (lockscope opens its own with the same
+   * The Redis deployment(s) to watch: a URL (`redis://…`, `rediss://…`, `redis+sentinel://host:26379,…/mymaster`) or
+   * named URLs as `REDIS_URL` takes them (`prod=rediss://…,staging=redis+sentinel://…`); an ioredis connection of yours (lockscope opens its own with the same
    * options and leaves yours alone); or target configs, several for a switcher (the first is shown first, keeps
    * the audit log and runs the simulator).
    */
@@ -42,6 +43,13 @@ export interface LockscopeOptions {
    * `<basePath>/socket.io/`, the session cookie is scoped to it. The dashboard works under any prefix a proxy adds.
    */
   basePath?: string;
+  /**
+   * TLS material as PEM text for every TLS target (`rediss://`, `rediss+sentinel://`) that does not carry its own:
+   * the CA to trust instead of the system's, and a client certificate with its key (servers with
+   * `tls-auth-clients yes`). Checked at start, as REDIS_TLS_*_FILE are: PEM, parses, not expired, the key is the
+   * certificate's.
+   */
+  tls?: TargetTls;
   /** Enables admin actions (force-release, set TTL) behind a login: the token (≥ 16 characters), or its SHA-256 in hex. */
   auth?: { token: string } | { tokenSha256: string };
   /** No admin actions and no simulator: nothing is written to Redis (but for a restart marker where INFO is refused). */
@@ -119,7 +127,7 @@ export class LockscopeOptionsError extends Error {
  * options that cannot work.
  */
 export async function createLockscope(options: LockscopeOptions): Promise<Lockscope> {
-  const targets = targetsOf(options.redis);
+  const targets = withTlsOption(targetsOf(options.redis), options.tls);
   const settings = parseSettings(rawSettings(options), (name) => OPTION_NAMES[name] ?? name);
   const problems = [...(targets.ok ? [] : targets.problems), ...(settings.ok ? [] : settings.problems)];
   if (!targets.ok || !settings.ok) throw new LockscopeOptionsError(problems);
@@ -171,6 +179,36 @@ function rawSettings(o: LockscopeOptions): Partial<Record<SettingName, unknown>>
     configureNotifications: o.configureNotifications,
   };
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The `tls` option's PEM text (and each target's own), checked as the entry point checks REDIS_TLS_*_FILE, then
+ * given to every TLS target that does not carry that part itself.
+ */
+function withTlsOption(
+  given: { ok: true; targets: TargetConfig[] } | { ok: false; problems: string[] },
+  tls: TargetTls | undefined,
+): { ok: true; targets: TargetConfig[] } | { ok: false; problems: string[] } {
+  if (!given.ok) return given;
+  const problems: string[] = [];
+  const check = (material: TargetTls, setting: (part: string) => string) => {
+    const pem = (part: keyof TargetTls) => (material[part] === undefined ? undefined : { text: material[part], setting: setting(part), source: 'the PEM text' });
+    const checked = checkTls({ ca: pem('ca'), cert: pem('cert'), key: pem('key') });
+    if (!checked.ok) problems.push(...checked.problems);
+  };
+  given.targets.forEach((t, i) => {
+    if (t.kind !== 'client' && t.tls) check(t.tls, (part) => `redis${given.targets.length > 1 ? ` (target ${i + 1})` : ''}: tls.${part}`);
+  });
+  if (tls !== undefined) {
+    const typed = (['ca', 'cert', 'key'] as const).filter((k) => tls?.[k] !== undefined && typeof tls[k] !== 'string');
+    if (!tls || typeof tls !== 'object' || typed.length) problems.push('tls: give { ca?, cert?, key? } as PEM text (strings)');
+    else {
+      if ((tls.cert === undefined) !== (tls.key === undefined)) problems.push('tls: cert and key go together (a client certificate and its private key)');
+      if (!given.targets.some(usesTls)) problems.push('tls: no target uses TLS: use a rediss:// (or rediss+sentinel://) URL, or a Sentinel target with tls');
+      check(tls, (part) => `tls.${part}`);
+    }
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, targets: tls ? withTls(given.targets, tls) : given.targets };
 }
 
 function targetsOf(redis: LockscopeOptions['redis']): { ok: true; targets: TargetConfig[] } | { ok: false; problems: string[] } {

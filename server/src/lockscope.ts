@@ -144,7 +144,7 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
   const metrics = createMetrics({ targets, clock });
   const first = targetConfigs[0]!;
   const simulator = new SimulatorService({
-    redisUrl: first.kind === 'url' ? first.url : null,
+    redisUrl: simulatorUrl(first),
     availability: simulatorAvailability(parts, first),
     logger: logger.child({ part: 'simulator' }),
   });
@@ -207,12 +207,23 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
   };
 }
 
+/** The URL the simulator's workers connect by: a plain URL target's, with no TLS material a URL cannot carry. */
+function simulatorUrl(first: TargetConfig): string | null {
+  return first.kind === 'url' && !first.tls?.ca && !first.tls?.cert ? first.url : null;
+}
+
 function simulatorAvailability(parts: LockscopeParts, first: TargetConfig): SimAvailability {
   if (parts.config.readOnly) {
     return { enabled: false, reason: 'lockscope was started read-only (--read-only / READ_ONLY), and simulations write to Redis.' };
   }
-  if (first.kind !== 'url') {
-    return { enabled: false, reason: 'The simulator connects its workers by URL, and the first Redis target was given as a connection.' };
+  if (simulatorUrl(first) === null) {
+    const why =
+      first.kind === 'client'
+        ? 'the first Redis target was given as a connection'
+        : first.kind === 'sentinel'
+          ? 'the first Redis target is a Sentinel group'
+          : 'the first Redis target needs TLS certificates, which a URL cannot carry';
+    return { enabled: false, reason: `The simulator connects its workers (and its slow-link proxy) by URL, and ${why}.` };
   }
   if (parts.simulator) return parts.simulator;
   return parts.config.simulator || parts.embedded ? { enabled: true } : { enabled: false, reason: EXTERNAL_SIMULATOR };

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { createApp } from './app';
 import { resolveConfig } from './config/config';
+import { applyTlsFiles } from './config/tls-files';
 import { packagedClientDir, packageVersion } from './package-root';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded-redis';
 import { superviseEmbeddedRedis } from './redis/embedded-supervisor';
@@ -16,12 +17,14 @@ async function main(): Promise<void> {
     console.log(packageVersion());
     return;
   }
-  if (resolved.kind === 'error') {
-    console.error(`lockscope: invalid configuration:\n${resolved.problems.map((p) => `  - ${p}`).join('\n')}`);
+  // The TLS files are read (and checked) here, once: a bad one stops start-up like any other bad setting.
+  const loaded = resolved.kind === 'error' ? { ok: false as const, problems: resolved.problems } : applyTlsFiles(resolved.config);
+  if (!loaded.ok) {
+    console.error(`lockscope: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`);
     process.exitCode = 2;
     return;
   }
-  const config = resolved.config;
+  const config = loaded.config;
   const logger = pino({ level: config.logLevel, base: { app: 'lockscope' } });
   const version = packageVersion();
 

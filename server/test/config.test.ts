@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LOCK_PATTERNS, maskRedisUrl, resolveConfig } from '../src/config/config';
+import { describeTarget } from '../src/targets/target-set';
 
 describe('resolveConfig', () => {
   it('uses the documented defaults with an empty environment', () => {
@@ -119,5 +120,109 @@ describe('maskRedisUrl', () => {
   it('hides the password and keeps the rest', () => {
     expect(maskRedisUrl('redis://app:hunter2@cache.internal:6380/3')).toBe('redis://app:***@cache.internal:6380/3');
     expect(maskRedisUrl('redis://localhost:6379')).toBe('redis://localhost:6379');
+  });
+});
+
+describe('Sentinel and TLS settings', () => {
+  const resolve = (env: Record<string, string>, argv: string[] = []) => {
+    const r = resolveConfig(env, argv);
+    return r.kind === 'ok' ? r.config : r.kind === 'error' ? r.problems.join('\n') : r.kind;
+  };
+
+  it('reads REDIS_SENTINELS + REDIS_SENTINEL_MASTER (and their flags) as one Sentinel target, with every credential', () => {
+    const config = resolve(
+      {
+        REDIS_SENTINELS: 's1.internal:26380, s2.internal,[::1]:26381',
+        REDIS_SENTINEL_MASTER: 'mymaster',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+        REDIS_USERNAME: 'lockscope',
+        REDIS_PASSWORD: 'master-pw',
+      },
+      ['--redis-sentinel-username', 'watcher', '--redis-sentinel-tls'],
+    );
+    expect(typeof config !== 'string' && config.targets).toEqual([
+      {
+        kind: 'sentinel',
+        name: null,
+        sentinels: [
+          { host: 's1.internal', port: 26380 },
+          { host: 's2.internal', port: 26379 },
+          { host: '::1', port: 26381 },
+        ],
+        masterName: 'mymaster',
+        db: 0,
+        username: 'lockscope',
+        password: 'master-pw',
+        sentinelUsername: 'watcher',
+        sentinelPassword: 'sentinel-pw',
+        tls: {},
+      },
+    ]);
+  });
+
+  it('reads redis+sentinel:// URLs among named targets; REDIS_SENTINEL_PASSWORD fills in where a URL names none', () => {
+    const config = resolve({
+      REDIS_URL: 'prod=rediss+sentinel://app:p%40ss,w@10.0.0.1:26379,10.0.0.2/orders/2?sentinelPassword=own,staging=redis+sentinel://10.1.0.1/mymaster,cache=redis://c:6379',
+      REDIS_SENTINEL_PASSWORD: 'shared',
+    });
+    expect(typeof config !== 'string' && config.targets).toEqual([
+      {
+        kind: 'sentinel',
+        name: 'prod',
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: '10.0.0.2', port: 26379 },
+        ],
+        masterName: 'orders',
+        db: 2,
+        username: 'app',
+        password: 'p@ss,w',
+        sentinelPassword: 'own',
+        tls: {},
+      },
+      { kind: 'sentinel', name: 'staging', sentinels: [{ host: '10.1.0.1', port: 26379 }], masterName: 'mymaster', db: 0, sentinelPassword: 'shared' },
+      { kind: 'url', name: 'cache', url: 'redis://c:6379' },
+    ]);
+    const targets = typeof config !== 'string' ? config.targets : [];
+    expect(targets.map(describeTarget)).toEqual([
+      'rediss+sentinel://app:***@10.0.0.1:26379,10.0.0.2:26379/orders/2',
+      'redis+sentinel://10.1.0.1:26379/mymaster',
+      'redis://c:6379',
+    ]);
+  });
+
+  it('refuses incomplete or contradictory Sentinel settings, every problem by setting, never a password', () => {
+    const text = resolve({
+      REDIS_URL: 'a=redis+sentinel://h1:0,h2:x/,b=redis+sentinel://h/m/1/2?pw=1,c=redis://x',
+      REDIS_SENTINELS: 'h1:26379',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-s3cret',
+    });
+    expect(text).toMatch(/REDIS_URL \(--redis-url\): entry 1: "a": "h1:0" is not host:port/);
+    expect(text).toMatch(/entry 1: "a": "h2:x" is not host:port/);
+    expect(text).toMatch(/entry 1: "a": names no master/);
+    expect(text).toMatch(/entry 2: "b": the path must be \/<master name> or \/<master name>\/<db number>/);
+    expect(text).toMatch(/entry 2: "b": unknown parameter "pw"/);
+    expect(resolve({ REDIS_URL: 'redis://x', REDIS_SENTINELS: 'h1:26379', REDIS_SENTINEL_MASTER: 'm' })).toMatch(/REDIS_SENTINELS \(--redis-sentinels\): set either REDIS_URL or REDIS_SENTINELS/);
+    expect(resolve({ REDIS_SENTINELS: 'h1:26379' })).toMatch(/REDIS_SENTINEL_MASTER \(--redis-sentinel-master\): is required with REDIS_SENTINELS/);
+    const stray = resolve({ REDIS_URL: 'redis://x', REDIS_PASSWORD: 'master-s3cret', REDIS_SENTINEL_PASSWORD: 'sentinel-s3cret', REDIS_SENTINEL_TLS: '1' });
+    expect(stray).toMatch(/REDIS_PASSWORD \(--redis-password\): applies only with REDIS_SENTINELS/);
+    expect(stray).toMatch(/REDIS_SENTINEL_PASSWORD \(--redis-sentinel-password\): applies only to Sentinel targets/);
+    expect(stray).toMatch(/REDIS_SENTINEL_TLS \(--redis-sentinel-tls\): applies only with REDIS_SENTINELS/);
+    expect(`${text}\n${stray}`).not.toMatch(/s3cret/);
+  });
+
+  it('takes TLS files only where a target uses TLS, and a client certificate only with its key', () => {
+    expect(resolve({ REDIS_URL: 'redis://x', REDIS_TLS_CA_FILE: '/etc/ca.pem' })).toMatch(/REDIS_TLS_CA_FILE \(--redis-tls-ca-file\): no target uses TLS/);
+    expect(resolve({ REDIS_URL: 'rediss://x', REDIS_TLS_CERT_FILE: '/c.pem' })).toMatch(/REDIS_TLS_KEY_FILE \(--redis-tls-key-file\): is required with REDIS_TLS_CERT_FILE/);
+    const ok = resolve({ REDIS_URL: 'a=rediss://x,b=redis://y', REDIS_TLS_CA_FILE: '/ca.pem', REDIS_TLS_CERT_FILE: '/c.pem', REDIS_TLS_KEY_FILE: '/k.pem' });
+    expect(typeof ok !== 'string' && ok.tlsFiles).toEqual({ ca: '/ca.pem', cert: '/c.pem', key: '/k.pem' });
+  });
+
+  it('--help lists the Sentinel and TLS settings', () => {
+    const r = resolveConfig({}, ['--help']);
+    const help = r.kind === 'help' ? r.text : '';
+    for (const name of ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD', 'REDIS_USERNAME', 'REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE']) {
+      expect(help).toContain(name);
+    }
   });
 });

@@ -264,6 +264,11 @@ describe('createLockscope: mounted into a host Express app beside its own routes
     expect(problems).toMatch(/^lockFormats: formats\[0\]\.owner\.pattern: is not a valid regular expression/m);
     const twoUnnamed = createLockscope({ redis: [{ kind: 'url', name: null, url: redis.url }, { kind: 'url', name: null, url: redis.url }] });
     await expect(twoUnnamed).rejects.toThrow(/target 2: give each of several targets a name/);
+    // A Sentinel group as a target config: checked as REDIS_URL's redis+sentinel:// is.
+    const badSentinel = createLockscope({ redis: { kind: 'sentinel', name: null, sentinels: [], masterName: 'my master', db: 0 } });
+    const sentinelProblems = await badSentinel.catch((err: unknown) => (err instanceof LockscopeOptionsError ? err.problems.join('\n') : String(err)));
+    expect(sentinelProblems).toMatch(/^redis: name at least one sentinel/m);
+    expect(sentinelProblems).toMatch(/^redis: the master name must be 1-64 letters/m);
   });
 
   /** Connections the lockscope under test has open on the test Redis (they are all named lockscope:*). */

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
-import type { NodeStatus } from '../../../shared/status';
-import { maskRedisTarget } from '../lib/format';
+import type { NodeStatus, SentinelStatus } from '../../../shared/status';
+import { formatClock, maskRedisTarget } from '../lib/format';
 import { CAPABILITY_LABEL, CONNECTION_DOT, connectionOf, feedOf, RESTART_SIGNAL_TEXT } from '../lib/targets';
 import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../store/lock-store';
 import { AdminStatus } from './Admin/AdminStatus';
@@ -55,6 +55,7 @@ export function Header() {
               </span>
             )}
           </Item>
+          {target?.sentinel && <SentinelItem sentinel={target.sentinel} master={target.nodes[0] ?? null} />}
           <Item label="Connection" hideLabel>
             <span
               className={`inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 font-medium whitespace-nowrap ${
@@ -105,6 +106,37 @@ export function Header() {
       </div>
       {target && target.nodes.length > 1 && <NodeStates nodes={target.nodes} />}
     </header>
+  );
+}
+
+/**
+ * A Sentinel target: the server that is master now, and how many sentinels lockscope hears failovers from (all
+ * is quiet; fewer is amber; none is red: a failover would go unnoticed). Details in the title.
+ */
+function SentinelItem({ sentinel, master }: { sentinel: SentinelStatus; master: NodeStatus | null }) {
+  const heard = sentinel.sentinels.filter((s) => s.listening).length;
+  const all = sentinel.sentinels.length;
+  const known = master !== null && master.restartSignal !== null;
+  const last = sentinel.lastFailover;
+  const title = [
+    `Master "${sentinel.masterName}" as the sentinels name it${known ? `: ${master.address}` : ' (not reached yet)'}.`,
+    last ? `Last failover at ${formatClock(last.at).slice(0, 8)}: ${last.from} → ${last.to}.` : 'No failover since lockscope started.',
+    `Failovers are heard from ${heard} of ${all} sentinels:`,
+    ...sentinel.sentinels.map((s) => `  ${s.address}: ${s.connection}${s.lastError ? ` (${s.lastError})` : s.knowsMaster === false ? ` (monitors no master named "${sentinel.masterName}")` : ''}`),
+  ].join('\n');
+  return (
+    <Item label="Master">
+      <span className="font-mono" data-testid="sentinel-master" title={title}>
+        {known ? master.address : '…'}
+      </span>
+      <span
+        data-testid="sentinel-count"
+        title={title}
+        className={`ml-1.5 ${heard === all ? 'text-slate-500 dark:text-slate-400' : heard === 0 ? 'font-medium text-red-700 dark:text-red-400' : 'font-medium text-amber-700 dark:text-amber-400'}`}
+      >
+        sentinels {heard}/{all}
+      </span>
+    </Item>
   );
 }
 

@@ -4,7 +4,9 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BUILTIN_PATTERNS, lockFormatsSchema, type DeclaredFormat } from '../libraries';
-import { parseTargets, type TargetConfig } from './targets';
+import { parseSentinelList, parseTargets, usesTls, type TargetConfig } from './targets';
+
+export { maskRedisUrl } from './targets';
 
 /**
  * The union of the lock libraries' own patterns (server/src/libraries/) and the generic "lock" glob, less those
@@ -34,8 +36,61 @@ export const SETTINGS = {
     env: 'REDIS_URL',
     flag: 'redis-url',
     help:
-      'Redis to inspect, e.g. redis://:pass@host:6379/0, or several named ones: prod=rediss://…,staging=redis://… ' +
-      '(one dashboard, a switcher between them). Absent: start a private embedded redis-server',
+      'Redis to inspect, e.g. redis://user:pass@host:6379/0, a Sentinel group redis+sentinel://[user:pass@]host:26379,host:26379/mymaster, ' +
+      'or several named ones: prod=rediss://…,staging=redis://… (one dashboard, a switcher between them). Absent: start a private embedded redis-server',
+  },
+  redisSentinels: {
+    env: 'REDIS_SENTINELS',
+    flag: 'redis-sentinels',
+    help: 'Sentinels to find the master through, host:port,host:port (with REDIS_SENTINEL_MASTER; instead of REDIS_URL). Several Sentinel groups: REDIS_URL=prod=redis+sentinel://…',
+  },
+  redisSentinelMaster: {
+    env: 'REDIS_SENTINEL_MASTER',
+    flag: 'redis-sentinel-master',
+    help: 'The name the sentinels monitor the master under (sentinel monitor <name> …), e.g. mymaster',
+  },
+  redisSentinelUsername: {
+    env: 'REDIS_SENTINEL_USERNAME',
+    flag: 'redis-sentinel-username',
+    help: 'ACL user on the sentinels (for REDIS_SENTINELS and any redis+sentinel:// URL that names none)',
+  },
+  redisSentinelPassword: {
+    env: 'REDIS_SENTINEL_PASSWORD',
+    flag: 'redis-sentinel-password',
+    help: "The sentinels' password (their requirepass), for REDIS_SENTINELS and any redis+sentinel:// URL that names none",
+    secret: true,
+  },
+  redisUsername: {
+    env: 'REDIS_USERNAME',
+    flag: 'redis-username',
+    help: "ACL user on the master found through REDIS_SENTINELS (a URL carries its own: redis://user:password@…)",
+  },
+  redisPassword: {
+    env: 'REDIS_PASSWORD',
+    flag: 'redis-password',
+    help: 'Password on the master found through REDIS_SENTINELS',
+    secret: true,
+  },
+  redisSentinelTls: {
+    env: 'REDIS_SENTINEL_TLS',
+    flag: 'redis-sentinel-tls',
+    help: 'TLS to the sentinels and the master of REDIS_SENTINELS (a URL says it by its scheme: rediss+sentinel://)',
+    boolean: true,
+  },
+  redisTlsCaFile: {
+    env: 'REDIS_TLS_CA_FILE',
+    flag: 'redis-tls-ca-file',
+    help: "PEM file of the CA(s) to trust for TLS targets (rediss://, rediss+sentinel://) instead of the system's",
+  },
+  redisTlsCertFile: {
+    env: 'REDIS_TLS_CERT_FILE',
+    flag: 'redis-tls-cert-file',
+    help: 'PEM client certificate for TLS targets (servers with tls-auth-clients yes), with REDIS_TLS_KEY_FILE',
+  },
+  redisTlsKeyFile: {
+    env: 'REDIS_TLS_KEY_FILE',
+    flag: 'redis-tls-key-file',
+    help: 'PEM private key (unencrypted) of REDIS_TLS_CERT_FILE',
   },
   lockPatterns: {
     env: 'LOCK_PATTERNS',
@@ -203,6 +258,24 @@ const schema = z.object({
       return z.NEVER;
     })
     .optional(),
+  redisSentinels: z
+    .string()
+    .transform((v, ctx) => {
+      const problems: string[] = [];
+      const list = parseSentinelList(v, problems);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return problems.length ? z.NEVER : list;
+    })
+    .optional(),
+  redisSentinelMaster: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ . : or -' }).optional(),
+  redisSentinelUsername: z.string().optional(),
+  redisSentinelPassword: z.string().optional(),
+  redisUsername: z.string().optional(),
+  redisPassword: z.string().optional(),
+  redisSentinelTls: bool(),
+  redisTlsCaFile: z.string().optional(),
+  redisTlsCertFile: z.string().optional(),
+  redisTlsKeyFile: z.string().optional(),
   lockPatterns: z
     .union([z.string().transform((v) => v.split(',')), z.array(z.string())])
     .transform((v) => [...new Set(v.map((p) => p.trim()).filter(Boolean))])
@@ -235,14 +308,41 @@ const schema = z.object({
   }
 });
 
-export type Config = Omit<z.output<typeof schema>, 'redisUrl'> & {
+/** The settings that describe where Redis is: folded into `targets` (and `tlsFiles`) by `targetsOf`. */
+const WHERE_SETTINGS = [
+  'redisUrl',
+  'redisSentinels',
+  'redisSentinelMaster',
+  'redisSentinelUsername',
+  'redisSentinelPassword',
+  'redisUsername',
+  'redisPassword',
+  'redisSentinelTls',
+  'redisTlsCaFile',
+  'redisTlsCertFile',
+  'redisTlsKeyFile',
+] as const satisfies readonly SettingName[];
+type WhereSettings = (typeof WHERE_SETTINGS)[number];
+
+export type Config = Omit<z.output<typeof schema>, WhereSettings> & {
   /** The Redis deployments to watch, in order (the first is the default view); empty = the embedded Redis. */
   targets: TargetConfig[];
   /** Formats declared in the LOCK_FORMATS file, or given to createLockscope (empty without either). */
   lockFormats: DeclaredFormat[];
   /** The file they came from, for the start-up banner (null when none, or given as objects). */
   lockFormatsPath: string | null;
+  /**
+   * REDIS_TLS_*_FILE paths, for every TLS target. Read and checked at start-up by `applyTlsFiles` (tls-files.ts), which puts their
+   * PEM text into each TLS target's `tls`.
+   */
+  tlsFiles: TlsFiles;
 };
+
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
 
 export type ConfigResult =
   | { kind: 'ok'; config: Config }
@@ -282,7 +382,7 @@ export function resolveConfig(
     const value = flags[s.flag] ?? env[s.env];
     if (value !== undefined && value !== '') raw[name] = value;
   }
-  const parsed = parseSettings(raw, (name) => `${SETTINGS[name].env} (--${SETTINGS[name].flag})`, readFile);
+  const parsed = parseSettings(raw, settingName, readFile);
   return parsed.ok ? { kind: 'ok', config: parsed.config } : { kind: 'error', problems: parsed.problems };
 }
 
@@ -290,6 +390,7 @@ export function resolveConfig(
  * Validates settings given by name (from the environment and flags, or from the embedding API's options), every
  * problem at once, each as `<shown name> = <value>: <problem>` (secrets and Redis URLs never echoed). `lockFormats`
  * is a LOCK_FORMATS file's path, read through `readFile`, or (embedded) the file's content or its `formats` array.
+ * The "where is Redis" settings (REDIS_URL, REDIS_SENTINELS, …) become `targets` and `tlsFiles`.
  */
 export function parseSettings(
   raw: Partial<Record<SettingName, unknown>>,
@@ -305,13 +406,17 @@ export function parseSettings(
       : formatsPath !== null
         ? loadLockFormats(formatsPath, readFile)
         : checkLockFormats(Array.isArray(declared) ? { formats: declared } : declared);
-  if (parsed.success && !formats.problems.length) {
-    const { redisUrl, ...rest } = parsed.data;
+  const where = parsed.success ? targetsOf(parsed.data) : null;
+  if (parsed.success && where && !where.problems.length && !formats.problems.length) {
+    const rest = Object.fromEntries(Object.entries(parsed.data).filter(([k]) => !(WHERE_SETTINGS as readonly string[]).includes(k))) as Omit<
+      z.output<typeof schema>,
+      WhereSettings
+    >;
     // Declared formats' keys are scanned whatever LOCK_PATTERNS says: that is what declaring them is for.
     const lockPatterns = [...new Set([...rest.lockPatterns, ...formats.formats.map((f) => f.keyPattern)])];
     return {
       ok: true,
-      config: { ...rest, targets: redisUrl ?? [], lockPatterns, lockFormats: formats.formats, lockFormatsPath: formatsPath },
+      config: { ...rest, targets: where.targets, tlsFiles: where.tlsFiles, lockPatterns, lockFormats: formats.formats, lockFormatsPath: formatsPath },
     };
   }
   const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
@@ -321,6 +426,7 @@ export function parseSettings(
     const value = name && name !== 'redisUrl' && !s?.secret ? ` = ${JSON.stringify(raw[name])}` : '';
     return `${label}${value}: ${issue.message}`;
   });
+  problems.push(...(where?.problems ?? []).map(([name, message]) => `${shown(name)}: ${message}`));
   const source = formatsPath === null ? shown('lockFormats') : `${shown('lockFormats')} ${formatsPath}`;
   problems.push(...formats.problems.map((p) => `${source}: ${p}`));
   return { ok: false, problems };
@@ -356,27 +462,80 @@ function checkLockFormats(json: unknown): { formats: DeclaredFormat[]; problems:
   };
 }
 
+/** `REDIS_SENTINELS (--redis-sentinels)`: how a problem names the setting to fix. */
+export function settingName(name: SettingName): string {
+  const s: Setting = SETTINGS[name];
+  return `${s.env} (--${s.flag})`;
+}
+
+/**
+ * The targets the "where is Redis" settings describe: REDIS_URL's list, or one Sentinel group from
+ * REDIS_SENTINELS; sentinel credentials for every Sentinel target that names none; the TLS files, which only a
+ * TLS target can use. Every problem names its setting (and never repeats a secret).
+ */
+function targetsOf(s: Pick<z.output<typeof schema>, WhereSettings>): {
+  targets: TargetConfig[];
+  tlsFiles: TlsFiles;
+  problems: [SettingName, string][];
+} {
+  const problems: [SettingName, string][] = [];
+  const targets: TargetConfig[] = [...(s.redisUrl ?? [])];
+  if (s.redisSentinels) {
+    if (s.redisUrl) problems.push(['redisSentinels', 'set either REDIS_URL or REDIS_SENTINELS (several targets: REDIS_URL=prod=redis+sentinel://host:26379/mymaster,…)']);
+    if (!s.redisSentinelMaster) problems.push(['redisSentinelMaster', 'is required with REDIS_SENTINELS: the name the sentinels monitor the master under']);
+    targets.push({
+      kind: 'sentinel',
+      name: null,
+      sentinels: s.redisSentinels,
+      masterName: s.redisSentinelMaster ?? '',
+      db: 0,
+      ...(s.redisUsername ? { username: s.redisUsername } : {}),
+      ...(s.redisPassword ? { password: s.redisPassword } : {}),
+      ...(s.redisSentinelTls ? { tls: {} } : {}),
+    });
+  } else {
+    const onlyWithSentinels = ['redisSentinelMaster', 'redisUsername', 'redisPassword'] as const;
+    for (const name of onlyWithSentinels) {
+      if (s[name] !== undefined) problems.push([name, 'applies only with REDIS_SENTINELS (a URL carries its own credentials: redis://user:password@host)']);
+    }
+    if (s.redisSentinelTls) problems.push(['redisSentinelTls', 'applies only with REDIS_SENTINELS (a URL says it by its scheme: rediss+sentinel://)']);
+  }
+  const sentinelTargets = targets.filter((t) => t.kind === 'sentinel');
+  for (const name of ['redisSentinelUsername', 'redisSentinelPassword'] as const) {
+    if (s[name] === undefined) continue;
+    if (!sentinelTargets.length) problems.push([name, 'applies only to Sentinel targets (REDIS_SENTINELS, or redis+sentinel:// in REDIS_URL)']);
+  }
+  for (const t of sentinelTargets) {
+    if (s.redisSentinelUsername && t.sentinelUsername === undefined) t.sentinelUsername = s.redisSentinelUsername;
+    if (s.redisSentinelPassword && t.sentinelPassword === undefined) t.sentinelPassword = s.redisSentinelPassword;
+  }
+  const tlsFiles: TlsFiles = {
+    ...(s.redisTlsCaFile ? { ca: s.redisTlsCaFile } : {}),
+    ...(s.redisTlsCertFile ? { cert: s.redisTlsCertFile } : {}),
+    ...(s.redisTlsKeyFile ? { key: s.redisTlsKeyFile } : {}),
+  };
+  const tlsSettings = (['redisTlsCaFile', 'redisTlsCertFile', 'redisTlsKeyFile'] as const).filter((n) => s[n]);
+  if (tlsSettings.length && !targets.some(usesTls)) {
+    problems.push([tlsSettings[0]!, 'no target uses TLS: use a rediss:// (or rediss+sentinel://) URL, or REDIS_SENTINEL_TLS']);
+  }
+  if (tlsFiles.cert && !tlsFiles.key) problems.push(['redisTlsKeyFile', 'is required with REDIS_TLS_CERT_FILE: the client certificate\'s private key']);
+  if (tlsFiles.key && !tlsFiles.cert) problems.push(['redisTlsCertFile', 'is required with REDIS_TLS_KEY_FILE: the certificate of that key']);
+  return { targets, tlsFiles, problems };
+}
+
 export function helpText(): string {
-  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(22)} ${s.env.padEnd(18)} ${s.help}`);
+  const flagWidth = Math.max(...Object.values(SETTINGS).map((s: Setting) => s.flag.length)) + 2;
+  const envWidth = Math.max(...Object.values(SETTINGS).map((s: Setting) => s.env.length));
+  const rows = Object.values(SETTINGS).map((s: Setting) => `  --${s.flag.padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.help}`);
   return [
     'lockscope — live dashboard for distributed locks in Redis',
     '',
     'Usage: lockscope [flags]    (in a clone: npm start -- [flags]; each flag has an environment variable, and the flag wins)',
     '',
-    `  ${'flag'.padEnd(24)} ${'environment'.padEnd(18)} meaning`,
+    `  ${'flag'.padEnd(flagWidth + 2)} ${'environment'.padEnd(envWidth)} meaning`,
     ...rows,
-    `  --${'help'.padEnd(22)} ${''.padEnd(18)} Show this help`,
-    `  --${'version'.padEnd(22)} ${''.padEnd(18)} Print lockscope's version`,
+    `  --${'help'.padEnd(flagWidth)} ${''.padEnd(envWidth)} Show this help`,
+    `  --${'version'.padEnd(flagWidth)} ${''.padEnd(envWidth)} Print lockscope's version`,
   ].join('\n');
 }
 
-/** A Redis URL safe to print: the password (and a user's password) replaced by `***`. */
-export function maskRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid redis url>';
-  }
-}

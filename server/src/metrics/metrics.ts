@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockEvent, LockView } from '../../../shared/locks';
-import type { Capability, ChangeFeedMode, RestartSignal } from '../../../shared/status';
+import type { Capability, ChangeFeedMode, RestartSignal, SentinelStatus } from '../../../shared/status';
 import { EFFECTS } from '../targets/node/capabilities';
 import type { Target } from '../targets/target';
 import type { TargetSet } from '../targets/target-set';
@@ -155,6 +155,9 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
       eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.pollIntervalMs / 1000));
     },
   });
+  // Only with Sentinel targets (a family without samples would be noise): whether failovers can be heard, and how
+  // many were.
+  if (targets.list.some((t) => t.topology.sentinelStatus)) sentinelMetrics(targets, registry);
 
   const labelNames = ['target', 'library'] as const;
   const acquisitions = new Counter({ name: 'lockscope_lock_acquisitions_total', help: 'Locks seen taken (new key or new owner)', labelNames, registers });
@@ -231,4 +234,36 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
       for (const off of unbind.splice(0)) off();
     },
   };
+}
+
+/** `lockscope_sentinel_up{target,sentinel}` and `lockscope_sentinel_failovers_total{target}`, from each Sentinel target's status. */
+function sentinelMetrics(targets: TargetSet, registry: Registry): void {
+  const registers = [registry];
+  const eachSentinel = (fn: (t: Target, s: SentinelStatus) => void) =>
+    targets.list.forEach((t) => {
+      const s = t.topology.sentinelStatus?.();
+      if (s) fn(t, s);
+    });
+  new Gauge({
+    name: 'lockscope_sentinel_up',
+    help: 'A configured sentinel lockscope hears failovers from (connected, knows the master, subscribed): 1, else 0',
+    labelNames: ['target', 'sentinel'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachSentinel((t, s) => {
+        for (const x of s.sentinels) this.set({ target: t.id, sentinel: x.address }, x.listening ? 1 : 0);
+      });
+    },
+  });
+  new Counter({
+    name: 'lockscope_sentinel_failovers_total',
+    help: 'Failovers the sentinels announced (+switch-master) since lockscope started',
+    labelNames: ['target'] as const,
+    registers,
+    collect() {
+      this.reset();
+      eachSentinel((t, s) => this.inc({ target: t.id }, s.failovers));
+    },
+  });
 }

@@ -1,11 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
- * A connection that never queues commands while disconnected (a node watcher would rather skip a probe than
- * run a stale one later) and keeps reconnecting with capped backoff for as long as lockscope runs.
+ * A connection (to a `redis://`/`rediss://` URL, or from ioredis options: a Sentinel group) that never queues
+ * commands while disconnected (a node watcher would rather skip a probe than run a stale one later) and keeps
+ * reconnecting with capped backoff for as long as lockscope runs.
  */
-export function connectRedis(url: string, name: string, extra: RedisOptions = {}): Redis {
-  return quiet(new Redis(url, { connectionName: `lockscope:${name}`, ...CONNECTION_OPTIONS, ...extra }));
+export function connectRedis(where: string | RedisOptions, name: string, extra: RedisOptions = {}): Redis {
+  const options: RedisOptions = { connectionName: `lockscope:${name}`, ...CONNECTION_OPTIONS, ...extra };
+  return quiet(typeof where === 'string' ? new Redis(where, options) : new Redis({ ...options, ...where, ...extra }));
 }
 
 /** How every connection lockscope opens behaves (see connectRedis). */

@@ -22,7 +22,7 @@ export class ConnectionState extends EventEmitter<{ change: [] }> {
       this.set('ready');
     };
     const onError = (err: Error) => {
-      this.lastError = err.message;
+      this.lastError = readableError(err.message);
       // Never reached yet, and refused: that is down, not still connecting.
       if (this.state === 'connecting') this.set('down');
       this.emit('change');
@@ -52,4 +52,13 @@ export class ConnectionState extends EventEmitter<{ change: [] }> {
     this.state = state;
     this.emit('change');
   }
+}
+
+/**
+ * OpenSSL's errors arrive as `80BC…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate
+ * required:../deps/openssl/…/rec_layer_s3.c:1601:SSL alert number 116` (with a newline): keep the reason.
+ */
+export function readableError(message: string): string {
+  const ssl = /^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[\s\S]*?(SSL alert number \d+)?\s*$/.exec(message);
+  return ssl ? `TLS: ${ssl[1]}${ssl[2] ? ` (${ssl[2]})` : ''}` : message;
 }

@@ -1,23 +1,28 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { maskRedisUrl } from '../config/config';
-import { targetId, type TargetConfig } from '../config/targets';
+import { maskRedisUrl, sentinelLabel, targetId, type TargetConfig } from '../config/targets';
 import type { Libraries } from '../libraries';
 import { Target, type TargetOptions } from './target';
+import { SentinelTopology } from './topology/sentinel';
 import { addressOfClient, StandaloneTopology } from './topology/standalone';
 import type { Topology } from './topology/topology';
 
 /** How a configured target is reached. Sentinel and cluster topologies are chosen here. */
-export function topologyFor(config: TargetConfig): Topology {
+export function topologyFor(config: TargetConfig, logger?: Logger): Topology {
   switch (config.kind) {
     case 'url':
-      return StandaloneTopology.fromUrl(config.url);
+      return StandaloneTopology.fromUrl(config.url, config.tls);
     case 'client':
       return StandaloneTopology.fromClient(config.client);
+    case 'sentinel':
+      return new SentinelTopology(config, logger);
   }
 }
 
-/** What the header and the start-up banner show for a target: its label, else where it is (no password). */
+/**
+ * What the header, the switcher, logs and the start-up banner show for a target: its label, else where it is, never
+ * a password (a URL's replaced by `***`; a Sentinel group as `redis+sentinel://user:***@host:port,…/master`).
+ */
 export function describeTarget(config: TargetConfig): string {
   if (config.label) return config.label;
   switch (config.kind) {
@@ -25,6 +30,8 @@ export function describeTarget(config: TargetConfig): string {
       return maskRedisUrl(config.url);
     case 'client':
       return addressOfClient(config.client);
+    case 'sentinel':
+      return sentinelLabel(config);
   }
 }
 
@@ -63,7 +70,7 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
               id: targetId(c),
               name: c.name,
               url: describeTarget(c),
-              topology: topologyFor(c),
+              topology: topologyFor(c, deps.logger.child({ target: targetId(c) })),
               configureNotifications: deps.configureNotifications,
             },
             options,

@@ -1,10 +1,11 @@
-import type { NodeStatus, TargetHealth, TargetStatus } from '../../../shared/status';
+import type { NodeStatus, SentinelStatus, TargetHealth, TargetStatus } from '../../../shared/status';
 import type { Target } from './target';
 
 /** A target as the wire shows it (the header, the switcher, `/healthz`). */
 export function targetStatus(target: Target, locks: number): TargetStatus {
   const nodes = target.nodes.map((n) => n.status());
-  const { health, problem } = healthOf(nodes, target.lastError);
+  const sentinel = target.topology.sentinelStatus?.();
+  const { health, problem } = withTlsHint(target.url, sentinel ? sentinelHealth(sentinel, nodes, target.lastError) : healthOf(nodes, target.lastError));
   return {
     id: target.id,
     name: target.name,
@@ -16,7 +17,44 @@ export function targetStatus(target: Target, locks: number): TargetStatus {
     nodes,
     lastRestart: target.lastRestart,
     lastError: target.lastError,
+    ...(sentinel ? { sentinel } : {}),
   };
+}
+
+/**
+ * A TLS server that requires a client certificate (`tls-auth-clients yes`) and gets none resets the connection
+ * without a word (`ECONNRESET`, "Connection is closed", or TLS 1.3's "certificate required"): say what that means.
+ */
+function withTlsHint(url: string, h: { health: TargetHealth; problem: string | null }): { health: TargetHealth; problem: string | null } {
+  if (h.health !== 'down' || !/^rediss/.test(url) || !/ECONNRESET|Connection is closed|certificate required|alert unknown ca|alert bad certificate/i.test(h.problem ?? '')) return h;
+  return {
+    ...h,
+    problem: `${h.problem} Over TLS this is how a server refuses a client certificate it requires and did not get, or did not accept: check REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE.`,
+  };
+}
+
+/**
+ * A Sentinel target's health: its node's, said in Sentinel's terms where that helps — a master name no sentinel
+ * knows, or no sentinel to hear a failover from (the master may be fine, but a failover would go unnoticed until
+ * the old master goes away).
+ */
+function sentinelHealth(sentinel: SentinelStatus, nodes: NodeStatus[], lastError: string | null): { health: TargetHealth; problem: string | null } {
+  const { health, problem } = healthOf(nodes, lastError);
+  const answered = sentinel.sentinels.filter((s) => s.knowsMaster !== null);
+  const heard = sentinel.sentinels.filter((s) => s.listening);
+  if (health === 'down' && answered.length && answered.every((s) => !s.knowsMaster)) {
+    return { health, problem: `The sentinels monitor no master named "${sentinel.masterName}": check the master name (REDIS_SENTINEL_MASTER, or the redis+sentinel:// URL's path).` };
+  }
+  if (health === 'down' && !heard.length) {
+    // ioredis's "All sentinels are unreachable. Retrying from scratch after 100ms. Last error: WRONGPASS …" names the cause last.
+    const nodeError = nodes.find((n) => n.lastError)?.lastError;
+    const error = (nodeError && /Last error: (.+)$/.exec(nodeError)?.[1]) ?? sentinel.sentinels.find((s) => s.lastError)?.lastError ?? nodeError;
+    return { health, problem: `No sentinel answers${error ? ` (${error.replace(/\.$/, '')})` : ''}: lockscope cannot find the master.` };
+  }
+  if (health === 'ok' && !heard.length) {
+    return { health: 'degraded', problem: 'No sentinel answers: a failover would go unnoticed until the old master goes away.' };
+  }
+  return { health, problem };
 }
 
 /** The worst thing about a target, and a sentence saying it (see `TargetHealth`). */

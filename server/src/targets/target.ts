@@ -209,7 +209,8 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
           node,
           this,
           { ...this.options, db: this.topology.db, configureNotifications: this.spec.configureNotifications },
-          this.logger.child({ node: node.address }),
+          // The id, not the address: a Sentinel node's address changes with each failover (log lines name it too).
+          this.logger.child({ node: node.id }),
         );
         const w = watcher;
         w.on('status', () => this.emit('status'));

@@ -5,6 +5,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../../shared
 import type { LockView } from '../../../shared/locks';
 import { createApp, type App } from '../../src/app';
 import { resolveConfig, type Config } from '../../src/config/config';
+import { applyTlsFiles } from '../../src/config/tls-files';
 import type { LockTracker } from '../../src/model/lock-tracker';
 import type { NodeWatcher } from '../../src/targets/node/node-watcher';
 import type { Target } from '../../src/targets/target';
@@ -29,8 +30,9 @@ export interface TestApp {
 }
 
 /**
- * Boots the real app on port 0 against `redisUrl` (one URL, or several named targets: `a=redis://…,b=redis://…`),
- * as the entry point would (minus signals).
+ * Boots the real app on port 0 against `redisUrl` (one URL, or several named targets: `a=redis://…,b=redis://…`;
+ * empty: the targets come from `env`, e.g. REDIS_SENTINELS), as the entry point would (minus signals), TLS files
+ * included.
  */
 export async function startTestApp(
   redisUrl: string,
@@ -47,9 +49,11 @@ export async function startTestApp(
     redisArgs?: string[];
   } = {},
 ): Promise<TestApp> {
-  const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...env }, []);
+  const resolved = resolveConfig({ ...(redisUrl ? { REDIS_URL: redisUrl } : {}), LOG_LEVEL: 'silent', ...env }, []);
   if (resolved.kind !== 'ok') throw new Error(`bad test config: ${JSON.stringify(resolved)}`);
-  const config = resolved.config;
+  const loaded = applyTlsFiles(resolved.config);
+  if (!loaded.ok) throw new Error(`bad test TLS files: ${loaded.problems.join('; ')}`);
+  const config = loaded.config;
   const app = createApp({
     config,
     logger: extra.logger ?? pino({ level: 'silent' }),

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -6,6 +6,7 @@ import { freePort } from '../../src/redis/embedded-redis';
 import { poll } from './poll';
 import { startOnSomePort } from './ports';
 import { quietClient, startRedisProcess, type RedisProcess } from './redis-process';
+import { makeTestCertificates, type TestCertificates } from './tls';
 
 export interface TestSentinelOptions {
   /** Default `mymaster`. */
@@ -25,6 +26,12 @@ export interface TestSentinelOptions {
    * configured for notifications, so after a failover the new master raises no events until someone sets them.
    */
   replicaNotifications?: string | false;
+  /**
+   * TLS only, everywhere: master, replica and sentinels listen on a TLS port alone (`port 0`), require client
+   * certificates, and replicate and monitor over TLS (`tls-replication yes`), with certificates from
+   * `makeTestCertificates`. Default false.
+   */
+  tls?: boolean;
 }
 
 export interface SentinelNode {
@@ -46,10 +53,17 @@ export interface TestSentinel {
   readonly sentinelAddresses: string;
   /** A client on the current master found through the sentinels (ioredis sentinel mode; follows failovers). */
   readonly client: Redis;
-  /** Options for `new Redis(…)` that connect through the sentinels (sentinels, name, passwords). */
+  /** Options for `new Redis(…)` that connect through the sentinels (sentinels, name, passwords, TLS). */
   readonly clientOptions: RedisOptions;
+  /** With `tls`: the CA and client certificate files (PEM) every server and sentinel trusts. */
+  readonly certs: TestCertificates | null;
   /** A direct client on one server or sentinel port (disconnected by `stop()`; authenticated as needed). */
   nodeClient(port: number): Redis;
+  /**
+   * `SET key value PX ttlMs` on the master only, never replicated (`redis.set_repl(redis.REPL_NONE)` in a script):
+   * the lock a client took on the master a moment before it died, which its replica never received.
+   */
+  setOnMasterOnly(key: string, value: string, ttlMs: number): Promise<void>;
   /** Asks every sentinel `SENTINEL get-master-addr-by-name`: the ports they name. */
   masterPorts(): Promise<number[]>;
   /**
@@ -85,9 +99,28 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
   const sentinelProcs: RedisProcess[] = [];
   const direct = new Map<number, Redis>();
   const clients: Redis[] = [];
-  const serverAuth: RedisOptions = options.masterPassword ? { password: options.masterPassword } : {};
-  const sentinelAuth: RedisOptions = options.sentinelPassword ? { password: options.sentinelPassword } : {};
-  const url = (port: number, password?: string) => `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
+  const certs = options.tls ? await makeTestCertificates(mkdirSync(join(dir, 'tls'), { recursive: true })!) : null;
+  const tls = certs
+    ? { tls: { ca: readFileSync(certs.caCert, 'utf8'), cert: readFileSync(certs.clientCert, 'utf8'), key: readFileSync(certs.clientKey, 'utf8') } }
+    : {};
+  // TLS port only; the client certificate for the links a server or sentinel opens itself (replication, monitoring).
+  const tlsSettings = (port: number): [string, string][] =>
+    certs
+      ? [
+          ['port', '0'],
+          ['tls-port', String(port)],
+          ['tls-cert-file', certs.serverCert],
+          ['tls-key-file', certs.serverKey],
+          ['tls-client-cert-file', certs.clientCert],
+          ['tls-client-key-file', certs.clientKey],
+          ['tls-ca-cert-file', certs.caCert],
+          ['tls-auth-clients', 'yes'],
+          ['tls-replication', 'yes'],
+        ]
+      : [];
+  const serverAuth: RedisOptions = { ...(options.masterPassword ? { password: options.masterPassword } : {}), ...tls };
+  const sentinelAuth: RedisOptions = { ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}), ...tls };
+  const url = (port: number, password?: string) => `${certs ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
   const serverNode = (port: number): SentinelNode => ({ port, url: url(port, options.masterPassword) });
   const ownDir = (sub: string) => {
     mkdirSync(join(dir, sub), { recursive: true });
@@ -104,6 +137,7 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
     '--repl-diskless-sync-delay', '0',
     ...(options.masterPassword ? ['--requirepass', options.masterPassword, '--masterauth', options.masterPassword] : []),
     ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+    ...tlsSettings(port).flatMap(([k, v]) => [`--${k}`, v]),
   ];
   const originalArgs = new Map<number, string[]>();
   const startServer = async (port: number, args: string[]) => {
@@ -167,6 +201,7 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
           `sentinel parallel-syncs ${name} 1`,
           ...(options.masterPassword ? [`sentinel auth-pass ${name} ${options.masterPassword}`] : []),
           ...(options.sentinelPassword ? [`requirepass ${options.sentinelPassword}`] : []),
+          ...tlsSettings(port).map(([k, v]) => `${k} ${v}`),
           '',
         ].join('\n'),
       );
@@ -200,6 +235,7 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
       name,
       ...serverAuth,
       ...(options.sentinelPassword ? { sentinelPassword: options.sentinelPassword } : {}),
+      ...(certs ? { sentinelTLS: tls.tls, enableTLSForSentinelMode: true } : {}),
     };
     const client = quietClient(clientOptions);
     clients.push(client);
@@ -217,7 +253,11 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
       sentinelAddresses: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
       client,
       clientOptions,
+      certs,
       nodeClient,
+      async setOnMasterOnly(key, value, ttlMs) {
+        await nodeClient(masterPort).eval("redis.set_repl(redis.REPL_NONE) return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])", 1, key, value, ttlMs);
+      },
       masterPorts,
       async failover() {
         if (!replicaPort) throw new Error('failover() needs a replica: restartOld() the previous master first');

@@ -27,6 +27,7 @@ import { crossOriginProblem } from '../auth/csrf';
 import type { Throttled } from '../auth/failure-limiter';
 import { sessionFingerprint } from '../auth/sessions';
 import { bytesView } from '../../model/bytes';
+import { refusalOf } from '../../targets/node/refusal';
 import {
   attempted,
   auditQuerySchema,
@@ -173,7 +174,9 @@ export function adminRoutes(deps: AdminRouteDeps): Router & { dispose(): void } 
         res.json(ok(await run(who, parsed.data)));
       } catch (err) {
         if (err instanceof AdminError) return refuse(req, res, action, who, err.status, err.code, err.message);
-        const message = `Redis did not answer (${(err as Error).message}): nothing was changed, or the change could not be confirmed.`;
+        const message = refusalOf(err)
+          ? `Redis refused it: lockscope's Redis user may not do what this action needs (${(err as Error).message}). Nothing was changed; grant the admin ACL rule (README, "ACL users").`
+          : `Redis did not answer (${(err as Error).message}): nothing was changed, or the change could not be confirmed.`;
         await audit.record({ action, ...who, ...attempted(req.body), result: 'failed', error: { code: 'redis_unavailable', message } });
         res.status(503).json(fail('redis_unavailable', message));
       }

@@ -88,7 +88,6 @@ export interface NodeWatcherEvents {
  */
 export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   readonly id: string;
-  readonly address: string;
   readonly capabilities = new Capabilities();
   readonly connection: ConnectionState;
   readonly feed: ChangeFeed;
@@ -127,16 +126,17 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   /** The SCAN walks a full scan makes: one for all the patterns where they fold into one glob (see planScan). */
   private readonly scanPasses: ScanPass[];
   private readonly unbind: (() => void)[] = [];
+  /** The address of the server identified last: another one after a reconnect is a failover (see identifyServer). */
+  private identifiedAt: string | null = null;
 
   constructor(
-    node: TopologyNode,
+    private readonly node: TopologyNode,
     private readonly host: NodeHost,
     private readonly options: NodeWatcherOptions,
     private readonly logger: Logger,
   ) {
     super();
     this.id = node.id;
-    this.address = node.address;
     this.redis = node.connections.redis;
     this.subscriber = node.connections.subscriber;
     this.pollIntervalMs = options.pollMs;
@@ -152,6 +152,11 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.connection.on('change', changed);
     this.feed.on('mode', changed);
     this.capabilities.on('change', changed);
+  }
+
+  /** `host:port` of the server behind this node now (a Sentinel failover changes it). */
+  get address(): string {
+    return this.node.address;
   }
 
   get mode(): ChangeFeedMode {
@@ -174,7 +179,10 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.on$(subscriber, 'ready', () => {
       if (redis.status === 'ready') void this.onReady();
     });
-    this.loop(() => this.reconcileDelay(), () => this.reconcile());
+    // A switch to polling (a failover to a server without notifications, say) shortens the wait for the next scan:
+    // new locks are found only by scanning then, and the one pending was timed for notification mode (30 s).
+    const reconcileNow = this.loop(() => this.reconcileDelay(), () => this.reconcile());
+    this.feed.on('mode', (mode) => mode === 'polling' && reconcileNow());
     this.loop(() => this.pollIntervalMs, () => this.poll());
     this.loop(() => (this.feed.costly ? 3 : 1) * (this.options.feedRecheckMs ?? FEED_RECHECK_MS), () => this.recheckFeed());
     if (redis.status === 'ready') await this.onReady();
@@ -265,15 +273,23 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     });
     this.logMissing();
     const restarted = await this.identity.identify();
+    // Another server in the node's place (a Sentinel failover) is a restart whatever the user may read: the marker
+    // key was replicated to it, and without INFO nothing else would tell.
+    const address = this.address;
+    const from = this.identifiedAt !== null && this.identifiedAt !== address ? this.identifiedAt : null;
+    this.identifiedAt = address;
     this.prober.clusterNode = this.identity.facts.cluster ?? true; // unknown: the one-cursor walk is right everywhere
     this.prober.versionNum = this.identity.facts.versionNum;
     this.serverKnown = true;
     this.emit('status');
-    if (!restarted) return null;
+    if (!restarted && from === null) return null;
     const check = this.host.tracker.serverRestarted((id) => this.host.owns(this, id));
-    const info: RedisRestart = { at: Date.now(), node: this.address, lost: null };
+    const info: RedisRestart = { at: Date.now(), node: address, lost: null, ...(from !== null ? { from } : {}) };
     this.lastRestart = info;
-    this.logger.warn({ node: this.address, signal: this.identity.signal }, 'Redis restarted or failed over: checking which locks survived');
+    this.logger.warn(
+      { node: address, ...(from !== null ? { from } : {}), signal: from !== null ? 'address' : this.identity.signal },
+      from !== null ? 'Redis failed over to another server: checking which locks survived' : 'Redis restarted or failed over: checking which locks survived',
+    );
     return { info, settle: () => check.settle() };
   }
 
@@ -474,17 +490,29 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.unbind.push(() => emitter.off(event, fn));
   }
 
-  /** Runs `fn` repeatedly with a delay computed after each run, never overlapping itself. */
-  private loop(delay: () => number, fn: () => Promise<void>): void {
+  /**
+   * Runs `fn` repeatedly with a delay computed after each run, never overlapping itself. Returns `retime()`: the
+   * wait in progress (if any) is started again with the delay as computed now.
+   */
+  private loop(delay: () => number, fn: () => Promise<void>): () => void {
+    let pending: NodeJS.Timeout | null = null;
     const schedule = () => {
       if (this.stopped) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
+        pending = null;
         void fn().finally(schedule);
       }, delay());
       t.unref();
       this.timers.add(t);
+      pending = t;
     };
     schedule();
+    return () => {
+      if (!pending) return;
+      clearTimeout(pending);
+      this.timers.delete(pending);
+      schedule();
+    };
   }
 }

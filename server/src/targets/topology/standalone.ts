@@ -1,13 +1,14 @@
-import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import type { TargetTls } from '../../config/targets';
 import { CONNECTION_OPTIONS, connectRedis, dbFromUrl, quiet } from '../../redis/connect';
-import type { NodeConnections, Topology, TopologyEvents, TopologyNode } from './topology';
+import { SingleNodeTopology } from './single-node';
+import type { NodeConnections, Topology, TopologyNode } from './topology';
 
 /** One Redis server: one node, owning every key. */
-export class StandaloneTopology extends EventEmitter<TopologyEvents> implements Topology {
+export class StandaloneTopology extends SingleNodeTopology implements Topology {
   readonly kind = 'standalone';
   readonly db: number;
-  private readonly node: TopologyNode;
+  protected readonly node: TopologyNode;
 
   /**
    * Over connections made here from `url` (lazily: nothing happens until `start()`), or over connections the
@@ -24,10 +25,11 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
     this.node = { id: address, address, connections };
   }
 
-  static fromUrl(url: string): StandaloneTopology {
+  /** `tls`: CA, client certificate and key for a `rediss://` URL (PEM text). */
+  static fromUrl(url: string, tls?: TargetTls): StandaloneTopology {
     // ioredis's own "ready check" runs INFO, which managed Redis often refuses (it then prints a warning at every
     // connect); the node watcher waits for a loading server itself (NodeWatcher.untilLoaded).
-    const options = { enableReadyCheck: false };
+    const options = { enableReadyCheck: false, ...(tls && Object.keys(tls).length ? { tls: { ...tls } } : {}) };
     const connections = { redis: connectRedis(url, 'commands', options), subscriber: connectRedis(url, 'subscriber', options) };
     return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true);
   }
@@ -49,18 +51,6 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
   static fromConnections(connections: NodeConnections, db = connections.redis.options.db ?? 0): StandaloneTopology {
     const { host = '127.0.0.1', port = 6379 } = connections.redis.options;
     return new StandaloneTopology(`${host}:${port}`, db, connections, false);
-  }
-
-  get keyed(): Redis {
-    return this.node.connections.redis;
-  }
-
-  nodes(): readonly TopologyNode[] {
-    return [this.node];
-  }
-
-  nodeFor(): string {
-    return this.node.id;
   }
 
   async start(): Promise<void> {

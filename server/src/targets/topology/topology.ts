@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import type { TopologyKind } from '../../../../shared/status';
+import type { SentinelStatus, TopologyKind } from '../../../../shared/status';
 
 /** The two connections a node watcher uses: commands (SCAN, probes, INFO, CONFIG) and keyspace subscriptions. */
 export interface NodeConnections {
@@ -17,16 +17,20 @@ export interface TopologyNode {
    * same id on a new server process, which the watcher sees as a restart (see ServerIdentity).
    */
   id: string;
-  /** `host:port`, shown to users. */
-  address: string;
+  /**
+   * `host:port`, shown to users. May change while the node lives: a Sentinel target's one node is whichever
+   * server the sentinels name master now (read it again; a watcher that finds it changed treats it as a restart).
+   */
+  readonly address: string;
   /** Direct connections to this node (never redirected elsewhere), owned by the topology. */
   connections: NodeConnections;
 }
 
 export interface TopologyEvents {
   /**
-   * The set of masters changed (a node added or removed, a master replaced by its promoted replica, slots moved):
-   * read `nodes()` again. The target starts watchers for new nodes and stops those of nodes gone.
+   * The set of masters changed (a node added or removed, a master replaced by its promoted replica, slots moved),
+   * or what the topology itself reports did (a Sentinel failover, a sentinel's connection): read `nodes()` (and
+   * the status) again. The target starts watchers for new nodes and stops those of nodes gone.
    */
   change: [];
   /** The topology itself failed (discovery impossible, bad settings): the target shows it as its error. */
@@ -62,4 +66,6 @@ export interface Topology extends EventEmitter<TopologyEvents> {
   start(): Promise<void>;
   /** Disconnects what it opened. */
   stop(): Promise<void>;
+  /** A Sentinel topology's sentinels and failovers (for the target's status). */
+  sentinelStatus?(): SentinelStatus;
 }
