@@ -117,6 +117,12 @@ export interface LockView {
   state: LockState;
   /** When the lock ended (epoch ms) for `released` / `expired` / `lost`; null while held. */
   endedAt: number | null;
+  /**
+   * In a Redis Cluster, where the lock lives: the master that last answered for it (`host:port`; during a slot
+   * migration, the one it has moved to) and the key's hash slot. Null outside a cluster.
+   */
+  node: string | null;
+  slot: number | null;
 }
 
 /**

@@ -70,6 +70,8 @@ export interface NodeStatus {
   address: string;
   /** Always a master: replicas are not watched (they raise no `expired` events). */
   role: 'master';
+  /** A cluster master's hash slots (inclusive ranges; none while it has been given none); null outside a cluster. */
+  slots: [number, number][] | null;
   connection: RedisConnectionState;
   /** Last connection or command error (credentials never included), or null. */
   lastError: string | null;
@@ -104,10 +106,10 @@ export interface NodeStatus {
  */
 export type TargetHealth = 'down' | 'blind' | 'starting' | 'degraded' | 'ok';
 
-/** How a target finds its masters. Only `standalone` exists today; cluster and Sentinel are planned. */
+/** How a target finds its masters: one server, a Redis Cluster (every master), or (planned) a Sentinel group. */
 export type TopologyKind = 'standalone' | 'cluster' | 'sentinel';
 
-/** One deployment lockscope watches: a server (later a cluster or a Sentinel group). */
+/** One deployment lockscope watches: a server or a cluster (later a Sentinel group). */
 export interface TargetStatus {
   /** The name given in REDIS_URL (`prod=redis://…`), or `default` for a single unnamed URL. Used in `?target=`. */
   id: string;

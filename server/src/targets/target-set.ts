@@ -3,14 +3,14 @@ import type { Logger } from 'pino';
 import { maskRedisUrl } from '../config/config';
 import { targetId, type TargetConfig } from '../config/targets';
 import { Target, type TargetOptions } from './target';
-import { StandaloneTopology } from './topology/standalone';
 import type { Topology } from './topology/topology';
+import { UrlTopology } from './topology/url';
 
-/** How a configured target is reached. Sentinel and cluster topologies are chosen here. */
-export function topologyFor(config: TargetConfig): Topology {
+/** How a configured target is reached. A URL leads to a server or, found out on connecting, a whole cluster. */
+export function topologyFor(config: TargetConfig, logger: Logger): Topology {
   switch (config.kind) {
     case 'url':
-      return StandaloneTopology.fromUrl(config.url);
+      return new UrlTopology(config.url, logger);
   }
 }
 
@@ -47,7 +47,7 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
               id: targetId(c),
               name: c.name,
               url: c.label ?? maskRedisUrl(c.url),
-              topology: topologyFor(c),
+              topology: topologyFor(c, deps.logger.child({ target: targetId(c) })),
               configureNotifications: deps.configureNotifications,
             },
             options,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, dbFromUrl } from '../../redis/connect';
 import type { NodeConnections, Topology, TopologyEvents, TopologyNode } from './topology';
 
@@ -24,10 +24,10 @@ export class StandaloneTopology extends EventEmitter<TopologyEvents> implements 
     this.node = { id: address, address, connections };
   }
 
-  static fromUrl(url: string): StandaloneTopology {
+  static fromUrl(url: string, extra: RedisOptions = {}): StandaloneTopology {
     // ioredis's own "ready check" runs INFO, which managed Redis often refuses (it then prints a warning at every
     // connect); the node watcher waits for a loading server itself (NodeWatcher.untilLoaded).
-    const options = { enableReadyCheck: false };
+    const options = { enableReadyCheck: false, ...extra };
     const connections = { redis: connectRedis(url, 'commands', options), subscriber: connectRedis(url, 'subscriber', options) };
     return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true);
   }

@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { TopologyKind } from '../../../../shared/status';
+import { connectRedis } from '../../redis/connect';
+import { ClusterTopology } from './cluster';
+import { KeyedRouter } from './keyed-router';
+import { addressOf, StandaloneTopology } from './standalone';
+import type { Topology, TopologyEvents, TopologyNode } from './topology';
+
+/**
+ * What a `redis://` URL leads to: one server, or — when the node it names runs in cluster mode, master or
+ * replica — the whole cluster. Until the node has answered, it is followed as a standalone server (shown as such,
+ * down if unreachable); the first time it answers, lockscope asks it which (`HELLO`'s `mode`, else INFO's
+ * `cluster_enabled`, else whether `CLUSTER INFO` works), and a cluster node turns the target into a
+ * ClusterTopology seeded from it (`change`: the target then watches every master instead).
+ *
+ * `keyed` is the same object throughout (the admin side holds it): it sends each command to the server, or to
+ * the cluster once known.
+ */
+export class UrlTopology extends EventEmitter<TopologyEvents> implements Topology {
+  readonly keyed: KeyedRouter;
+  private readonly standalone: StandaloneTopology;
+  private cluster: ClusterTopology | null = null;
+  private detecting: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+    /** Connection options beyond the URL's, for every connection (TLS files, say). */
+    private readonly extra: RedisOptions = {},
+  ) {
+    super();
+    this.standalone = StandaloneTopology.fromUrl(url, extra);
+    this.keyed = new KeyedRouter(() => (this.cluster ?? this.standalone).keyed);
+    this.keyed.follow(this.standalone.keyed);
+  }
+
+  get kind(): TopologyKind {
+    return this.current.kind;
+  }
+
+  get db(): number {
+    return this.current.db;
+  }
+
+  nodes(): readonly TopologyNode[] {
+    return this.current.nodes();
+  }
+
+  nodeFor(key: Buffer): string | null {
+    return this.current.nodeFor(key);
+  }
+
+  async refresh(): Promise<void> {
+    await this.cluster?.refresh();
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.standalone.start();
+    const redis = this.standalone.keyed;
+    if (redis.status === 'ready') await this.detect();
+    // Not reachable yet: followed as a server (down) until it answers.
+    else redis.once('ready', () => void this.detect());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.detecting?.catch(() => {});
+    await Promise.all([this.standalone.stop(), this.cluster?.stop()]);
+  }
+
+  private get current(): Topology {
+    return this.cluster ?? this.standalone;
+  }
+
+  private detect(): Promise<void> {
+    this.detecting ??= this.becomeClusterIfOne().catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'could not tell whether Redis runs in cluster mode: following it as one server');
+    });
+    return this.detecting;
+  }
+
+  private async becomeClusterIfOne(): Promise<void> {
+    if ((await clusterMode(this.standalone.keyed)) !== true || this.stopped) return;
+    if (this.standalone.db !== 0) {
+      this.emit('error', new Error(`a Redis Cluster has only database 0: the URL names database ${this.standalone.db}; watching database 0`));
+    }
+    const seed = addressOf(this.url);
+    this.logger.info({ node: seed }, 'the Redis URL names a cluster node: following every master of the cluster');
+    const cluster = new ClusterTopology({
+      seeds: [seed],
+      connect: (address, name) => connectRedis(urlAt(this.url, address), name, { enableReadyCheck: false, ...this.extra }),
+      redisOptions: { ...credentialsOf(this.url), ...this.extra },
+      logger: this.logger,
+    });
+    cluster.on('change', () => this.emit('change'));
+    cluster.on('error', (err) => this.emit('error', err));
+    this.keyed.follow(cluster.keyed);
+    this.cluster = cluster;
+    await cluster.start();
+    this.emit('change');
+    // The one-server connections were the seed's: the cluster's node watchers have their own.
+    await this.standalone.stop();
+  }
+}
+
+/**
+ * Whether the server behind `redis` runs in cluster mode: HELLO's `mode` (allowed to any user), else INFO's
+ * `cluster_enabled`, else whether CLUSTER INFO answers. Null when nothing tells.
+ */
+export async function clusterMode(redis: Redis): Promise<boolean | null> {
+  const hello = await (redis.call('HELLO', '2') as Promise<unknown[]>).catch(() => null);
+  if (Array.isArray(hello)) {
+    const at = hello.findIndex((v, i) => i % 2 === 0 && String(v) === 'mode');
+    if (at >= 0) return String(hello[at + 1]) === 'cluster';
+  }
+  const info = await redis.info('cluster').catch(() => '');
+  const enabled = /cluster_enabled:(\d)/.exec(info)?.[1];
+  if (enabled !== undefined) return enabled === '1';
+  return (redis.call('CLUSTER', 'INFO') as Promise<unknown>).then(
+    () => true,
+    (err: Error) => (/cluster support disabled/i.test(err.message) ? false : null),
+  );
+}
+
+/** The same URL (scheme, credentials) pointing at another node. */
+export function urlAt(url: string, address: string): string {
+  const u = new URL(url);
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon);
+  u.hostname = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  u.port = address.slice(colon + 1);
+  u.pathname = '';
+  return u.toString();
+}
+
+/** ACL user and password of a URL, and TLS for `rediss://`, as ioredis options (for the keyed Cluster). */
+function credentialsOf(url: string): RedisOptions {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
