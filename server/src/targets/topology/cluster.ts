@@ -142,7 +142,7 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
       try {
         const text = await this.ask(address);
         this.lastFailure = '';
-        this.apply(parseClusterNodes(text, hostPort(address).host));
+        await this.apply(parseClusterNodes(text, hostPort(address).host));
         return;
       } catch (err) {
         failures.push(`${address}: ${(err as Error).message}`);
@@ -175,9 +175,14 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
     }
   }
 
-  private apply(view: ClusterNodeInfo[]): void {
+  /**
+   * Follows a new slot map: masters new to it are connected first (a first attempt, reachable or not), so that
+   * their watchers start on a connection that has had its chance; then `change`.
+   */
+  private async apply(view: ClusterNodeInfo[]): Promise<void> {
     const before = new Map(this.view.map((n) => [n.id, n]));
     const next = watchedMasters(view);
+    const connecting: Promise<unknown>[] = [];
     let changed = false;
     for (const info of next) {
       const node = this.masters.get(info.id);
@@ -189,7 +194,7 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
         continue;
       }
       if (node) this.remove(node);
-      this.add(info, before);
+      connecting.push(this.add(info, before));
       changed = true;
     }
     const ids = new Set(next.map((n) => n.id));
@@ -202,10 +207,11 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
     if (!changed) changed = owners.some((id, slot) => id !== this.owners[slot]);
     this.owners = owners;
     this.view = view;
-    if (changed) this.emit('change');
+    await Promise.all(connecting);
+    if (changed && !this.stopped) this.emit('change');
   }
 
-  private add(info: ClusterNodeInfo, before: Map<string, ClusterNodeInfo>): void {
+  private add(info: ClusterNodeInfo, before: Map<string, ClusterNodeInfo>): Promise<unknown> {
     const address = info.address!;
     const was = before.get(info.id);
     // A replica a moment ago, a master now: it took over from its master (a failover, or CLUSTER FAILOVER).
@@ -222,9 +228,9 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
       if (this.masters.get(node.id) === node) void this.refresh();
     });
     this.masters.set(node.id, node);
-    void node.connections.redis.connect().catch(() => {});
-    void node.connections.subscriber.connect().catch(() => {});
     this.options.logger.info({ node: address, slots: info.slots.length ? info.slots : 'none', succeeds }, succeeds ? 'cluster master took over from a failed one' : 'following a cluster master');
+    // A first attempt that fails is retried in the background (connectRedis's retry strategy): the watcher says so.
+    return Promise.all([node.connections.redis.connect(), node.connections.subscriber.connect()]).catch(() => {});
   }
 
   private remove(node: MasterNode): void {
