@@ -118,6 +118,7 @@ function NodeStates({ nodes }: { nodes: NodeStatus[] }) {
           <span className="font-mono">{n.address}</span>
           <span>{n.blind ? 'blind' : n.connection}</span>
           {n.connection === 'ready' && !n.blind && <span className={n.feed === 'polling' ? 'text-amber-700 dark:text-amber-400' : 'text-slate-500 dark:text-slate-400'}>· {n.feed}</span>}
+          {n.slots && <span className="text-slate-500 dark:text-slate-400">· {slotsText(n.slots)}</span>}
           {n.missing.length > 0 && <span className="text-amber-700 dark:text-amber-400">· lacks {n.missing.map((m) => CAPABILITY_LABEL[m.capability]).join(', ')}</span>}
         </li>
       ))}
@@ -125,8 +126,18 @@ function NodeStates({ nodes }: { nodes: NodeStatus[] }) {
   );
 }
 
+/** A cluster master's slots, short: `slots 0-5460`, `slots 0-100, 200` or, when scattered, `1,366 slots`. */
+function slotsText(ranges: [number, number][]): string {
+  if (!ranges.length) return 'no slots';
+  if (ranges.length <= 2) return `slots ${formatSlots(ranges)}`;
+  return `${ranges.reduce((n, [a, b]) => n + b - a + 1, 0).toLocaleString('en-US')} slots`;
+}
+
+const formatSlots = (ranges: [number, number][]) => ranges.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ');
+
 function nodeTitle(n: NodeStatus): string {
   const parts = [`${n.address}: ${n.connection}${n.lastError ? ` (${n.lastError})` : ''}`, `feed: ${n.feed}`];
+  if (n.slots) parts.push(n.slots.length ? `hash slots ${formatSlots(n.slots)}` : 'no hash slots (yet)');
   if (n.redisVersion) parts.push(`Redis ${n.redisVersion}`);
   if (n.restartSignal) parts.push(RESTART_SIGNAL_TEXT[n.restartSignal]);
   for (const m of n.missing) parts.push(`No ${CAPABILITY_LABEL[m.capability]}: ${m.effect}`);

@@ -40,7 +40,7 @@ interface MasterNode extends TopologyNode {
  * - a master killed keeps its slots (and its node, shown down) until its replica takes over; then the replica is
  *   a new node whose `succeeds` names the failed master, so that its first look counts as a restart of that shard
  *   (locks the replica never got end `lost`), and the failed master (no slots left) is no longer watched. Back
- *   from the dead it is a replica: not watched.
+ *   from the dead it is a replica: not watched. A planned failover loses nothing: the new master is just watched.
  * - a master added is watched at once (it has nothing until slots are migrated to it); one removed stops.
  * - slots migrated change `nodeFor`; keys already moved answer `ASK` meanwhile, which the probes follow.
  */
@@ -194,7 +194,7 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
         continue;
       }
       if (node) this.remove(node);
-      connecting.push(this.add(info, before));
+      connecting.push(this.add(info, before, view));
       changed = true;
     }
     const ids = new Set(next.map((n) => n.id));
@@ -211,11 +211,9 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
     if (changed && !this.stopped) this.emit('change');
   }
 
-  private add(info: ClusterNodeInfo, before: Map<string, ClusterNodeInfo>): Promise<unknown> {
+  private add(info: ClusterNodeInfo, before: Map<string, ClusterNodeInfo>, view: ClusterNodeInfo[]): Promise<unknown> {
     const address = info.address!;
-    const was = before.get(info.id);
-    // A replica a moment ago, a master now: it took over from its master (a failover, or CLUSTER FAILOVER).
-    const succeeds = was?.role === 'replica' && was.masterId ? (before.get(was.masterId)?.address ?? undefined) : undefined;
+    const succeeds = this.failedOver(info, before, view);
     const node: MasterNode = {
       id: info.id,
       address,
@@ -231,6 +229,23 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
     this.options.logger.info({ node: address, slots: info.slots.length ? info.slots : 'none', succeeds }, succeeds ? 'cluster master took over from a failed one' : 'following a cluster master');
     // A first attempt that fails is retried in the background (connectRedis's retry strategy): the watcher says so.
     return Promise.all([node.connections.redis.connect(), node.connections.subscriber.connect()]).catch(() => {});
+  }
+
+  /**
+   * A replica a moment ago, a master now, in place of a master that failed: the failed master's address. Its
+   * writes that had not reached the replica are gone. A planned `CLUSTER FAILOVER` (the old master alive, reachable
+   * and now its replica) waits for the replica to catch up first: nothing is lost, and a lock deleted since is
+   * released, not lost.
+   */
+  private failedOver(info: ClusterNodeInfo, before: Map<string, ClusterNodeInfo>, view: ClusterNodeInfo[]): string | undefined {
+    const was = before.get(info.id);
+    if (was?.role !== 'replica' || !was.masterId) return undefined;
+    const old = before.get(was.masterId);
+    if (!old?.address) return undefined;
+    const now = view.find((n) => n.id === old.id);
+    const watched = this.masters.get(old.id);
+    const failed = old.failed || old.suspect || !now || now.failed || now.suspect || (watched !== undefined && watched.connections.redis.status !== 'ready');
+    return failed ? old.address : undefined;
   }
 
   private remove(node: MasterNode): void {
