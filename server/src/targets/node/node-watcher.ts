@@ -365,6 +365,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
       await this.onReady();
       return;
     }
+    // A scan under way (the first one, on a big keyspace) is as good as the one due: not another right after it.
+    if (this.syncing.current) return;
     await this.identity.refreshMarker();
     await this.resync();
   }
