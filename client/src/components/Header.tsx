@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { NodeStatus } from '../../../shared/status';
 import { maskRedisTarget } from '../lib/format';
-import { CAPABILITY_LABEL, CONNECTION_DOT, connectionOf, feedOf, RESTART_SIGNAL_TEXT } from '../lib/targets';
+import { CAPABILITY_LABEL, CONNECTION_DOT, connectionOf, connectionText, feedOf, nodesInOrder, RESTART_SIGNAL_TEXT } from '../lib/targets';
 import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../store/lock-store';
 import { AdminStatus } from './Admin/AdminStatus';
 import { ThemeSwitch } from './ThemeSwitch';
@@ -54,6 +54,11 @@ export function Header() {
                 v{redisVersion}
               </span>
             )}
+            {target?.kind === 'cluster' && (
+              <span className="ml-1 text-slate-500 dark:text-slate-400" data-testid="redis-kind">
+                · cluster of {target.nodes.length} {target.nodes.length === 1 ? 'master' : 'masters'}
+              </span>
+            )}
           </Item>
           <Item label="Connection" hideLabel>
             <span
@@ -64,7 +69,7 @@ export function Header() {
               }`}
             >
               <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${live ? 'bg-emerald-500' : 'animate-pulse bg-amber-500'}`} />
-              <span data-testid="redis-state">{socket === 'disconnected' ? 'server unreachable' : redisState}</span>
+              <span data-testid="redis-state">{socket === 'disconnected' ? 'server unreachable' : target ? connectionText(target) : redisState}</span>
             </span>
           </Item>
           {target?.health === 'blind' && (
@@ -112,7 +117,7 @@ export function Header() {
 function NodeStates({ nodes }: { nodes: NodeStatus[] }) {
   return (
     <ul aria-label="Redis nodes" className="flex flex-wrap gap-x-4 gap-y-1 border-t border-slate-100 px-4 py-1 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-300">
-      {nodes.map((n) => (
+      {nodesInOrder(nodes).map((n) => (
         <li key={n.id} className="flex items-center gap-1.5 whitespace-nowrap" title={nodeTitle(n)} data-node={n.address}>
           <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${n.blind ? 'bg-red-600' : CONNECTION_DOT[n.connection]}`} />
           <span className="font-mono">{n.address}</span>

@@ -86,6 +86,11 @@ export interface TestCluster {
   nodeClient(port: number): Redis;
   /** The last lines a node logged (pass `args: ['--loglevel', 'notice']` for more than warnings). */
   logs(port: number): string;
+  /**
+   * SIGKILLs a node and resolves once it is dead, without waiting for anything else (a master without a replica
+   * leaves its slots uncovered: `cluster_state:fail` once the others agree it failed).
+   */
+  kill(port: number): Promise<void>;
   /** SIGKILLs the master on `masterPort`; resolves once its replica serves its slots, every node agrees and `cluster_state` is ok. */
   failover(masterPort: number): Promise<{ newMaster: ClusterNode; ms: number }>;
   /** `CLUSTER FAILOVER` on a replica: a planned promotion without data loss; resolves once every node agrees. */
@@ -264,6 +269,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       },
       nodeClient,
       logs: (port) => processes.get(port)?.output() ?? '',
+
+      async kill(port) {
+        find(port);
+        await processes.get(port)!.kill();
+      },
 
       async failover(masterPort) {
         const master = find(masterPort);
