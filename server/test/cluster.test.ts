@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseResponse, SetTtlResponse } from '../../shared/admin';
@@ -158,6 +158,26 @@ describe('a Redis Cluster of 3 masters + 3 replicas, from the URL of one node', 
     } finally {
       waiter.disconnect();
     }
+    // python-redis-lock: its signal list shares the lock's slot only under a hash tag; without one, released unwoken.
+    const tagged = 'lock:{nightly-report}';
+    const signal = 'lock-signal:{nightly-report}';
+    const untagged = 'lock:weekly-report';
+    for (const key of [tagged, untagged]) await cluster.client.set(key, randomBytes(16), 'EX', 60);
+    for (const key of [tagged, untagged]) await until(key, (v) => v.library === 'python-redis-lock', 'tracked');
+    const blocked = new Redis(cluster.masterOf(signal).url);
+    try {
+      const woken = blocked.blpop(signal, 5);
+      await waitFor(async () => /cmd=blpop/.test((await cluster.nodeClient(cluster.masterOf(signal).port).client('LIST')) as string), 'the waiter to block');
+      const owner = Buffer.from(view(tagged)!.owner!.base64, 'base64');
+      expect(data(await release({ key: tagged, expectedOwnerBase64: owner.toString('base64'), reason: 'wake' }))).toMatchObject({ result: 'released', woke: 'python-redis-lock-signal' });
+      expect(await woken).toEqual([signal, '1']);
+    } finally {
+      blocked.disconnect();
+    }
+    const other = view(untagged)!.owner!.base64;
+    expect(data(await release({ key: untagged, expectedOwnerBase64: other, reason: 'no tag' }))).toMatchObject({ result: 'released', woke: null });
+    expect(await cluster.client.exists(untagged)).toBe(0);
+
     // The audit stream lives in the cluster too (its key's own slot).
     const entries = await auditEntries(app.url, TOKEN, 50);
     expect(entries.filter((e) => e.action === 'release' && e.result === 'released').length).toBeGreaterThanOrEqual(6);

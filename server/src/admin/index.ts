@@ -76,7 +76,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
   const audit = new AuditLog(targets.first.keyed, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
   const locks = new LockAdmins(
-    new Map(targets.list.map((t) => [t.id, new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }) })])),
+    new Map(targets.list.map((t) => [t.id, new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }), cluster: () => t.topology.kind === 'cluster' })])),
     targets.first.id,
   );
   const sockets = new AdminSockets(io, auth, audit, deps.clientIp ?? ((req) => req.socket.remoteAddress ?? ''));

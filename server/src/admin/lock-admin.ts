@@ -5,6 +5,7 @@ import type { BytesView, LibraryId } from '../../../shared/locks';
 import { bytesText, bytesView } from '../model/bytes';
 import type { LockTracker } from '../model/lock-tracker';
 import { MAX_VALUE_BYTES } from '../targets/node/probe';
+import { keySlot } from '../targets/node/scan';
 import { AdminError } from './errors';
 import { hashHolder, PYTHON_SIGNAL_EXPIRE_MS, wakePlan } from './wake';
 
@@ -131,6 +132,8 @@ export interface LockAdminDeps {
   tracker: LockTracker;
   /** Probes a key on the node that owns it (the target). */
   inspector: { requestProbe(key: Buffer): void };
+  /** The target is a Redis Cluster now: a script's keys must share a hash slot. */
+  cluster?: () => boolean;
   logger: Logger;
 }
 
@@ -168,6 +171,9 @@ export class LockAdmin {
       // 0: gone, another owner, or no longer a string. The script below tells which (and, should the named owner
       // be back by now, releases it: it is still the lock the operator asked about).
     }
+    // python-redis-lock's signal list shares its lock's slot only when the name has a hash tag (its own unlock script
+    // needs that too): otherwise, in a cluster, the lock is released without the wake-up.
+    if (plan.pythonSignal && this.deps.cluster?.() && keySlot(plan.pythonSignal) !== keySlot(key)) plan.pythonSignal = null;
     const cmd = this.deps.redis as unknown as AdminCommands;
     const reply = await cmd.lockscopeForceReleaseBuffer(
       key,
