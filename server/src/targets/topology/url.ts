@@ -23,6 +23,8 @@ export class UrlTopology extends EventEmitter<TopologyEvents> implements Topolog
   private readonly standalone: StandaloneTopology;
   private cluster: ClusterTopology | null = null;
   private detecting: Promise<void> | null = null;
+  /** The server said which it is (asked again at its next `ready` until it does). */
+  private known = false;
   private stopped = false;
 
   constructor(
@@ -61,9 +63,9 @@ export class UrlTopology extends EventEmitter<TopologyEvents> implements Topolog
     this.stopped = false;
     await this.standalone.start();
     const redis = this.standalone.keyed;
-    if (redis.status === 'ready') await this.detect();
     // Not reachable yet: followed as a server (down) until it answers.
-    else redis.once('ready', () => void this.detect());
+    redis.on('ready', () => void this.detect());
+    if (redis.status === 'ready') await this.detect();
   }
 
   async stop(): Promise<void> {
@@ -77,14 +79,21 @@ export class UrlTopology extends EventEmitter<TopologyEvents> implements Topolog
   }
 
   private detect(): Promise<void> {
-    this.detecting ??= this.becomeClusterIfOne().catch((err: Error) => {
-      this.logger.warn({ err: err.message }, 'could not tell whether Redis runs in cluster mode: following it as one server');
-    });
+    if (this.known || this.stopped) return Promise.resolve();
+    this.detecting ??= this.becomeClusterIfOne()
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'could not follow the Redis Cluster: following the node as one server'))
+      .finally(() => (this.detecting = null));
     return this.detecting;
   }
 
   private async becomeClusterIfOne(): Promise<void> {
-    if ((await clusterMode(this.standalone.keyed)) !== true || this.stopped) return;
+    const mode = await clusterMode(this.standalone.keyed);
+    if (mode === null) {
+      this.logger.warn('could not tell whether Redis runs in cluster mode (HELLO, INFO and CLUSTER INFO failed): following it as one server for now');
+      return;
+    }
+    this.known = true;
+    if (!mode || this.stopped) return;
     if (this.standalone.db !== 0) {
       this.emit('error', new Error(`a Redis Cluster has only database 0: the URL names database ${this.standalone.db}; watching database 0`));
     }
