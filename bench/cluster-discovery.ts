@@ -19,15 +19,13 @@ import { keySlot } from '../server/src/targets/node/scan';
 import { Target } from '../server/src/targets/target';
 import { UrlTopology } from '../server/src/targets/topology/url';
 import { startTestCluster, type ClusterNode } from '../server/test/support/cluster';
+import { bareScan, median, SCAN_COUNT, slowSummary, type SlowEntry } from './inspector-discovery';
 
 const KEYS_PER_MASTER = 300_000;
 const LOCKS_PER_MASTER = 3_000;
-const SCAN_COUNT = 1000;
 const ROUNDS = 7;
 /** Discovery passes for the SLOWLOG check (run apart from the timed ones: see below). */
 const SLOWLOG_PASSES = 3;
-
-type SlowEntry = [number, number, number, Buffer[]];
 
 /** Fills each master with its share: keys named as usual, each written to the master its slot belongs to. */
 async function seed(masters: ClusterNode[], client: (port: number) => Redis, log: (line: string) => void): Promise<void> {
@@ -71,17 +69,6 @@ async function seed(masters: ClusterNode[], client: (port: number) => Redis, log
   log(`seeded ${sizes.map((n) => n.toLocaleString('en')).join(' + ')} keys (${LOCKS_PER_MASTER.toLocaleString('en')} locks each) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function bareScan(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let n = 0;
-  do {
-    const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-    cursor = next.toString();
-    n += keys.length;
-  } while (cursor !== '0');
-  return n;
-}
-
 /** A fresh target on one master's URL, started: its tracker's size once every master's first scan is done. */
 async function discover(url: string, pattern: string): Promise<{ ms: number; tracked: number }> {
   const logger = pino({ level: 'silent' });
@@ -97,8 +84,6 @@ async function discover(url: string, pattern: string): Promise<{ ms: number; tra
   await target.stop();
   return { ms, tracked };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function run({ log }: { log: (line: string) => void }): Promise<void> {
   const cluster = await startTestCluster({ replicasPerMaster: 0, notifications: 'Kg$xhe' });
@@ -184,16 +169,7 @@ export default async function run({ log }: { log: (line: string) => void }): Pro
       fifo = false;
     }
     for (let r = 0; r < SLOWLOG_PASSES; r++) await slowlog(slowOurs, async () => void (await discover(url, pattern)));
-    const summary = (entries: SlowEntry[]) => {
-      if (!entries.length) return '0';
-      const byCommand = new Map<string, number>();
-      for (const e of entries) {
-        const name = e[3][0]!.toString().toUpperCase();
-        byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
-      }
-      const worst = Math.max(...entries.map((e) => e[2])) / 1000;
-      return `${entries.length} (${[...byCommand].map(([c, n]) => `${n} ${c}`).join(', ')}; worst ${worst.toFixed(2)} ms)`;
-    };
+    const summary = slowSummary;
     const perCall = async (cmd: string) => {
       const values = await Promise.all(
         masters.map(async (m) => Number(new RegExp(`cmdstat_${cmd}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(await client(m.port).info('commandstats'))?.[1] ?? NaN)),

@@ -1,20 +1,7 @@
-import type { Page } from '@playwright/test';
 import { startTestCluster, type ClusterNode, type TestCluster } from '../server/test/support/cluster';
 import { expect, test } from './support/fixtures';
+import { shots } from './support/shots';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
-
-const SHOTS = process.env.LOCKSCOPE_SHOTS;
-
-/** Light and dark screenshots of a UI state, when LOCKSCOPE_SHOTS names a folder (for looking at them). */
-async function shots(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(400); // colour transitions
-    await page.screenshot({ path: `${SHOTS}/${name}-${scheme}.png` });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 /** A key name `<prefix>:<n>` whose slot `master` serves. */
 function keyOn(cluster: TestCluster, master: ClusterNode, prefix: string): string {

@@ -1,21 +1,8 @@
-import type { Page } from '@playwright/test';
 import { Redis } from 'ioredis';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../server/src/redis/embedded-redis';
 import { expect, test } from './support/fixtures';
+import { shots } from './support/shots';
 import { startLockscope, type RunningLockscope } from './support/lockscope';
-
-const SHOTS = process.env.LOCKSCOPE_SHOTS;
-
-/** Light and dark screenshots of a UI state, when LOCKSCOPE_SHOTS names a folder (for looking at them). */
-async function shots(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(400); // colour transitions
-    await page.screenshot({ path: `${SHOTS}/${name}-${scheme}.png` });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 test.describe('several deployments in one dashboard', () => {
   let prod: EmbeddedRedis;

@@ -8,21 +8,13 @@ import { keySlot } from '../src/targets/node/scan';
 import { api, auditEntries, data } from './support/admin-http';
 import { startTestApp, type TestApp } from './support/app';
 import { startTestCluster, type ClusterNode, type TestCluster } from './support/cluster';
+import { suiteTimings } from './support/timings';
 import { waitFor } from './support/redis';
 
 const TOKEN = 'test-admin-token-0123456789';
 
-/** Scenario times, printed at the end (vitest shows them with the results). */
-const timings: Record<string, number> = {};
-afterAll(() => console.info(`cluster suite timings (ms): ${JSON.stringify(timings)}`));
-const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-  const t = performance.now();
-  try {
-    return await fn();
-  } finally {
-    timings[name] = Math.round(performance.now() - t);
-  }
-};
+/** Scenario times, printed at the end of the file. */
+const { timings, timed } = suiteTimings('cluster suite timings');
 
 /** `count` key names `<prefix>:<n>` whose slots `master` serves. */
 function keysOn(cluster: TestCluster, master: ClusterNode, prefix: string, count: number): string[] {
