@@ -79,9 +79,13 @@ export class KeyProber {
     // Each call reads Redis's clock itself (see probeKeys): replies that wait behind others shift no deadline.
     const stream = (this.redis as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
     for (let i = 0; i < groups.length; i += CLUSTER_PROBES_PER_WRITE) {
+      let calls: Promise<ProbeRound>[];
       stream?.cork?.();
-      const calls = groups.slice(i, i + CLUSTER_PROBES_PER_WRITE).map((g) => this.probeSlot(g, asking));
-      stream?.uncork?.();
+      try {
+        calls = groups.slice(i, i + CLUSTER_PROBES_PER_WRITE).map((g) => this.probeSlot(g, asking));
+      } finally {
+        stream?.uncork?.();
+      }
       for (const part of await Promise.all(calls)) merge(out, part);
     }
     return out;
