@@ -123,10 +123,10 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
     this.timer.unref();
   }
 
-  /** A failover may be under way: a watched master unreachable or failing, or a slot without a master. */
+  /** A failover may be under way: a watched master unreachable, or failing in the cluster's eyes. */
   private unsettled(): boolean {
     for (const node of this.masters.values()) if (node.connections.redis.status !== 'ready') return true;
-    return this.view.some((n) => n.role === 'master' && (n.failed || n.suspect) && n.slots.length) || this.owners.includes(null);
+    return this.view.some((n) => n.role === 'master' && (n.failed || n.suspect) && n.slots.length);
   }
 
   private async read(): Promise<void> {
