@@ -203,8 +203,9 @@ describe('a Redis Cluster of 3 masters + 3 replicas, from the URL of one node', 
     await until(stayed[0]!, (v) => v.state === 'released', 'released on the source');
 
     await timed('slot migration finish', () => migration.finish());
-    for (const k of keys.filter((k) => k !== moved[1] && k !== stayed[0])) await until(k, (v) => v.node === addressOf(to) && v.state === 'held', 'handed over');
-    await waitFor(() => nodeStatus(to)?.slots?.some(([a, b]) => slot >= a && slot <= b), 'the new owner to show the slot');
+    // The slot map is read again within 5 s (at once on the next MOVED).
+    for (const k of keys.filter((k) => k !== moved[1] && k !== stayed[0])) await until(k, (v) => v.node === addressOf(to) && v.state === 'held', 'handed over', 10_000);
+    await waitFor(() => nodeStatus(to)?.slots?.some(([a, b]) => slot >= a && slot <= b), 'the new owner to show the slot', 10_000);
     changes.stop();
     const ended = changes.views.filter((v) => v.endedAt !== null && v.slot === slot).map((v) => `${Buffer.from(v.id, 'base64').toString()} ${v.state}`);
     expect(ended).toEqual([`${moved[1]} released`, `${stayed[0]} released`]);
@@ -224,10 +225,10 @@ describe('a Redis Cluster of 3 masters + 3 replicas, from the URL of one node', 
     expect(nodeStatus(added)).toMatchObject({ connection: 'ready', slots: [] });
 
     await timed('migrate a slot to the new master', () => cluster.migrateSlot(slot, added.port));
-    for (const k of keys) await until(k, (v) => v.node === addressOf(added), 'on the new master');
+    for (const k of keys) await until(k, (v) => v.node === addressOf(added), 'on the new master', 10_000);
     // Back home: the new master hands over its last slot, turns into a replica, and lockscope stops watching it.
     await cluster.migrateSlot(slot, home.port);
-    for (const k of keys) await until(k, (v) => v.node === addressOf(home), 'home again');
+    for (const k of keys) await until(k, (v) => v.node === addressOf(home), 'home again', 10_000);
     await waitFor(() => !nodeStatus(added), 'the emptied master to be dropped', 10_000);
     await cluster.removeNode(added.port);
     expect(app.target.status()).toMatchObject({ health: 'ok' });
@@ -323,7 +324,7 @@ describe('a Redis Cluster of 3 masters + 3 replicas, from the URL of one node', 
       expect(((await cluster.nodeClient(replica.port).config('GET', 'notify-keyspace-events')) as string[])[1]).toMatch(/K/);
       for (const a of [app, configuring]) await waitFor(() => a.tracker.get(idOf(key))?.node === addressOf(replica), 'the lock on the promoted master', 10_000);
       await cluster.client.del(key);
-      await waitFor(() => configuring.tracker.get(idOf(key))?.state === 'released', 'released', 1000);
+      await waitFor(() => configuring.tracker.get(idOf(key))?.state === 'released', 'released', 3000);
       await until(key, (v) => v.state === 'released', 'released', 5000);
       expect([app.target.lastRestart, configuring.target.lastRestart]).toEqual(restarts);
     } finally {
