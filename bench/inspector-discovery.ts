@@ -23,7 +23,7 @@ import { connectRedis } from '../server/src/redis/connect';
 
 const TOTAL_KEYS = 1_000_000;
 const LOCKS = 10_000;
-const SCAN_COUNT = 1000;
+export const SCAN_COUNT = 1000;
 const ROUNDS = 9;
 
 /** Key names as applications write them: what the folded SCAN glob sees besides locks. */
@@ -85,7 +85,8 @@ async function seed(redis: Redis, log: (line: string) => void): Promise<void> {
   log(`seeded ${(await redis.dbsize()).toLocaleString('en')} keys (${LOCKS.toLocaleString('en')} locks) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function bareScan(redis: Redis, pattern: string): Promise<number> {
+/** The baseline: a bare `SCAN MATCH <pattern> COUNT 1000` loop, one call after the other; the keys it saw. */
+export async function bareScan(redis: Redis, pattern: string): Promise<number> {
   let cursor = '0';
   let n = 0;
   do {
@@ -108,7 +109,22 @@ async function discover(redis: Redis, subscriber: Redis, patterns: readonly stri
   return target.tracker.size;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** A SLOWLOG GET entry: id, time, duration (µs), command. */
+export type SlowEntry = [number, number, number, Buffer[]];
+
+/** SLOWLOG entries in a line: how many, per command, and the worst. */
+export function slowSummary(entries: SlowEntry[]): string {
+  if (!entries.length) return '0';
+  const byCommand = new Map<string, number>();
+  for (const e of entries) {
+    const name = e[3][0]!.toString().toUpperCase();
+    byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
+  }
+  const worst = Math.max(...entries.map((e) => e[2])) / 1000;
+  return `${entries.length} (${[...byCommand].map(([c, n]) => `${n} ${c}`).join(', ')}; worst ${worst.toFixed(2)} ms)`;
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export default async function run({ redisUrl, log }: { redisUrl: string; log: (line: string) => void }): Promise<void> {
   const admin = new Redis(redisUrl);
@@ -165,7 +181,6 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
     const bare: number[] = [];
     const ours: number[] = [];
     const ratios: number[] = [];
-    type SlowEntry = [number, number, number, Buffer[]];
     const slowBare: SlowEntry[] = [];
     const slowOurs: SlowEntry[] = [];
     /** SLOWLOG entries (calls over 1 ms) of one pass, without the SLOWLOG commands themselves. */
@@ -210,16 +225,7 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
       ours.push(o);
       ratios.push(o / b);
     }
-    const summary = (entries: SlowEntry[]) => {
-      if (!entries.length) return '0';
-      const byCommand = new Map<string, number>();
-      for (const e of entries) {
-        const name = e[3][0]!.toString().toUpperCase();
-        byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
-      }
-      const worst = Math.max(...entries.map((e) => e[2])) / 1000;
-      return `${entries.length} (${[...byCommand].map(([c, n]) => `${n} ${c}`).join(', ')}; worst ${worst.toFixed(2)} ms)`;
-    };
+    const summary = slowSummary;
     const scriptSlow = slowOurs.filter((e) => e[3][0]!.toString().toUpperCase() !== 'SCAN');
     const stats = await admin.info('commandstats');
     const perCall = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(stats)?.[1] ?? NaN);

@@ -25,8 +25,8 @@ import type { ClientsReport } from './support/latency-clients';
 
 const CLIENT_COUNTS = [1, 100, 500];
 const CLIENTS_PER_PROCESS = 125;
-const RATE = 1000;
-const KEYS = 2000;
+export const RATE = 1000;
+export const KEYS = 2000;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 10_000;
 const TARGET_P99_MS = 100;
@@ -34,7 +34,8 @@ const STORM_CLIENTS = 500;
 const STORM_LOCKS = 10_000;
 const STORM_TIMEOUT_MS = 60_000;
 
-interface Phase {
+/** One measurement: how long changes took to reach `clients` browsers. */
+export interface LatencyReport {
   clients: number;
   count: number;
   expected: number;
@@ -49,22 +50,24 @@ interface Phase {
   /** CPU used while measuring, in cores: the server process (with the writer), the clients, redis-server. */
   cpu: { server: number; clients: number; redis: number };
 }
+type Phase = LatencyReport;
+
+/** Writes one batch of `[key, value]` owners (each with a 60 s TTL). */
+export type OwnerWriter = (owners: [string, string][]) => void;
 
 export default async function run({ redisUrl, log }: { redisUrl: string; log: (line: string) => void }): Promise<void> {
   const writer = new Redis(redisUrl);
-  const redisPid = Number(/process_id:(\d+)/.exec(await writer.info('server'))?.[1]);
-  try {
-    setPriority(redisPid, -10);
-    setPriority(-10);
-    log('redis-server, the bench and its client processes run at nice -10');
-  } catch {
-    log('could not raise priorities (not root): figures include scheduling noise');
-  }
+  const redisPid = await raisePriority(writer, log);
+  const write: OwnerWriter = (owners) => {
+    const pipe = writer.pipeline();
+    for (const [key, value] of owners) pipe.set(key, value, 'PX', 60_000);
+    void pipe.exec();
+  };
   const phases: Phase[] = [];
   try {
     for (const clients of CLIENT_COUNTS) {
       await writer.flushdb();
-      phases.push(await measure(redisUrl, writer, redisPid, clients, log));
+      phases.push(await measureChangeLatency(redisUrl, write, { clients, redisPids: [redisPid] }, log));
     }
     await writer.flushdb();
     await storm(redisUrl, writer, log);
@@ -100,7 +103,34 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
   log(`target: p99 ≤ ${TARGET_P99_MS} ms with 500 clients (ratios above are p99 / target; 1 client is the baseline)`);
 }
 
-async function measure(redisUrl: string, writer: Redis, redisPid: number, clients: number, log: (line: string) => void): Promise<Phase> {
+/**
+ * Runs this process and the redis-server behind `redis` at nice -10 (the client processes inherit it), where
+ * allowed; returns that server's pid (for its CPU time).
+ */
+export async function raisePriority(redis: Redis, log: (line: string) => void): Promise<number> {
+  const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  try {
+    setPriority(pid, -10);
+    setPriority(-10);
+    log('redis-server, the bench and its client processes run at nice -10');
+  } catch {
+    log('could not raise priorities (not root): figures include scheduling noise');
+  }
+  return pid;
+}
+
+/**
+ * The real app on `redisUrl` (a server, or any node of a cluster), `clients` browser stand-ins, and RATE new owners
+ * a second over KEYS locks written by `write`: how long each change took to reach the clients. `redisPids`: the
+ * redis-server processes whose CPU time is counted.
+ */
+export async function measureChangeLatency(
+  redisUrl: string,
+  write: OwnerWriter,
+  { clients, redisPids }: { clients: number; redisPids: number[] },
+  log: (line: string) => void,
+): Promise<LatencyReport> {
+  const redisCpu = () => redisPids.reduce((n, pid) => n + redisCpuMs(pid), 0);
   const { app, url, close } = await startApp(redisUrl);
   const clientProcesses = await ClientProcesses.start(url, clients, log);
   const { children } = clientProcesses;
@@ -113,7 +143,7 @@ async function measure(redisUrl: string, writer: Redis, redisPid: number, client
     const started = performance.now();
     let elu0 = performance.eventLoopUtilization();
     let cpu0 = process.cpuUsage();
-    let redis0 = redisCpuMs(redisPid);
+    let redis0 = redisCpu();
     await new Promise<void>((resolve) => {
       let measuring = false;
       const tick = setInterval(() => {
@@ -122,7 +152,7 @@ async function measure(redisUrl: string, writer: Redis, redisPid: number, client
           measuring = true;
           elu0 = performance.eventLoopUtilization();
           cpu0 = process.cpuUsage();
-          redis0 = redisCpuMs(redisPid);
+          redis0 = redisCpu();
           for (const c of children) c.send('start');
         }
         if (elapsed >= WARMUP_MS + MEASURE_MS) {
@@ -132,17 +162,17 @@ async function measure(redisUrl: string, writer: Redis, redisPid: number, client
         }
         const due = Math.floor((elapsed / 1000) * RATE) - seq;
         if (due <= 0) return;
-        const pipe = writer.pipeline();
+        const owners: [string, string][] = [];
         for (let i = 0; i < due; i++, seq++) {
           const stamp = (performance.timeOrigin + performance.now()).toFixed(3);
-          pipe.set(`lock:bench:${seq % KEYS}`, `bench:${stamp}:${seq}`, 'PX', 60_000);
+          owners.push([`lock:bench:${seq % KEYS}`, `bench:${stamp}:${seq}`]);
         }
-        void pipe.exec();
+        write(owners);
       }, 2);
     });
     const elu = performance.eventLoopUtilization(elu0).utilization;
     const cpu = process.cpuUsage(cpu0);
-    const redisMs = redisCpuMs(redisPid) - redis0;
+    const redisMs = redisCpu() - redis0;
     await new Promise((r) => setTimeout(r, 500)); // let the last change sets arrive
     const reports = await Promise.all(
       children.map((c) => {

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../server/src/redis/embedded-redis';
 import { expect, test } from './support/fixtures';
-import { startLockscope, type RunningLockscope } from './support/lockscope';
 import { shots } from './support/shots';
+import { startLockscope, type RunningLockscope } from './support/lockscope';
 
 test.describe('several deployments in one dashboard', () => {
   let prod: EmbeddedRedis;

@@ -6,8 +6,8 @@
  * audit log after a force-release and a set-TTL, the contention simulator running, a semaphore's holders in the
  * detail panel, the table after Redis restarted without persistence (every lock lost); then a second lockscope
  * watching four deployments (one fine, one with a managed-Redis user, one down, one whose user may not SCAN) for
- * the target switcher and the blind state; and a Sentinel group (master, replica, three sentinels) whose master is
- * killed: the failover in the header.
+ * the target switcher and the blind state; a Sentinel group (master, replica, three sentinels) whose master is
+ * killed: the failover in the header; and a Redis Cluster of three masters, one of them killed.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { Redis } from 'ioredis';
@@ -17,6 +17,7 @@ import { logIn, setTtlFromDialog } from '../e2e/support/admin';
 import { startLockscope } from '../e2e/support/lockscope';
 import { freePort, startEmbeddedRedis } from '../server/src/redis/embedded-redis';
 import { startTestSentinel } from '../server/test/support/sentinel';
+import { startTestCluster } from '../server/test/support/cluster';
 
 const out = new URL('../docs/', import.meta.url).pathname;
 const ADMIN_TOKEN = 'screenshots-admin-token-0123456789';
@@ -194,6 +195,7 @@ try {
   }
   await severalTargets();
   await sentinelFailover();
+  await aCluster();
 } finally {
   for (const t of timers) clearInterval(t);
   await Promise.all(pool.map((s) => s.release().catch(() => {})));
@@ -285,5 +287,36 @@ async function sentinelFailover(): Promise<void> {
     await shots.close();
     await own.stop();
     await group.stop();
+  }
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas, so that one killed stays down): locks on every master with the
+ * node holding each, then one master killed — its node down in the header, its locks shown as last seen.
+ */
+async function aCluster(): Promise<void> {
+  const cluster = await startTestCluster({ replicasPerMaster: 0 });
+  const c = cluster.client;
+  let own: Awaited<ReturnType<typeof startLockscope>> | null = null;
+  try {
+    for (let i = 0; i < 6; i++) await c.set(`lock:orders:${5120 + i * 37}`, hex(90 + i), 'PX', 180_000 + i * 20_000);
+    for (let i = 0; i < 4; i++) await c.set(`bull:invoices:${880 + i}:lock`, `${uuid.slice(0, 24)}${hex(70 + i).slice(0, 12)}:1`, 'PX', 30_000);
+    await c.hset('inventory:reserve-lock:{sku-4471}', `${uuid}:12`, 1);
+    await c.pexpire('inventory:reserve-lock:{sku-4471}', 30_000);
+    await c.set('job-lock:default:ledger-close', `ADDED:${new Date(Date.now() - 4 * 60_000).toISOString()}@batch-eu-1:${uuid}`, 'PX', 3_600_000);
+    await c.set('lock:migrations:eu', 'deploy-4120@ci-runner-3');
+    own = await startLockscope({ HELD_TOO_LONG_MS: '3600000' }, { redisUrl: cluster.masters()[0]!.url });
+    await cluster.kill(cluster.masterOf('lock:migrations:eu').port);
+    for (const scheme of ['light', 'dark'] as const) {
+      const ctx = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+      const page = await ctx.newPage();
+      await page.goto(`${own.url}/?sort=node`);
+      await page.getByRole('list', { name: 'Redis nodes' }).getByText('down').waitFor({ timeout: 15_000 });
+      await save(page, 'cluster', scheme);
+      await ctx.close();
+    }
+  } finally {
+    await own?.stop();
+    await cluster.stop();
   }
 }

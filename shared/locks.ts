@@ -176,6 +176,12 @@ export interface LockView {
    * one owner. Then `owner` is one holder standing for them (kept while it stays) and `renewals` counts the key's.
    */
   holders?: HoldersView;
+  /**
+   * In a Redis Cluster, where the lock lives: the master that last answered for it (`host:port`; during a slot
+   * migration, the one it has moved to) and the key's hash slot. Null outside a cluster.
+   */
+  node: string | null;
+  slot: number | null;
 }
 
 /**

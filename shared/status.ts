@@ -78,6 +78,8 @@ export interface NodeStatus {
   address: string;
   /** Always a master: replicas are not watched (they raise no `expired` events). */
   role: 'master';
+  /** A cluster master's hash slots (inclusive ranges; none while it has been given none); null outside a cluster. */
+  slots: [number, number][] | null;
   connection: RedisConnectionState;
   /** Last connection or command error (credentials never included), or null. */
   lastError: string | null;
@@ -112,7 +114,7 @@ export interface NodeStatus {
  */
 export type TargetHealth = 'down' | 'blind' | 'starting' | 'degraded' | 'ok';
 
-/** How a target finds its masters: one server, a cluster's masters, or the master a Sentinel group names. */
+/** How a target finds its masters: one server, a Redis Cluster (every master), or the master a Sentinel group names. */
 export type TopologyKind = 'standalone' | 'cluster' | 'sentinel';
 
 /** A failover the sentinels announced (`+switch-master`) while lockscope watched. */
@@ -140,7 +142,7 @@ export interface SentinelStatus {
   lastFailover: SentinelFailover | null;
 }
 
-/** One deployment lockscope watches: a server (later a cluster or a Sentinel group). */
+/** One deployment lockscope watches: a server, a Redis Cluster or a Sentinel group. */
 export interface TargetStatus {
   /** The name given in REDIS_URL (`prod=redis://…`), or `default` for a single unnamed URL. Used in `?target=`. */
   id: string;

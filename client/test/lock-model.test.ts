@@ -5,6 +5,9 @@ import { comparator, LockModel, NO_FILTER, predicate, SORT_KEYS, sortKeyOrdered,
 import { SortedList } from '../src/store/sorted-list';
 import { formatUrlState, parseUrlState } from '../src/store/url-state';
 
+/** Cluster masters a lock may live on (null: not a cluster); 10.0.0.10 sorts after 10.0.0.2 as a person reads it. */
+const NODES = ['10.0.0.2:7000', '10.0.0.10:7000', null];
+
 /** Small deterministic PRNG, so a failure reproduces. */
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -41,6 +44,8 @@ function makeView(rand: () => number, n: number, version = 0): LockView {
     expectedRenewalMs: null,
     state,
     endedAt: ended ? 900_000 : null,
+    node: pick(NODES),
+    slot: Math.floor(rand() * 3) * 5000,
   };
 }
 

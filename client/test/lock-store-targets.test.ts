@@ -21,6 +21,8 @@ function lock(key: string): LockView {
     expectedRenewalMs: null,
     state: 'held',
     endedAt: null,
+    node: null,
+    slot: null,
   };
 }
 

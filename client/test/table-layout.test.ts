@@ -4,7 +4,7 @@ import { formatDurationShort, formatTimestamp } from '../src/lib/format';
 
 /** Width of the key column: what the others leave. */
 function keyWidth(width: number, l: ReturnType<typeof tableLayout>): number {
-  const fixed = { library: 148, ttl: 94, heldFor: 94, renewals: 92, state: 140 } as Record<string, number>;
+  const fixed = { library: 148, ttl: 94, heldFor: 94, renewals: 92, state: 140, node: 160 } as Record<string, number>;
   const others = Object.entries(fixed).reduce((n, [k, w]) => n + (l.hidden.has(k as never) ? 0 : w), 0);
   const actions = l.actions === 'full' ? 216 : l.actions === 'select' ? 40 : 0;
   return Math.max(width, l.minWidth) - others - actions - l.ownerWidth;
@@ -14,20 +14,30 @@ describe('lock table layout', () => {
   it('shows every column and the full admin actions on a wide screen', () => {
     const l = tableLayout(1265, { admin: true, detailOpen: false });
     expect(l.actions).toBe('full');
-    expect(l.hidden.size).toBe(0);
+    expect([...l.hidden]).toEqual(['node']);
     expect(keyWidth(1265, l)).toBeGreaterThan(250);
+  });
+
+  it('adds the node column for a cluster, which goes before the library when room runs out', () => {
+    const wide = tableLayout(1265, { admin: true, detailOpen: false, cluster: true });
+    expect(wide.actions).toBe('full');
+    expect(wide.hidden.size).toBe(0);
+    expect(keyWidth(1265, wide)).toBeGreaterThanOrEqual(KEY_MIN);
+    const beside = tableLayout(845, { admin: true, detailOpen: true, cluster: true });
+    expect([...beside.hidden]).toEqual(['renewals', 'node']);
+    expect(keyWidth(845, beside)).toBeGreaterThanOrEqual(KEY_MIN);
   });
 
   it('keeps the key at least KEY_MIN wide: admin buttons shrink to the bulk box, then the least needed columns go', () => {
     // 1024 px laptop, admin: no room for the buttons next to a readable key.
     const laptop = tableLayout(1009, { admin: true, detailOpen: false });
     expect(laptop.actions).toBe('select');
-    expect(laptop.hidden.size).toBe(0);
+    expect([...laptop.hidden]).toEqual(['node']);
     expect(keyWidth(1009, laptop)).toBeGreaterThanOrEqual(KEY_MIN);
     // 1280 px with the detail panel beside the table (845 px left).
     const beside = tableLayout(845, { admin: true, detailOpen: true });
     expect(beside.actions).toBe('select');
-    expect([...beside.hidden]).toEqual(['renewals']);
+    expect([...beside.hidden]).toEqual(['renewals', 'node']);
     expect(keyWidth(845, beside)).toBeGreaterThanOrEqual(KEY_MIN);
     // Tiny: scroll sideways rather than squeeze.
     const tiny = tableLayout(500, { admin: false, detailOpen: false });

@@ -12,19 +12,11 @@ import { canListen } from './support/ports';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 import { startTestSentinel, type TestSentinel } from './support/sentinel';
 import { startStallProxy } from './support/stall-proxy';
+import { suiteTimings } from './support/timings';
 import { startTestTlsRedis, type TestTlsRedis } from './support/tls';
 
-/** Bring-up and failover times, printed at the end of the file (vitest shows them with the results). */
-const timings: Record<string, number> = {};
-const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-  const t = performance.now();
-  try {
-    return await fn();
-  } finally {
-    timings[name] = Math.round(performance.now() - t);
-  }
-};
-afterAll(() => console.info(`topology rig timings (ms): ${JSON.stringify(timings)}`));
+/** Bring-up and failover times, printed at the end of the file. */
+const { timings, timed } = suiteTimings('topology rig timings');
 
 /** Every port of a stopped helper is free again: nothing it started is still running. */
 async function expectAllFree(ports: number[]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { NodeStatus, SentinelStatus } from '../../../shared/status';
 import { formatClock, maskRedisTarget } from '../lib/format';
-import { CAPABILITY_LABEL, CONNECTION_DOT, connectionOf, feedOf, RESTART_SIGNAL_TEXT } from '../lib/targets';
+import { CAPABILITY_LABEL, CONNECTION_DOT, connectionOf, connectionText, feedOf, nodesInOrder, RESTART_SIGNAL_TEXT } from '../lib/targets';
 import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../store/lock-store';
 import { AdminStatus } from './Admin/AdminStatus';
 import { ThemeSwitch } from './ThemeSwitch';
@@ -54,6 +54,11 @@ export function Header() {
                 v{redisVersion}
               </span>
             )}
+            {target?.kind === 'cluster' && (
+              <span className="ml-1 text-slate-500 dark:text-slate-400" data-testid="redis-kind">
+                · cluster of {target.nodes.length} {target.nodes.length === 1 ? 'master' : 'masters'}
+              </span>
+            )}
           </Item>
           {target?.sentinel && <SentinelItem sentinel={target.sentinel} master={target.nodes[0] ?? null} />}
           <Item label="Connection" hideLabel>
@@ -65,7 +70,7 @@ export function Header() {
               }`}
             >
               <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${live ? 'bg-emerald-500' : 'animate-pulse bg-amber-500'}`} />
-              <span data-testid="redis-state">{socket === 'disconnected' ? 'server unreachable' : redisState}</span>
+              <span data-testid="redis-state">{socket === 'disconnected' ? 'server unreachable' : target ? connectionText(target) : redisState}</span>
             </span>
           </Item>
           {target?.health === 'blind' && (
@@ -144,12 +149,13 @@ function SentinelItem({ sentinel, master }: { sentinel: SentinelStatus; master: 
 function NodeStates({ nodes }: { nodes: NodeStatus[] }) {
   return (
     <ul aria-label="Redis nodes" className="flex flex-wrap gap-x-4 gap-y-1 border-t border-slate-100 px-4 py-1 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-300">
-      {nodes.map((n) => (
+      {nodesInOrder(nodes).map((n) => (
         <li key={n.id} className="flex items-center gap-1.5 whitespace-nowrap" title={nodeTitle(n)} data-node={n.address}>
           <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${n.blind ? 'bg-red-600' : CONNECTION_DOT[n.connection]}`} />
           <span className="font-mono">{n.address}</span>
           <span>{n.blind ? 'blind' : n.connection}</span>
           {n.connection === 'ready' && !n.blind && <span className={n.feed === 'polling' ? 'text-amber-700 dark:text-amber-400' : 'text-slate-500 dark:text-slate-400'}>· {n.feed}</span>}
+          {n.slots && <span className="text-slate-500 dark:text-slate-400">· {slotsText(n.slots)}</span>}
           {n.missing.length > 0 && <span className="text-amber-700 dark:text-amber-400">· lacks {n.missing.map((m) => CAPABILITY_LABEL[m.capability]).join(', ')}</span>}
         </li>
       ))}
@@ -157,8 +163,18 @@ function NodeStates({ nodes }: { nodes: NodeStatus[] }) {
   );
 }
 
+/** A cluster master's slots, short: `slots 0-5460`, `slots 0-100, 200` or, when scattered, `1,366 slots`. */
+function slotsText(ranges: [number, number][]): string {
+  if (!ranges.length) return 'no slots';
+  if (ranges.length <= 2) return `slots ${formatSlots(ranges)}`;
+  return `${ranges.reduce((n, [a, b]) => n + b - a + 1, 0).toLocaleString('en-US')} slots`;
+}
+
+const formatSlots = (ranges: [number, number][]) => ranges.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ');
+
 function nodeTitle(n: NodeStatus): string {
   const parts = [`${n.address}: ${n.connection}${n.lastError ? ` (${n.lastError})` : ''}`, `feed: ${n.feed}`];
+  if (n.slots) parts.push(n.slots.length ? `hash slots ${formatSlots(n.slots)}` : 'no hash slots (yet)');
   if (n.redisVersion) parts.push(`Redis ${n.redisVersion}`);
   if (n.restartSignal) parts.push(RESTART_SIGNAL_TEXT[n.restartSignal]);
   for (const m of n.missing) parts.push(`No ${CAPABILITY_LABEL[m.capability]}: ${m.effect}`);

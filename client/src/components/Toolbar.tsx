@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import type { LibraryId, LockState } from '../../../shared/locks';
 import { libraryLabel, STATE_LABEL } from '../lib/format';
 import { isFilterActive, URGENCY } from '../store/lock-model';
-import { lockModel, useLocksVersion } from '../store/lock-store';
+import { lockModel, useLocksVersion, useViewedTarget } from '../store/lock-store';
 import { filterOf, useViewStore } from '../store/view-store';
 import { STATE_DOT } from './StateBadge';
 
@@ -19,10 +19,11 @@ function libraryOptions(present: Iterable<LibraryId>, selected: Iterable<Library
 const CONTROL =
   'h-8 rounded-md border border-slate-300 bg-white px-2 text-sm text-slate-900 focus:border-sky-500 focus:outline-2 focus:outline-sky-500/40 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100';
 
-/** Text filter over key and owner, library and state filters, and how many rows they leave. */
+/** Text filter over key and owner (and node, in a cluster), library and state filters, and how many rows they leave. */
 export function Toolbar() {
   useLocksVersion();
   const view = useViewStore();
+  const what = useViewedTarget()?.kind === 'cluster' ? 'Filter by key, owner or node' : 'Filter by key or owner';
   const active = isFilterActive(filterOf(view));
   const libs = [...view.libraries];
   const libValue = libs.length === 0 ? '' : libs.length === 1 ? libs[0]! : '*';
@@ -38,8 +39,8 @@ export function Toolbar() {
             filterInput.current = el;
           }}
           type="search"
-          aria-label="Filter by key or owner"
-          placeholder="Filter by key or owner"
+          aria-label={what}
+          placeholder={what}
           spellCheck={false}
           autoComplete="off"
           value={view.q}

@@ -55,6 +55,23 @@ export function connectionOf(target: TargetStatus): RedisConnectionState {
   return order.find((s) => target.nodes.some((n) => n.connection === s)) ?? 'ready';
 }
 
+/**
+ * What the connection pill says: the worst state, and for a target of several nodes of which some are still up,
+ * how many are not (`1 of 3 down`: the rest is live).
+ */
+export function connectionText(target: TargetStatus): string {
+  const state = connectionOf(target);
+  const away = target.nodes.filter((n) => n.connection !== 'ready').length;
+  if (state === 'ready' || target.nodes.length < 2 || away === target.nodes.length) return state;
+  return `${away} of ${target.nodes.length} ${state}`;
+}
+
+/** Cluster masters in slot order (those without slots last), others as they come. */
+export function nodesInOrder(nodes: NodeStatus[]): NodeStatus[] {
+  const first = (n: NodeStatus) => n.slots?.[0]?.[0] ?? Infinity;
+  return [...nodes].sort((a, b) => first(a) - first(b) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
 /** One feed mode when every node agrees, else `mixed`. */
 export function feedOf(target: TargetStatus): NodeStatus['feed'] | 'mixed' {
   const modes = new Set(target.nodes.map((n) => n.feed));

@@ -34,14 +34,14 @@ import { libraryLabel } from '../lib/format';
 import { escapeHiddenChars } from '../../../shared/visible-text';
 import { SortedList, type RowList } from './sorted-list';
 
-export type SortKey = 'key' | 'library' | 'owner' | 'ttl' | 'heldFor' | 'renewals' | 'state';
+export type SortKey = 'key' | 'library' | 'owner' | 'ttl' | 'heldFor' | 'renewals' | 'state' | 'node';
 export type SortDir = 'asc' | 'desc';
 export interface SortSpec {
   key: SortKey;
   dir: SortDir;
 }
 
-export const SORT_KEYS: readonly SortKey[] = ['key', 'library', 'owner', 'ttl', 'heldFor', 'renewals', 'state'];
+export const SORT_KEYS: readonly SortKey[] = ['key', 'library', 'owner', 'ttl', 'heldFor', 'renewals', 'state', 'node'];
 /** Most urgent first: what an operator came to find is at the top. */
 export const DEFAULT_SORT: SortSpec = { key: 'state', dir: 'asc' };
 /** The direction a column sorts in when first clicked: the interesting end first. */
@@ -53,13 +53,14 @@ export const FIRST_DIR: Record<SortKey, SortDir> = {
   heldFor: 'desc',
   renewals: 'desc',
   state: 'asc',
+  node: 'asc',
 };
 
 export interface LockFilter {
   /**
-   * Case-insensitive; every whitespace-separated term must occur in the key or the owner as shown (`text`:
-   * hidden characters escaped). A hidden character typed or pasted matches its escape: a key copied exactly finds
-   * itself, and so does `\u{200B}` typed out.
+   * Case-insensitive; every whitespace-separated term must occur in the key, the owner (as shown, `text`: hidden
+   * characters escaped) or, in a cluster, the node. A hidden character typed or pasted matches its escape: a key
+   * copied exactly finds itself, and so does `\u{200B}` typed out.
    */
   text: string;
   /** Empty = every state. */
@@ -126,6 +127,22 @@ function ttlRank(v: LockView): number {
   return v.deadline ?? NO_TTL_RANK;
 }
 
+/** Slots per cluster: a node's rank and a lock's slot make one number (rank × SLOTS + slot). */
+const SLOTS = 16384;
+const nodeTexts = new Map<string, string>();
+/**
+ * A cluster node's address as it sorts: every run of digits padded to 10, so that 10.0.0.2:7000 comes before
+ * 10.0.0.10:7000 and port 7002 before 17000 (few distinct addresses: each is made once).
+ */
+function nodeText(address: string): string {
+  let t = nodeTexts.get(address);
+  if (t === undefined) nodeTexts.set(address, (t = address.replace(/\d+/g, (d) => d.padStart(10, '0'))));
+  return t;
+}
+/** By node, then slot; locks outside a cluster (no node) after every node. */
+const byNode: Cmp = (a, b) =>
+  a.node === null ? (b.node === null ? 0 : 1) : b.node === null ? -1 : str(nodeText(a.node), nodeText(b.node)) || (a.slot ?? 0) - (b.slot ?? 0);
+
 /** Key order: the key text, then the id (unique). Every sort's tie-break. */
 const byKeyText: Cmp = (a, b) => str(a.key.text, b.key.text) || str(a.id, b.id);
 /** The same order on keys alone (`base64` is the id: both are the key's bytes in base64). The order of `byKey`. */
@@ -149,6 +166,8 @@ function primary(key: SortKey): Cmp {
       return (a, b) => a.renewals - b.renewals;
     case 'state':
       return (a, b) => URGENCY[a.state] - URGENCY[b.state];
+    case 'node':
+      return byNode;
   }
 }
 
@@ -171,7 +190,7 @@ class ColumnReader {
   private readonly values: Float64Array;
   /** 'ttl': the latest deadline so far (no TTL and ended go just past it). */
   private latest = 0;
-  /** 'owner': each distinct owner text's group, in order of first appearance. */
+  /** 'owner' (and 'node'): each distinct owner text's group, in order of first appearance. */
   private readonly groups = new Map<string, number>();
   private readonly texts: string[] = [];
   /**
@@ -245,6 +264,24 @@ class ColumnReader {
       case 'state':
         for (let i = from; i < to; i++) out[i] = URGENCY[views[i]!.state];
         break;
+      case 'node':
+        // The node's group (ranked in `finish`) and the slot; no node: -1.
+        for (let i = from; i < to; i++) {
+          const { node, slot } = views[i]!;
+          if (node === null) {
+            out[i] = -1;
+            continue;
+          }
+          const text = nodeText(node);
+          let g = this.groups.get(text);
+          if (g === undefined) {
+            g = this.texts.length;
+            this.groups.set(text, g);
+            this.texts.push(text);
+          }
+          out[i] = g * SLOTS + (slot ?? 0);
+        }
+        break;
     }
   }
 
@@ -262,6 +299,15 @@ class ColumnReader {
       const order = mergeRuns(this.runs);
       for (let r = 0; r < order.length; r++) rank[groups.get(order[r]!)!] = r;
       for (let i = 0; i < out.length; i++) out[i] = out[i]! < 0 ? texts.length : rank[out[i]!]!;
+    } else if (this.key === 'node') {
+      // A handful of nodes: ranked directly; no node after every node.
+      const { texts, groups } = this;
+      const rank = new Float64Array(texts.length);
+      [...texts].sort().forEach((t, r) => (rank[groups.get(t)!] = r));
+      for (let i = 0; i < out.length; i++) {
+        const v = out[i]!;
+        out[i] = v < 0 ? texts.length * SLOTS : rank[Math.floor(v / SLOTS)]! * SLOTS + (v % SLOTS);
+      }
     }
     return out;
   }
@@ -344,7 +390,7 @@ const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The filter as one cheap test per lock: set lookups, then one case-insensitive regular expression per term
- * against the key and the owner (no lower-cased copies: nothing is allocated per lock; measured faster than
+ * against the key, the owner and the node (no lower-cased copies: nothing is allocated per lock; measured faster than
  * `toLowerCase().includes()` in Chromium).
  */
 export function predicate(f: LockFilter): ((v: LockView) => boolean) | null {
@@ -358,7 +404,9 @@ export function predicate(f: LockFilter): ((v: LockView) => boolean) | null {
   return (v) => {
     if (states && !states.has(v.state)) return false;
     if (libs && !libs.has(v.library)) return false;
-    for (const re of terms) if (!re.test(v.key.text) && !(v.owner !== null && re.test(v.owner.text))) return false;
+    for (const re of terms) {
+      if (!re.test(v.key.text) && !(v.owner !== null && re.test(v.owner.text)) && !(v.node !== null && re.test(v.node))) return false;
+    }
     return true;
   };
 }

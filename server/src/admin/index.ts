@@ -89,7 +89,14 @@ export function createAdmin(deps: AdminDeps): Admin {
     new Map(
       targets.list.map((t) => [
         t.id,
-        new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }), patterns: config.lockPatterns }),
+        new LockAdmin({
+          redis: t.keyed,
+          tracker: t.tracker,
+          inspector: t,
+          logger: logger.child({ target: t.id }),
+          patterns: config.lockPatterns,
+          cluster: () => t.topology.kind === 'cluster',
+        }),
       ]),
     ),
     targets.first.id,

@@ -9,6 +9,7 @@ import { matchesAny } from '../model/glob';
 import type { LockTracker } from '../model/lock-tracker';
 import { MAX_VALUE_BYTES, probeKeys } from '../targets/node/probe';
 import { AdminError } from './errors';
+import { withinSlot } from './one-slot';
 import { encodePlan, encodeSetTtl, RELEASE_LUA, SET_TTL_LUA, type ScriptArg } from './release-script';
 
 type ScriptReply = [Buffer, Buffer, (Buffer | Buffer[] | number)?, number?];
@@ -24,6 +25,8 @@ export interface LockAdminDeps {
   tracker: LockTracker;
   /** Probes a key on the node that owns it (the target). */
   inspector: { requestProbe(key: Buffer): void };
+  /** The target is a Redis Cluster now: a script's keys must share a hash slot, and Redisson wakes by SPUBLISH. */
+  cluster?: () => boolean;
   logger: Logger;
   /** The lock patterns in force (LOCK_PATTERNS plus declared formats'): only keys they match can be acted on. */
   patterns: readonly string[];
@@ -49,7 +52,8 @@ interface ReadLock {
  * script otherwise), so a lock that changed hands between the operator looking and clicking is never touched.
  */
 export class LockAdmin {
-  private delexSupport: Promise<boolean> | null = null;
+  /** Whether the server has a command (DELEX, SPUBLISH), asked once per connection. */
+  private readonly support = new Map<string, Promise<boolean>>();
   private readonly isLockKey: (key: Buffer) => boolean;
 
   constructor(private readonly deps: LockAdminDeps) {
@@ -57,7 +61,7 @@ export class LockAdmin {
     if (!('lockscopeRelease' in redis)) redis.defineCommand('lockscopeRelease', { lua: RELEASE_LUA });
     if (!('lockscopeSetTtl' in redis)) redis.defineCommand('lockscopeSetTtl', { lua: SET_TTL_LUA });
     // A reconnect may land on another server (failover, upgrade): ask again.
-    redis.on('ready', () => (this.delexSupport = null));
+    redis.on('ready', () => this.support.clear());
     this.isLockKey = matchesAny(deps.patterns);
   }
 
@@ -66,13 +70,20 @@ export class LockAdmin {
     if (!lock) return { outcome: { result: 'already-gone' }, library: this.deps.tracker.get(key.toString('base64'))?.library ?? null };
     const { id, recognition } = lock;
     const library = recognition.library;
-    const target = this.target(key, owner, scope, lock);
+    const target = await this.target(key, owner, scope, lock);
     let plan: ReleasePlan;
     try {
       plan = this.deps.tracker.libraries.releasePlan(target);
     } catch (err) {
       if (!(err instanceof PlanRefusal)) throw err;
       throw new AdminError(409, 'release_not_allowed', `Not released: ${err.message}. Nothing was changed.`);
+    }
+    if (this.deps.cluster?.()) {
+      const { plan: local, dropped } = withinSlot(key, plan);
+      // A helper key the library keeps in another slot (python-redis-lock's signal list without a hash tag: its
+      // own unlock script fails there too): released without that step rather than not at all (CROSSSLOT).
+      if (dropped.length) this.deps.logger.info({ key: bytesText(key.subarray(0, 200)), dropped }, 'release steps on keys of another hash slot left out');
+      plan = local;
     }
     // DELEX cannot wake anyone: locks whose library has waiters to wake go through the script.
     if (isPlainStringDelete(plan) && (await this.hasDelex())) {
@@ -110,7 +121,7 @@ export class LockAdmin {
     if (!lock) return { outcome: { result: 'already-gone' }, library: this.deps.tracker.get(key.toString('base64'))?.library ?? null };
     const { id, recognition } = lock;
     const library = recognition.library;
-    const { check, bookkeeping } = this.deps.tracker.libraries.ownerCheck(this.target(key, owner, 'lock', lock));
+    const { check, bookkeeping } = this.deps.tracker.libraries.ownerCheck(await this.target(key, owner, 'lock', lock));
     const { keys, args } = encodeSetTtl(key, check, bookkeeping, ttlMs, MAX_VALUE_BYTES);
     const [status, typeBuf, extra] = await (this.deps.redis as unknown as AdminCommands).lockscopeSetTtlBuffer(keys.length, ...keys, ...args);
     switch (status.toString()) {
@@ -158,9 +169,11 @@ export class LockAdmin {
     return { id, probe: result, recognition };
   }
 
-  private target(key: Buffer, owner: Buffer, scope: ReleaseScope, lock: ReadLock): ReleaseTarget {
-    // Sharded pub/sub (SPUBLISH) is for cluster topologies; this connection is a single server's.
-    return { key, owner, scope, probe: lock.probe, recognition: lock.recognition, sharded: false };
+  private async target(key: Buffer, owner: Buffer, scope: ReleaseScope, lock: ReadLock): Promise<ReleaseTarget> {
+    // Redisson on a cluster subscribes to sharded channels wherever the servers have them (its
+    // shardedSubscriptionMode AUTO, Redis 7+): a plain PUBLISH would reach none of its waiters there.
+    const sharded = !!this.deps.cluster?.() && (await this.hasCommand('SPUBLISH'));
+    return { key, owner, scope, probe: lock.probe, recognition: lock.recognition, sharded };
   }
 
   private afterRelease(id: string, key: Buffer, scope: ReleaseScope, owner: Buffer): void {
@@ -181,17 +194,26 @@ export class LockAdmin {
     return r.owner ? bytesView(r.owner) : null;
   }
 
-  /** Whether the server has `DELEX` (Redis 8.4+, Valkey 9.2+). Asked once per connection. */
+  /** Whether the server has `DELEX` (Redis 8.4+, Valkey 9.2+). */
   hasDelex(): Promise<boolean> {
-    this.delexSupport ??= (this.deps.redis.call('COMMAND', 'INFO', 'DELEX') as Promise<unknown[]>).then(
-      (reply) => Array.isArray(reply) && reply[0] !== null && reply[0] !== undefined,
-      (err: Error) => {
-        this.delexSupport = null;
-        this.deps.logger.debug({ err: err.message }, 'COMMAND INFO DELEX failed; using the Lua script');
-        return false;
-      },
-    );
-    return this.delexSupport;
+    return this.hasCommand('DELEX');
+  }
+
+  /** Whether the server has a command (asked once per connection; a failed answer counts as no, and asks again next time). */
+  private hasCommand(name: string): Promise<boolean> {
+    let known = this.support.get(name);
+    if (!known) {
+      known = (this.deps.redis.call('COMMAND', 'INFO', name) as Promise<unknown[]>).then(
+        (reply) => Array.isArray(reply) && reply[0] !== null && reply[0] !== undefined,
+        (err: Error) => {
+          this.support.delete(name);
+          this.deps.logger.debug({ err: err.message, command: name }, 'COMMAND INFO failed; taking the command as missing');
+          return false;
+        },
+      );
+      this.support.set(name, known);
+    }
+    return known;
   }
 
   /** `DELEX key IFEQ owner`: 1 = deleted; 0 = not (gone, other owner, or not a string). */

@@ -87,8 +87,8 @@ class SampleRing {
 
 const EMPTY_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-/** What a lock's JSON takes besides its strings: field names, numbers, the owner's other fields (measured: ~390). */
-const JSON_OVERHEAD_CHARS = 420;
+/** What a lock's JSON takes besides its strings: field names, numbers, the owner's other fields (measured: ~415). */
+const JSON_OVERHEAD_CHARS = 445;
 /** Characters of `text` in JSON: an escaped rendering (`\xNN` a byte) has backslashes, which JSON doubles. */
 const textChars = (text: string, escaped: boolean): number => (escaped ? Math.ceil(text.length * 1.25) : text.length);
 
@@ -141,6 +141,9 @@ class Lock implements LockView {
   expectedRenewalMs: number | null = null;
   state: LockState = 'held';
   endedAt: number | null = null;
+  /** Cluster only: the master that last answered for it, and the key's slot (see LockView). */
+  node: string | null = null;
+  slot: number | null = null;
   /** How the lock's library renews (shared object), or null. */
   rule: RenewalRule | null;
   /** Largest PTTL seen for the current owner: the lease the holder asked for. */
@@ -257,7 +260,7 @@ class Lock implements LockView {
    * snapshot parts).
    */
   jsonChars(): number {
-    let n = JSON_OVERHEAD_CHARS + 2 * this.id.length + textChars(this.keyText, this.keyEscaped);
+    let n = JSON_OVERHEAD_CHARS + 2 * this.id.length + textChars(this.keyText, this.keyEscaped) + (this.node?.length ?? 0);
     if (this.ownerText !== null) {
       n += textChars(this.ownerText, this.ownerRaw64 !== null) + (this.ownerRaw64?.length ?? Math.ceil((this.ownerText.length * 4) / 3));
       for (const name in this.ownerFields) n += name.length + this.ownerFields[name]!.length + 6;
@@ -283,6 +286,8 @@ class Lock implements LockView {
       expectedRenewalMs: this.expectedRenewalMs,
       state: this.state,
       endedAt: this.endedAt,
+      node: this.node,
+      slot: this.slot,
     };
     if (this.group) view.holders = this.group.view(this.deadline !== null, this.leaseMs());
     return view;
@@ -417,7 +422,7 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     if (this.suspects.size) this.suspects.delete(id);
   }
 
-  private fold(id: string, { key, result, observedAt, redisAt }: ProbedKey): void {
+  private fold(id: string, { key, result, observedAt, redisAt, node, slot }: ProbedKey): void {
     const prev = this.locks.get(id);
     // When Redis read the key, on Redis's clock (a probe made up without one is taken to be on a single clock).
     const at = redisAt ?? observedAt;
@@ -465,6 +470,8 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
       if (waiting) t.setField('waiters', String(waiting));
       t.expectedRenewalMs = expectedRenewal(t);
       t.state = stateOf(t, observedAt, this.options.heldTooLongMs);
+      t.node = node ?? null;
+      t.slot = slot ?? null;
       this.locks.set(id, t);
       this.record(id, t, { at: observedAt, kind, pttlMs: result.pttlMs, owner: t.ownerText });
       this.sample(t, observedAt, result.pttlMs, true);
@@ -501,6 +508,12 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     }
     t.pttlMs = result.pttlMs;
     t.maxTtlMs = event === 'ttl-set' ? result.pttlMs : Math.max(t.maxTtlMs, result.pttlMs);
+    // Moved to another cluster master (a slot migration, a failover): news, though nothing else changed.
+    if (node !== undefined && node !== t.node) {
+      t.node = node;
+      t.slot = slot ?? null;
+      changed = true;
+    }
     if (recognition.reentryCount !== t.reentryCount) {
       t.reentryCount = recognition.reentryCount;
       changed = true;

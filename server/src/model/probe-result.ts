@@ -41,5 +41,8 @@ export interface ProbedKey {
    * no delay on our side can move. Absent on probes made up elsewhere (tests, benches): `observedAt` stands in.
    */
   redisAt?: number;
+  /** In a Redis Cluster: the master that answered (`host:port`), and the key's hash slot. */
+  node?: string;
+  slot?: number;
 }
 

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { TargetTls } from '../config/targets';
 
 /**
  * A connection (to a `redis://`/`rediss://` URL, or from ioredis options: a Sentinel group) that never queues
@@ -29,4 +30,9 @@ export function quiet(redis: Redis): Redis {
 export function dbFromUrl(url: string): number {
   const path = new URL(url).pathname.replace(/^\//, '');
   return path ? Number.parseInt(path, 10) || 0 : 0;
+}
+
+/** A target's TLS material (PEM text) as ioredis options; none when there is none (a `rediss://` URL alone: the system's CAs). */
+export function tlsOptions(tls?: TargetTls): RedisOptions {
+  return tls && Object.keys(tls).length ? { tls: { ...tls } } : {};
 }

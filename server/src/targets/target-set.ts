@@ -1,19 +1,24 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { maskRedisUrl, sentinelLabel, targetId, type TargetConfig } from '../config/targets';
 import type { Libraries } from '../libraries';
+import { tlsOptions } from '../redis/connect';
 import { Target, type TargetOptions } from './target';
 import { SentinelTopology } from './topology/sentinel';
-import { addressOfClient, StandaloneTopology } from './topology/standalone';
+import { reachClient, reachUrl, ServerOrClusterTopology } from './topology/server-or-cluster';
+import { addressOfClient } from './topology/standalone';
 import type { Topology } from './topology/topology';
 
-/** How a configured target is reached. Sentinel and cluster topologies are chosen here. */
-export function topologyFor(config: TargetConfig, logger?: Logger): Topology {
+/**
+ * How a configured target is reached. A URL or a client connection leads to a server or, found out on connecting,
+ * a whole Redis Cluster; a Sentinel group to the master it names.
+ */
+export function topologyFor(config: TargetConfig, logger: Logger = pino({ enabled: false })): Topology {
   switch (config.kind) {
     case 'url':
-      return StandaloneTopology.fromUrl(config.url, config.tls);
+      return new ServerOrClusterTopology(reachUrl(config.url, tlsOptions(config.tls)), logger);
     case 'client':
-      return StandaloneTopology.fromClient(config.client);
+      return new ServerOrClusterTopology(reachClient(config.client), logger);
     case 'sentinel':
       return new SentinelTopology(config, logger);
   }

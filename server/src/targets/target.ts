@@ -180,6 +180,25 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
     return this.watchers.size === 1 || this.topology.nodeFor(Buffer.from(id, 'base64')) === node.id;
   }
 
+  ownsKey(node: NodeWatcher, key: Buffer): boolean {
+    return this.watchers.size === 1 || this.topology.nodeFor(key) === node.id;
+  }
+
+  askNode(address: string, keys: Buffer[]): boolean {
+    for (const w of this.watchers.values()) {
+      if (w.address !== address) continue;
+      w.probeAsked(keys);
+      return true;
+    }
+    // A master not in the slot map yet (just added): read it again.
+    void this.refreshTopology();
+    return false;
+  }
+
+  async refreshTopology(): Promise<void> {
+    await this.topology.refresh?.().catch(() => {});
+  }
+
   expiryDue(id: string, at: number): void {
     this.wheel.schedule(id, at);
   }
@@ -224,7 +243,23 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
       this.watchers.delete(id);
       starting.push(watcher.stop());
     }
+    if (current.size > 1) this.reprobeMoved();
     this.emit('status');
     await Promise.all(starting);
+  }
+
+  /**
+   * Slots moved (a migration ended, a failover): a lock last read on another master than the one serving its slot
+   * now is read there, so that it shows where it lives without waiting for its next change. (A master that took
+   * over after a failure reads its shard's locks itself, once it knows what it lost.)
+   */
+  private reprobeMoved(): void {
+    const address = new Map([...this.watchers.values()].map((w) => [w.id, w.address]));
+    for (const view of this.tracker.views()) {
+      if (view.endedAt !== null || view.node === null) continue;
+      const key = Buffer.from(view.id, 'base64');
+      const owner = this.topology.nodeFor(key);
+      if (owner !== null && address.get(owner) !== view.node) this.requestProbe(key, view.id);
+    }
   }
 }

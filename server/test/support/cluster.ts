@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { keySlot } from '../../src/targets/node/scan';
 import { poll } from './poll';
 import { freeClusterPort, startOnSomePort } from './ports';
 import { startRedisProcess, type RedisProcess } from './redis-process';
+import { makeTestCertificates, type TestCertificates } from './tls';
 
 const run = promisify(execFile);
 
@@ -45,6 +46,11 @@ export interface TestClusterOptions {
   replicaNotifications?: string | false;
   /** `requirepass` and `masterauth` on every node; the seeding client and `url`s carry it. */
   password?: string;
+  /**
+   * TLS only (`--port 0 --tls-port`), client certificates required, the cluster bus and replication over TLS too
+   * (`tls-cluster`, `tls-replication`), with certificates from `makeTestCertificates`; `url`s are `rediss://`.
+   */
+  tls?: boolean;
   /** More `redis-server` arguments for every node. */
   args?: string[];
 }
@@ -71,6 +77,9 @@ export interface TestCluster {
   readonly dir: string;
   /** How long `redis-cli --cluster create` plus settling took, in ms. */
   readonly createMs: number;
+  /** With `tls`: the certificate files, and the ioredis `tls` options (CA, client certificate and key as PEM). */
+  readonly certs: TestCertificates | null;
+  readonly tls: { ca: string; cert: string; key: string } | null;
   /** Reads `CLUSTER NODES` from a live node and updates `nodes`. */
   refresh(): Promise<ClusterNode[]>;
   masters(): ClusterNode[];
@@ -86,6 +95,11 @@ export interface TestCluster {
   nodeClient(port: number): Redis;
   /** The last lines a node logged (pass `args: ['--loglevel', 'notice']` for more than warnings). */
   logs(port: number): string;
+  /**
+   * SIGKILLs a node and resolves once it is dead, without waiting for anything else (a master without a replica
+   * leaves its slots uncovered: `cluster_state:fail` once the others agree it failed).
+   */
+  kill(port: number): Promise<void>;
   /** SIGKILLs the master on `masterPort`; resolves once its replica serves its slots, every node agrees and `cluster_state` is ok. */
   failover(masterPort: number): Promise<{ newMaster: ClusterNode; ms: number }>;
   /** `CLUSTER FAILOVER` on a replica: a planned promotion without data loss; resolves once every node agrees. */
@@ -126,7 +140,9 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'lockscope-rig-cluster-'));
   const processes = new Map<number, RedisProcess>();
   const direct = new Map<number, Redis>();
-  const auth: RedisOptions = options.password ? { password: options.password } : {};
+  const certs = options.tls ? await makeTestCertificates(mkdirSync(join(dir, 'tls'), { recursive: true })!) : null;
+  const tls = certs ? { ca: readFileSync(certs.caCert, 'utf8'), cert: readFileSync(certs.clientCert, 'utf8'), key: readFileSync(certs.clientKey, 'utf8') } : null;
+  const auth: RedisOptions = { ...(options.password ? { password: options.password } : {}), ...(tls ? { tls } : {}) };
   let client: Cluster | undefined;
   let nodes: ClusterNode[] = [];
   let stopping: Promise<void> | undefined;
@@ -141,6 +157,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     '--repl-diskless-sync-delay', '0',
     '--notify-keyspace-events', notifications || '',
     ...(options.password ? ['--requirepass', options.password, '--masterauth', options.password] : []),
+    ...(certs
+      ? [
+          '--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'yes',
+          '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey, '--tls-ca-cert-file', certs.caCert,
+          '--tls-client-cert-file', certs.clientCert, '--tls-client-key-file', certs.clientKey,
+        ]
+      : []),
     ...(options.args ?? []),
   ];
   const launch = (port: number) => {
@@ -162,7 +185,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     return c;
   };
   const live = () => [...processes.values()].filter((p) => p.alive());
-  const urlOf = (port: number) => `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`;
+  const urlOf = (port: number) => `${certs ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`;
   const viewOf = async (port: number) => parseClusterNodes((await nodeClient(port).call('CLUSTER', 'NODES')) as string, urlOf);
   const find = (port: number) => {
     const n = nodes.find((x) => x.port === port);
@@ -220,6 +243,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       '--cluster', 'create', ...started.map((p) => `127.0.0.1:${p.port}`),
       '--cluster-replicas', String(replicasPerMaster), '--cluster-yes',
       ...(options.password ? ['-a', options.password, '--no-auth-warning'] : []),
+      ...(certs ? ['--tls', '--cacert', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey] : []),
     ];
     await run('redis-cli', cli, { timeout: 60_000 }).catch((err: Error & { stdout?: string; stderr?: string }) => {
       throw new Error(`redis-cli --cluster create failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
@@ -249,6 +273,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       client: seeding,
       dir,
       createMs,
+      certs,
+      tls,
       async refresh() {
         return (nodes = (await viewOf(live()[0]!.port)).map(agreed));
       },
@@ -264,6 +290,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       },
       nodeClient,
       logs: (port) => processes.get(port)?.output() ?? '',
+
+      async kill(port) {
+        find(port);
+        await processes.get(port)!.kill();
+      },
 
       async failover(masterPort) {
         const master = find(masterPort);

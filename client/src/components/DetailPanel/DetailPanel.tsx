@@ -157,6 +157,14 @@ function Details({
       <dl aria-label="Lock facts" className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1.5">
         <Fact label="Library">{libraryLabel(lock.library)}</Fact>
         <Fact label="Type">{lock.type}</Fact>
+        {lock.node !== null && (
+          <Fact label="Cluster node">
+            <span className="font-mono" data-testid="lock-node">
+              {lock.node}
+            </span>{' '}
+            <span className="text-slate-500 dark:text-slate-400">(hash slot {lock.slot})</span>
+          </Fact>
+        )}
         <Fact label="Re-entry count">{lock.reentryCount ?? '—'}</Fact>
         <Fact label="Acquired">
           <Moment at={lock.acquiredAt} now={now} />

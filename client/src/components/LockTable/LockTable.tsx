@@ -28,6 +28,7 @@ const COLUMNS: Column[] = [
   { key: 'ttl', label: 'TTL', right: true },
   { key: 'heldFor', label: 'Held for', right: true },
   { key: 'renewals', label: 'Renewals', right: true },
+  { key: 'node', label: 'Node' },
   { key: 'state', label: 'State' },
 ];
 
@@ -81,13 +82,14 @@ export function LockTable() {
   const detailOpen = useViewStore((s) => s.detailOpen);
   const select = useViewStore((s) => s.select);
   const clearFilters = useViewStore((s) => s.clearFilters);
+  const cluster = useViewedTarget()?.kind === 'cluster';
   const scrollRef = useRef<HTMLDivElement>(null);
   const tableRef = useRef<HTMLTableElement>(null);
 
   // The width the columns share (scrollbar excluded): decides which columns fit. The table spans the window
   // until it is measured.
   const width = useWidth(scrollRef, () => window.innerWidth);
-  const layout = useMemo(() => tableLayout(width, { admin, detailOpen }), [width, admin, detailOpen]);
+  const layout = useMemo(() => tableLayout(width, { admin, detailOpen, cluster }), [width, admin, detailOpen, cluster]);
   const columns = COLUMNS.filter((c) => !layout.hidden.has(c.key));
   const columnKeys = columns.map((c) => c.key).join(',');
 
@@ -352,6 +354,11 @@ const LockRow = memo(function LockRow({ lock, index, selected, tabStop, clockOff
     state: () => (
       <td key="state" className="truncate px-3">
         <StateBadge state={lock.state} />
+      </td>
+    ),
+    node: () => (
+      <td key="node" className="truncate px-3 font-mono text-xs" title={lock.node === null ? undefined : `${lock.node}, hash slot ${lock.slot}`}>
+        {lock.node ?? <span className="text-slate-400">—</span>}
       </td>
     ),
   };

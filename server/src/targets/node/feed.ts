@@ -22,6 +22,8 @@ export interface FeedOptions {
   db: number;
   /** May lockscope change `notify-keyspace-events`? */
   configureNotifications: boolean;
+  /** A hash tag that puts the proof's keys in a slot this node serves (a cluster master); '' elsewhere. */
+  tag?: () => string;
 }
 
 /**
@@ -167,7 +169,8 @@ export class ChangeFeed extends EventEmitter<{ mode: [mode: ChangeFeedMode] }> {
    * events on a channel of their own. Anything refused or missing: not proven.
    */
   private async prove(): Promise<boolean> {
-    const base = stateKey(`feed-proof:${randomUUID()}`);
+    // `{` and `}` are plain characters in a channel pattern: the tag may stay in it.
+    const base = stateKey(`feed-proof:${randomUUID()}`) + (this.options.tag?.() ?? '');
     const channel = `__keyspace@${this.options.db}__:${base}:*`;
     const seen = new Set<string>();
     let done: () => void = () => {};

@@ -12,9 +12,9 @@ import { Coalesced } from './coalesced';
 import { ChangeFeed } from './feed';
 import { keyspaceChannels } from './notifications';
 import { PROBE_BATCH, type ProbedKey } from './probe';
-import { KeyProber } from './prober';
+import { KeyProber, type ProbeRound } from './prober';
 import { refusalOf } from './refusal';
-import { scanKeys } from './scan';
+import { keySlot, scanKeys, slotTag } from './scan';
 import { planScan, type ScanPass } from './scan-plan';
 import { ServerIdentity } from './server-identity';
 import { isStateKey, stateKey } from './state-keys';
@@ -38,7 +38,10 @@ export interface NodeWatcherOptions {
   scanProbeBatch?: number;
 }
 
-/** What a node watcher needs from its target: the shared lock table, and the target's view of which keys are this node's. */
+/**
+ * What a node watcher needs from its target: the shared lock table, the target's view of which keys are this
+ * node's, and (in a cluster) a way to hand keys to the node that holds them.
+ */
 export interface NodeHost {
   readonly tracker: LockTracker;
   /** lockscope process id, for this node's bookkeeping keys (restart marker). */
@@ -51,6 +54,14 @@ export interface NodeHost {
   owns(node: NodeWatcher, id: string): boolean;
   /** A probe saw a lock's deadline due at `at`: check it again just after (the target's expiry wheel). */
   expiryDue(id: string, at: number): void;
+  /** Whether `key`'s slot is this node's now (always, for a single server). */
+  ownsKey(node: NodeWatcher, key: Buffer): boolean;
+  /** Probes a key on the node that owns it now (a key this node heard of, or was redirected for). */
+  requestProbe(key: Buffer): void;
+  /** `ASK`: probes keys on the master at `address`, which imports their slot. False when no such master is watched. */
+  askNode(address: string, keys: Buffer[]): boolean;
+  /** A node answered `MOVED`: reads the slot map again; resolves once it has. */
+  refreshTopology(): Promise<void>;
 }
 
 /**
@@ -71,6 +82,8 @@ const APPLY_SLICE = 50;
 const LOADING_POLL_MS = 100;
 /** Polling may keep Redis busy at most 1/POLL_DUTY of the time: a probe round slower than POLL_MS/4 backs off. */
 const POLL_DUTY = 4;
+/** Keys a cluster could not answer for now (CLUSTERDOWN, TRYAGAIN, MOVED) are asked for again after this long. */
+const REDIRECT_RETRY_MS = 250;
 
 export interface NodeWatcherEvents {
   /** Something in `status()` changed (connection, feed, capabilities, restart, first sync). */
@@ -107,20 +120,26 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
    */
   private readonly sideKeys = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Keys to ask for again shortly, wherever they are then (see REDIRECT_RETRY_MS). */
+  private readonly later = new Map<string, Buffer>();
+  private laterTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly syncing = new Coalesced(() => this.fullScan().catch((err: Error) => this.scanFailed(err)), () => this.stopped);
   private readonly readying = new Coalesced(() => this.setUp(), () => this.stopped);
   private loggedMissing = '';
-  private started = false;
+  private starting: Promise<void> | null = null;
   private stopped = false;
+  /** This master took over from a failed one: its first look is a restart of the shard (TopologyNode.succeeds). */
+  private takingOver: string | null;
   private lastScanMs = 0;
   private probeErrors = { loggedAt: -Infinity, failures: 0 };
   /**
    * False from a disconnection until the server behind the new connection is identified: probe results that come
    * back meanwhile are dropped (the resync after it probes everything again), so that no lock lost in a restart
-   * is mistaken for a released one. Nothing is tracked before the first connection, so nothing can be mistaken.
+   * is mistaken for a released one. Nothing is tracked before the first connection, so nothing can be mistaken —
+   * but on a master that took over from a failed one, whose shard's locks are tracked already.
    */
-  private serverKnown = true;
+  private serverKnown: boolean;
   private readonly channelPrefix: Buffer;
   private readonly channels: string[];
   /** The SCAN walks a full scan makes: one for all the patterns where they fold into one glob (see planScan). */
@@ -137,6 +156,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   ) {
     super();
     this.id = node.id;
+    this.takingOver = node.succeeds ?? null;
+    this.serverKnown = this.takingOver === null;
     this.redis = node.connections.redis;
     this.subscriber = node.connections.subscriber;
     this.pollIntervalMs = options.pollMs;
@@ -146,8 +167,11 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.scanPasses = planScan(options.patterns);
     this.connection = new ConnectionState(this.redis);
     this.prober = new KeyProber(this.redis, this.capabilities, logger);
-    this.feed = new ChangeFeed(this.redis, this.subscriber, this.capabilities, { channels, db: options.db, configureNotifications: options.configureNotifications }, logger);
-    this.identity = new ServerIdentity(this.redis, this.capabilities, stateKey(`marker:${host.instanceId}:${node.id}`), logger);
+    // A script may not cross slots there: group from the first probe on (the server's own word comes with HELLO).
+    this.prober.clusterNode = node.slots !== undefined;
+    const tag = () => this.tag();
+    this.feed = new ChangeFeed(this.redis, this.subscriber, this.capabilities, { channels, db: options.db, configureNotifications: options.configureNotifications, tag }, logger);
+    this.identity = new ServerIdentity(this.redis, this.capabilities, () => stateKey(`marker:${host.instanceId}:${node.id}`) + tag(), logger);
     const changed = () => this.emit('status');
     this.connection.on('change', changed);
     this.feed.on('mode', changed);
@@ -163,13 +187,21 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     return this.feed.mode;
   }
 
-  /** Begins following the node. Waits for the first sync when it is reachable; otherwise syncs once it is. */
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+  /**
+   * Begins following the node. Waits for the first sync when it is reachable; otherwise syncs once it is. Called
+   * again, waits for the same.
+   */
+  start(): Promise<void> {
+    return (this.starting ??= this.begin());
+  }
+
+  private async begin(): Promise<void> {
     const { redis, subscriber } = this;
     this.on$(subscriber, 'pmessageBuffer', (_pattern: Buffer, channel: Buffer) => {
-      this.requestProbe(channel.subarray(this.channelPrefix.length));
+      const key = channel.subarray(this.channelPrefix.length);
+      // In a cluster, a node importing a slot hears of keys its owner must answer for (or send here with ASK).
+      if (this.host.ownsKey(this, key)) this.requestProbe(key);
+      else this.host.requestProbe(key);
     });
     // Every (re)connect resyncs: notifications sent while disconnected are lost for good.
     this.on$(redis, 'ready', () => void this.onReady());
@@ -193,6 +225,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.laterTimer) clearTimeout(this.laterTimer);
+    this.laterTimer = null;
     for (const off of this.unbind.splice(0)) off();
     this.connection.dispose();
     this.feed.dispose();
@@ -211,6 +245,11 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     return this.syncing.run();
   }
 
+  /** `ASK` from the owner of these keys' slot: this node imports it; probe them here, after ASKING. */
+  probeAsked(keys: Buffer[]): void {
+    void this.probeNow(keys, true);
+  }
+
   /** This node as the header shows it. */
   status(): NodeStatus {
     const caps = this.capabilities;
@@ -218,6 +257,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
       id: this.id,
       address: this.address,
       role: 'master',
+      slots: this.node.slots ? this.node.slots.map(([a, b]): [number, number] => [a, b]) : null,
       connection: this.connection.state,
       lastError: this.connection.state === 'ready' ? null : this.connection.lastError,
       feed: this.feed.mode,
@@ -273,10 +313,11 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     });
     this.logMissing();
     const restarted = await this.identity.identify();
-    // Another server in the node's place (a Sentinel failover) is a restart whatever the user may read: the marker
-    // key was replicated to it, and without INFO nothing else would tell.
+    // Another server in the node's place is a restart whatever the user may read: a Sentinel failover (the marker
+    // key was replicated to it, and without INFO nothing else would tell), or a cluster replica promoted in place of
+    // a failed master (its first look).
     const address = this.address;
-    const from = this.identifiedAt !== null && this.identifiedAt !== address ? this.identifiedAt : null;
+    const from = this.identifiedAt !== null && this.identifiedAt !== address ? this.identifiedAt : this.tookOver();
     this.identifiedAt = address;
     this.prober.clusterNode = this.identity.facts.cluster ?? true; // unknown: the one-cursor walk is right everywhere
     this.prober.versionNum = this.identity.facts.versionNum;
@@ -287,10 +328,23 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     const info: RedisRestart = { at: Date.now(), node: address, lost: null, ...(from !== null ? { from } : {}) };
     this.lastRestart = info;
     this.logger.warn(
-      { node: address, ...(from !== null ? { from } : {}), signal: from !== null ? 'address' : this.identity.signal },
+      { node: address, ...(from !== null ? { from } : {}), signal: from !== null ? 'failover' : this.identity.signal },
       from !== null ? 'Redis failed over to another server: checking which locks survived' : 'Redis restarted or failed over: checking which locks survived',
     );
     return { info, settle: () => check.settle() };
+  }
+
+  /** The first look at a master that took over from a failed one (once): the failed master's address. */
+  private tookOver(): string | null {
+    const from = this.takingOver;
+    this.takingOver = null;
+    return from;
+  }
+
+  /** A hash tag for lockscope's own keys on this node: one of its slots on a cluster master, none elsewhere. */
+  private tag(): string {
+    const first = this.node.slots?.[0];
+    return first ? slotTag(first[0]) : '';
   }
 
   /**
@@ -299,7 +353,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
    */
   private async untilLoaded(): Promise<void> {
     for (let waited = 0; !this.stopped; waited += LOADING_POLL_MS) {
-      const err = await this.redis.exists(stateKey('loading-check')).then(
+      // On a cluster node a key of another slot would be answered MOVED before LOADING.
+      const err = await this.redis.exists(stateKey('loading-check') + this.tag()).then(
         () => null,
         (e: Error) => e,
       );
@@ -327,6 +382,8 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
       await this.onReady();
       return;
     }
+    // A scan under way (the first one, on a big keyspace) is as good as the one due: not another right after it.
+    if (this.syncing.current) return;
     await this.identity.refreshMarker();
     await this.resync();
   }
@@ -385,6 +442,11 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
           const id = k.toString('base64');
           if (seen.has(id) || isStateKey(k)) continue;
           seen.add(id);
+          // A key of a slot this node does not serve (it imports it, or the slot map is stale): its owner says.
+          if (!this.host.ownsKey(this, k)) {
+            this.host.requestProbe(k);
+            continue;
+          }
           if (!batch.length) batchSince = Date.now();
           batch.push(k);
         }
@@ -425,24 +487,30 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     this.flushing = null;
   }
 
-  private async probeNow(keys: Buffer[]): Promise<void> {
+  private async probeNow(keys: Buffer[], asking = false): Promise<void> {
     if (!keys.length || this.stopped || !this.serverKnown || this.capabilities.blind) return;
     let probed: ProbedKey[];
     try {
-      const round = await this.prober.probe(keys);
+      const round = await this.prober.probe(keys, asking);
       probed = round.probed;
       for (const k of round.again) this.requestProbe(k);
+      this.redirected(round);
     } catch (err) {
       this.probeFailed(err as Error, keys.length);
       return;
     }
     if (!this.serverKnown) return;
     const { tracker } = this.host;
+    const slotted = this.node.slots !== undefined;
     // Fold results in small slices, letting I/O in between: a SCAN reply that arrived with this one sends the
     // next SCAN first, so folding overlaps Redis's work instead of delaying it.
     for (let i = 0; i < probed.length; i++) {
       if (i % APPLY_SLICE === 0) await new Promise((r) => setImmediate(r));
       const p = probed[i]!;
+      if (slotted) {
+        p.node = this.address;
+        p.slot = keySlot(p.key);
+      }
       tracker.apply(p);
       const r = p.result;
       if (!r.exists) {
@@ -462,6 +530,30 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
       const due = p.observedAt + r.pttlMs;
       if (Math.min(view.deadline, due) <= p.observedAt + WHEEL_SLOT_MS) this.host.expiryDue(view.id, due);
     }
+  }
+
+  /**
+   * Keys the cluster answered for elsewhere: none is gone for that. MOVED: read the slot map again, then ask the
+   * owner; ASK: the importing master probes them; CLUSTERDOWN/TRYAGAIN: ask again shortly.
+   */
+  private redirected(round: ProbeRound): void {
+    if (round.moved.length) {
+      const keys = round.moved;
+      void this.host.refreshTopology().finally(() => this.retryLater(keys));
+    }
+    for (const { address, keys } of round.asked) if (!this.host.askNode(address, keys)) this.retryLater(keys);
+    if (round.later.length) this.retryLater(round.later);
+  }
+
+  private retryLater(keys: Buffer[]): void {
+    if (this.stopped) return;
+    for (const k of keys) this.later.set(k.toString('base64'), k);
+    this.laterTimer ??= setTimeout(() => {
+      this.laterTimer = null;
+      const due = [...this.later.values()];
+      this.later.clear();
+      for (const k of due) this.host.requestProbe(k);
+    }, REDIRECT_RETRY_MS);
   }
 
   /** Disconnected: the resync after reconnect covers these keys. Anything else is a fault worth a warning. */

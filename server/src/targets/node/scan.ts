@@ -65,3 +65,26 @@ export function keySlot(key: Buffer): number {
   for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[((crc >> 8) ^ key[i]!) & 0xff]!;
   return crc & 16383;
 }
+
+let tags: string[] | null = null;
+
+/**
+ * A hash tag (`{…}`) that puts any key containing it in `slot`: lockscope's own bookkeeping keys on a cluster node
+ * must hash to a slot that node serves. Short, made once for every slot (about 180k CRC16s of a few bytes).
+ */
+export function slotTag(slot: number): string {
+  if (!tags) {
+    const table: string[] = new Array<string>(16384);
+    let left = 16384;
+    for (let i = 0; left > 0; i++) {
+      const tag = i.toString(36);
+      const s = keySlot(Buffer.from(tag));
+      if (table[s] === undefined) {
+        table[s] = `{${tag}}`;
+        left--;
+      }
+    }
+    tags = table;
+  }
+  return tags[slot]!;
+}

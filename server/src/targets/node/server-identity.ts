@@ -31,14 +31,18 @@ export class ServerIdentity {
   facts: ServerFacts = { version: null, versionNum: 0, cluster: null };
   private runId: string | null = null;
   private clientId: number | null = null;
-  private markerWritten = false;
+  /** The marker key written last (null: none, or writing it was refused). */
+  private written: string | null = null;
   private markerAt = 0;
 
   constructor(
     private readonly redis: Redis,
     private readonly caps: Capabilities,
-    /** This node's marker key (in a cluster it must hash to a slot the node owns). */
-    private readonly markerKey: string,
+    /**
+     * This node's marker key now. In a cluster it must hash to a slot the node serves, so it changes when its slots
+     * do: a marker under another name than the one written is no sign of anything, and is written anew.
+     */
+    private readonly markerKey: () => string,
     private readonly logger: Logger,
   ) {}
 
@@ -70,13 +74,13 @@ export class ServerIdentity {
       return previous !== null && previous !== runId;
     }
     const markerGone = await this.checkMarker();
-    this.signal = this.markerWritten ? 'marker' : this.clientId !== null ? 'client-id' : 'none';
+    this.signal = this.written !== null ? 'marker' : this.clientId !== null ? 'client-id' : 'none';
     return markerGone || wentBack;
   }
 
   /** Keeps the marker from expiring while connected (call now and then; cheap when not due). */
   async refreshMarker(): Promise<void> {
-    if (!this.markerWritten || Date.now() - this.markerAt < MARKER_REFRESH_MS) return;
+    if (this.written === null || Date.now() - this.markerAt < MARKER_REFRESH_MS) return;
     await this.writeMarker().catch(() => {});
   }
 
@@ -108,24 +112,26 @@ export class ServerIdentity {
 
   /** Whether the marker written before is gone; then writes it (again). */
   private async checkMarker(): Promise<boolean> {
-    if (!this.caps.has('state-write') && !this.markerWritten) return false;
+    if (!this.caps.has('state-write') && this.written === null) return false;
+    const key = this.markerKey();
     let gone = false;
     try {
-      if (this.markerWritten) gone = (await this.redis.exists(this.markerKey)) === 0;
+      if (this.written === key) gone = (await this.redis.exists(key)) === 0;
       await this.writeMarker();
     } catch (err) {
       if (refusalOf(err) || /READONLY/.test((err as Error).message)) {
         this.caps.refuse('state-write', (err as Error).message);
-        this.markerWritten = false;
+        this.written = null;
       } else throw err;
     }
-    if (gone) this.logger.warn({ marker: this.markerKey }, 'lockscope\'s marker key is gone after a reconnect: the Redis data was lost');
+    if (gone) this.logger.warn({ marker: key }, 'lockscope\'s marker key is gone after a reconnect: the Redis data was lost');
     return gone;
   }
 
   private async writeMarker(): Promise<void> {
-    await this.redis.set(this.markerKey, String(Date.now()), 'PX', MARKER_TTL_MS);
-    this.markerWritten = true;
+    const key = this.markerKey();
+    await this.redis.set(key, String(Date.now()), 'PX', MARKER_TTL_MS);
+    this.written = key;
     this.markerAt = Date.now();
     this.caps.grant('state-write');
   }

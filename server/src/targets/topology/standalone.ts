@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { TargetTls } from '../../config/targets';
+import type { Redis, RedisOptions } from 'ioredis';
 import { CONNECTION_OPTIONS, connectRedis, dbFromUrl, quiet } from '../../redis/connect';
 import { SingleNodeTopology } from './single-node';
 import type { NodeConnections, Topology, TopologyNode } from './topology';
@@ -25,11 +24,11 @@ export class StandaloneTopology extends SingleNodeTopology implements Topology {
     this.node = { id: address, address, connections };
   }
 
-  /** `tls`: CA, client certificate and key for a `rediss://` URL (PEM text). */
-  static fromUrl(url: string, tls?: TargetTls): StandaloneTopology {
+  /** `extra`: connection options beyond the URL's (TLS material for a `rediss://` URL, see `tlsOptions`). */
+  static fromUrl(url: string, extra: RedisOptions = {}): StandaloneTopology {
     // ioredis's own "ready check" runs INFO, which managed Redis often refuses (it then prints a warning at every
     // connect); the node watcher waits for a loading server itself (NodeWatcher.untilLoaded).
-    const options = { enableReadyCheck: false, ...(tls && Object.keys(tls).length ? { tls: { ...tls } } : {}) };
+    const options = { enableReadyCheck: false, ...extra };
     const connections = { redis: connectRedis(url, 'commands', options), subscriber: connectRedis(url, 'subscriber', options) };
     return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true);
   }

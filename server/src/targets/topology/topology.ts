@@ -24,6 +24,17 @@ export interface TopologyNode {
   readonly address: string;
   /** Direct connections to this node (never redirected elsewhere), owned by the topology. */
   connections: NodeConnections;
+  /**
+   * A cluster master's hash slots now (inclusive ranges; updated in place when slots move); absent for a server
+   * that holds every key. lockscope's own keys on this node (restart marker, notification proof) hash into them.
+   */
+  slots?: [number, number][];
+  /**
+   * A master that took over from a failed one (a promoted replica): the failed master's `host:port`. The data it
+   * serves is what replication brought it, so its first look counts as a restart of that shard: a lock held there
+   * before and gone now, before its deadline, ends `lost`.
+   */
+  succeeds?: string;
 }
 
 export interface TopologyEvents {
@@ -41,8 +52,8 @@ export interface TopologyEvents {
  * How a target finds its Redis masters and routes keys to them. The target asks it which masters to watch and
  * which one owns a key; everything about connecting (URL, TLS, ACL user, Sentinel, cluster discovery) lives here.
  *
- * Standalone: one node, every key. Cluster: one node per master, keys routed by hash slot (`keySlot` in
- * `node/scan.ts`), `change` on failover or resharding. Sentinel: the current master, `change` on `+switch-master`.
+ * Standalone: one node, every key. Cluster (`cluster.ts`): one node per master, keys routed by hash slot (`keySlot`
+ * in `node/scan.ts`), `change` on failover or resharding. A URL (`url.ts`) is either, found out on connecting. Sentinel: the current master, `change` on `+switch-master`.
  *
  * Rule for routing: only a reply from the node that owns a key may say the key is gone. A redirection
  * (`MOVED`/`ASK`/`TRYAGAIN`/`CLUSTERDOWN`) is an error of the probe, never an absence: the keys are probed again
@@ -62,6 +73,11 @@ export interface Topology extends EventEmitter<TopologyEvents> {
    * MOVED/ASK.
    */
   readonly keyed: Redis;
+  /**
+   * Reads the topology again soon (a node answered `MOVED`: the slot map is stale); resolves once it has. Only
+   * topologies that route by slot have it.
+   */
+  refresh?(): Promise<void>;
   /** Connects (or starts discovering); resolves once the first attempt is over, reachable or not. */
   start(): Promise<void>;
   /** Disconnects what it opened. */
