@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
 import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import { createMetrics, type Metrics } from './metrics/metrics';
 import { registerLockHandlers } from './realtime/lock-handlers';
 import { clientAddress, type TrustFn } from './realtime/client-address';
 import { broadcastSimEvents, registerSimHandlers } from './realtime/sim-handlers';
+import { Replication, replicationPlan } from './replication/replication';
 import { sameOrigin } from './realtime/origin-check';
 import { StatusReporter } from './realtime/status-reporter';
 import { TargetViews } from './realtime/target-views';
@@ -44,6 +46,13 @@ export interface AppDeps {
   clock?: () => number;
   /** Timings that are not settings (tests shorten them): reconcile scans, feed re-checks. */
   tuning?: Pick<TargetOptions, 'reconcileMs' | 'feedRecheckMs'>;
+  /**
+   * Coordinate with other lockscope replicas watching the same targets (default true): one elected leader per
+   * target watches it, the others follow its change stream. False: this server watches every target by itself.
+   */
+  replication?: boolean;
+  /** This replica's name in leases and the status (default `host:port#pid`). */
+  replicaName?: string;
 }
 
 export interface App {
@@ -57,6 +66,8 @@ export interface App {
   metrics: Metrics;
   /** The contention simulator (one run at a time). */
   simulator: SimulatorService;
+  /** Coordination with other replicas (null when `replication: false`). */
+  replication: Replication | null;
   /** Connects and starts following every target (first sync included for those reachable now). */
   start(): Promise<void>;
   /** Ordered shutdown: sockets, HTTP, simulator, targets (their Redis connections included). */
@@ -68,6 +79,13 @@ export function createApp(deps: AppDeps): App {
   const { config, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const targetConfigs = deps.targets ?? config.targets;
+  const replicationSettings = {
+    patterns: config.lockPatterns,
+    heldTooLongMs: config.heldTooLongMs,
+    stateRedisUrl: config.stateRedisUrl ?? null,
+    leaseMs: config.leaseMs,
+  };
+  const plan = deps.replication === false ? null : replicationPlan(targetConfigs, replicationSettings);
   const targets = TargetSet.fromConfig(
     targetConfigs,
     {
@@ -77,7 +95,13 @@ export function createApp(deps: AppDeps): App {
       heldTooLongMs: config.heldTooLongMs,
       ...deps.tuning,
     },
-    { logger: logger.child({ part: 'targets' }), clock, configureNotifications: deps.configureNotifications },
+    {
+      logger: logger.child({ part: 'targets' }),
+      clock,
+      configureNotifications: deps.configureNotifications,
+      standby: plan !== null,
+      instanceIdOf: (id) => plan?.get(id)?.group,
+    },
   );
 
   const web = express();
@@ -97,6 +121,17 @@ export function createApp(deps: AppDeps): App {
     },
     maxHttpBufferSize: 64 * 1024,
   });
+  const replication =
+    plan &&
+    new Replication({
+      io,
+      targets,
+      plan,
+      settings: replicationSettings,
+      self: deps.replicaName ?? `${hostname()}:${config.port}#${process.pid}`,
+      logger: logger.child({ part: 'replication' }),
+      clock,
+    });
   const status = new StatusReporter(io, { targets, version: deps.version, patterns: config.lockPatterns });
   const views = new TargetViews(io, targets, clock);
   const admin = createAdmin({
@@ -144,13 +179,17 @@ export function createApp(deps: AppDeps): App {
     admin,
     metrics,
     simulator,
+    replication,
     async start() {
       await targets.start();
+      await replication?.start();
     },
     async close() {
       views.dispose();
       status.dispose();
       admin.dispose();
+      // The lease is given up (and followers told) while the state store is still connected.
+      await replication?.stop();
       // io.close() also closes the HTTP server; it refuses new connections first, then ends the open ones.
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));

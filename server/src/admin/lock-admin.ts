@@ -130,7 +130,11 @@ export interface LockAdminDeps {
   redis: Redis;
   tracker: LockTracker;
   /** Probes a key on the node that owns it (the target). */
-  inspector: { requestProbe(key: Buffer): void };
+  /**
+   * The target: told after each action, it notes the action in the lock's history and looks at the key now (on a
+   * replica that follows another, the leader does both).
+   */
+  inspector: { afterAction(id: string, key: Buffer, kind: 'force-released' | 'ttl-set', pttlMs: number): void };
   logger: Logger;
 }
 
@@ -245,9 +249,7 @@ export class LockAdmin {
   }
 
   private afterChange(id: string, key: Buffer, kind: 'force-released' | 'ttl-set', pttlMs: number): void {
-    this.deps.tracker.note(id, kind, pttlMs);
-    // Show the effect now rather than at the next notification or poll.
-    this.deps.inspector.requestProbe(key);
+    this.deps.inspector.afterAction(id, key, kind, pttlMs);
   }
 
   /** Whether the server has `DELEX` (Redis 8.4+, Valkey 9.2+). Asked once per connection. */

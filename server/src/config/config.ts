@@ -33,6 +33,19 @@ export const SETTINGS = {
       'Redis to inspect, e.g. redis://:pass@host:6379/0, or several named ones: prod=rediss://…,staging=redis://… ' +
       '(one dashboard, a switcher between them). Absent: start a private embedded redis-server',
   },
+  stateRedisUrl: {
+    env: 'STATE_REDIS_URL',
+    flag: 'state-redis-url',
+    help:
+      'Where several lockscope replicas keep what they share (leader lease, change stream), under lockscope:state:. ' +
+      'Default: in each watched Redis (it needs write access to lockscope:state:* there)',
+    secret: true,
+  },
+  leaseMs: {
+    env: 'LEASE_MS',
+    flag: 'lease-ms',
+    help: 'Leader lease of a target among lockscope replicas, in ms: a dead leader is replaced within this plus a second (default 5000)',
+  },
   lockPatterns: {
     env: 'LOCK_PATTERNS',
     flag: 'lock-patterns',
@@ -157,6 +170,11 @@ const schema = z.object({
       return z.NEVER;
     })
     .optional(),
+  stateRedisUrl: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v) && new URL(v).hostname !== '', { message: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  leaseMs: int(1000, 120_000).default(5000),
   lockPatterns: z
     .string()
     .transform((v) => [...new Set(v.split(',').map((p) => p.trim()).filter(Boolean))])

@@ -33,6 +33,8 @@ export interface LeaseTerm {
   token: string;
   /** When Redis granted it (Redis's clock, epoch ms). */
   acquiredAt: number;
+  /** Times the lease had passed from one holder to another, this election included. */
+  transitions: number;
   /** Until when (local clock) the lease is certainly ours; renewals move it. */
   validUntil: number;
   /** Aborted the moment the lease can no longer be trusted (lost, expired, or given up). */
@@ -65,6 +67,8 @@ export interface LeaseOptions {
   retryEveryMs?: number;
   /** The term key (default `<key>:term`; on a cluster it must hash to the lease key's slot). */
   termKey?: string;
+  /** Asked before each try: whether to try now (e.g. not while the holder is known to be alive). Default: always. */
+  shouldTry?: () => boolean;
   timers?: Timers;
 }
 
@@ -87,7 +91,7 @@ const REFUSED_RETRY_MS = 30_000;
 
 /**
  * Take the lease if nobody holds it. KEYS[1] lease, KEYS[2] term key; ARGV[1] token, ARGV[2] holder, ARGV[3] TTL
- * ms, ARGV[4] a fresh epoch (used only if the term key is new). Returns {term, epoch, now, transitions} or nil.
+ * ms, ARGV[4] a fresh epoch (used only if the term key is new). Returns {term, epoch, now, transitions}, or nil.
  */
 const ACQUIRE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -101,7 +105,7 @@ redis.call('HSET', KEYS[2], 'holder', ARGV[2])
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 redis.call('HSET', KEYS[1], 'token', ARGV[1], 'holder', ARGV[2], 'term', term, 'epoch', epoch, 'acquired_at', now, 'renewed_at', now, 'ttl_ms', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {term, epoch, now}
+return {term, epoch, now, tonumber(redis.call('HGET', KEYS[2], 'transitions') or '0')}
 `;
 
 /** Owner-checked renewal: KEYS[1] lease; ARGV[1] token, ARGV[2] TTL ms. Returns Redis's time, or nil when not ours. */
@@ -121,7 +125,7 @@ return 0
 `;
 
 interface LeaseCommands {
-  lockscopeLeaseAcquire(key: string, termKey: string, token: string, holder: string, ttlMs: number, epoch: string): Promise<[number, string, number] | null>;
+  lockscopeLeaseAcquire(key: string, termKey: string, token: string, holder: string, ttlMs: number, epoch: string): Promise<[number, string, number, number] | null>;
   lockscopeLeaseRenew(key: string, token: string, ttlMs: number): Promise<number | null>;
   lockscopeLeaseResign(key: string, token: string): Promise<number>;
 }
@@ -145,15 +149,14 @@ const nodeTimers: Timers = {
 };
 
 /**
- * Campaigns for one lease key while `start()`ed: tries every `retryEveryMs` while `eligible`, holds and renews
- * it once elected, and campaigns again after losing it. `stop()` gives it up.
+ * Campaigns for one lease key while `start()`ed: tries every `retryEveryMs` (when `shouldTry` agrees), holds and
+ * renews it once elected, and campaigns again after losing it. `stop()` gives it up.
  */
 export class Lease extends EventEmitter<LeaseEvents> {
-  /** Whether to try taking a free lease now (a holder keeps renewing whatever this says). */
-  eligible = true;
   readonly termKey: string;
   private readonly ttlMs: number;
-  private readonly renewEveryMs: number;
+  /** Renewal cadence (ms). */
+  readonly renewEveryMs: number;
   private readonly retryEveryMs: number;
   private readonly timers: Timers;
   private held: { term: LeaseTerm; controller: AbortController } | null = null;
@@ -251,7 +254,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
 
   private async campaign(): Promise<void> {
     let next = this.retryEveryMs;
-    if (this.eligible) {
+    if (this.options.shouldTry?.() ?? true) {
       try {
         await this.tryAcquire();
       } catch (err) {
@@ -269,7 +272,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
     const token = newToken();
     const sentAt = this.client.now();
     const epoch = randomBytes(8).toString('hex');
-    let reply: [number, string, number] | null;
+    let reply: [number, string, number, number] | null;
     try {
       reply = await this.client.call('lease-acquire', this.key, (r) =>
         leaseCommands(r).lockscopeLeaseAcquire(this.key, this.termKey, token, this.options.holder, this.ttlMs, epoch),
@@ -286,7 +289,15 @@ export class Lease extends EventEmitter<LeaseEvents> {
       return;
     }
     const controller = new AbortController();
-    const term: LeaseTerm = { term: Number(reply[0]), epoch: String(reply[1]), token, acquiredAt: Number(reply[2]), validUntil, signal: controller.signal };
+    const term: LeaseTerm = {
+      term: Number(reply[0]),
+      epoch: String(reply[1]),
+      token,
+      acquiredAt: Number(reply[2]),
+      transitions: Number(reply[3]),
+      validUntil,
+      signal: controller.signal,
+    };
     this.held = { term, controller };
     this.armExpiry();
     this.renewTimer = this.timers.setTimeout(() => void this.renew(), this.renewEveryMs);

@@ -19,6 +19,10 @@ export interface TargetSetDeps {
   clock?: () => number;
   /** Whether lockscope may change `notify-keyspace-events` (its own embedded Redis, or --configure-notifications). */
   configureNotifications: boolean;
+  /** Targets wait to be activated before watching their nodes (replicas elect who watches: see `TargetDeps.standby`). */
+  standby?: boolean;
+  /** The bookkeeping id of a target by its id (replicas of a deployment share it); random when absent. */
+  instanceIdOf?: (targetId: string) => string | undefined;
 }
 
 /**
@@ -51,7 +55,7 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
               configureNotifications: deps.configureNotifications,
             },
             options,
-            { logger: deps.logger, clock: deps.clock },
+            { logger: deps.logger, clock: deps.clock, standby: deps.standby, instanceId: deps.instanceIdOf?.(targetId(c)) },
           ),
       ),
     );

@@ -3,8 +3,11 @@ import type { Target } from './target';
 
 /** A target as the wire shows it (the header, the switcher, `/healthz`). */
 export function targetStatus(target: Target, locks: number): TargetStatus {
-  const nodes = target.nodes.map((n) => n.status());
-  const { health, problem } = healthOf(nodes, target.lastError);
+  // A replica that does not watch the nodes shows what the leader sees of them.
+  const mirror = target.watching ? null : target.mirror;
+  const nodes = mirror ? mirror.nodes : target.nodes.map((n) => n.status());
+  const lastError = mirror ? mirror.lastError : target.lastError;
+  const { health, problem } = healthOf(nodes, lastError);
   return {
     id: target.id,
     name: target.name,
@@ -14,8 +17,9 @@ export function targetStatus(target: Target, locks: number): TargetStatus {
     problem,
     locks,
     nodes,
-    lastRestart: target.lastRestart,
-    lastError: target.lastError,
+    lastRestart: mirror ? mirror.lastRestart : target.lastRestart,
+    lastError,
+    replication: target.replication?.() ?? null,
   };
 }
 

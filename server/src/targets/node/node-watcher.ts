@@ -108,11 +108,14 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   private readonly sideKeys = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private flushing: Promise<void> | null = null;
-  private readonly syncing = new Coalesced(() => this.fullScan().catch((err: Error) => this.scanFailed(err)), () => this.stopped);
-  private readonly readying = new Coalesced(() => this.setUp(), () => this.stopped);
+  private readonly syncing = new Coalesced(() => this.fullScan().catch((err: Error) => this.scanFailed(err)), () => this.halted);
+  private readonly readying = new Coalesced(() => this.setUp(), () => this.halted);
   private loggedMissing = '';
-  private started = false;
+  /** Not acting (before `start`, while paused, after `stop`): no scans, probes, subscriptions or timers. */
+  private halted = true;
   private stopped = false;
+  /** Counts starts: a loop of an earlier run (paused while one of its rounds was still out) ends instead of going on. */
+  private generation = 0;
   private lastScanMs = 0;
   private probeErrors = { loggedAt: -Infinity, failures: 0 };
   /**
@@ -154,10 +157,15 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     return this.feed.mode;
   }
 
-  /** Begins following the node. Waits for the first sync when it is reachable; otherwise syncs once it is. */
+  /**
+   * Begins (or, after `pause`, resumes) following the node. Waits for the first sync when it is reachable;
+   * otherwise syncs once it is. Resuming identifies the server again with what was known before the pause, so a
+   * restart in between is seen as one.
+   */
   async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+    if (!this.halted || this.stopped) return;
+    this.halted = false;
+    this.generation++;
     const { redis, subscriber } = this;
     this.on$(subscriber, 'pmessageBuffer', (_pattern: Buffer, channel: Buffer) => {
       this.requestProbe(channel.subarray(this.channelPrefix.length));
@@ -177,19 +185,33 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     else this.logger.warn({ node: this.address, err: this.connection.lastError }, 'Redis is not reachable yet; retrying in the background');
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /**
+   * Stops acting on the node — scans, probes, keyspace subscriptions, timers — and keeps what it knows about it
+   * (capabilities, the server's identity, the connection's state): another lockscope replica leads meanwhile.
+   * Probe replies still in flight are dropped.
+   */
+  async pause(): Promise<void> {
+    if (this.halted) return;
+    this.halted = true;
+    this.serverKnown = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const off of this.unbind.splice(0)) off();
+    this.dirty.clear();
+    await Promise.allSettled([this.flushing, this.syncing.current, this.readying.current]);
+    await this.feed.unsubscribe();
+  }
+
+  async stop(): Promise<void> {
+    await this.pause();
+    this.stopped = true;
     this.connection.dispose();
     this.feed.dispose();
-    await Promise.allSettled([this.flushing, this.syncing.current, this.readying.current]);
   }
 
   /** Marks a key for probing; bursts of events for the same key collapse into one probe. */
   requestProbe(key: Buffer, id = key.toString('base64')): void {
-    if (isStateKey(key)) return;
+    if (this.halted || isStateKey(key)) return;
     this.dirty.set(id, key);
     if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flushDirty());
   }
@@ -230,13 +252,13 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private async setUp(): Promise<void> {
-    if (this.stopped) return;
+    if (this.halted) return;
     const restart = await this.identifyServer().catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'could not check the Redis user\'s permissions; will retry on reconnect');
       if (this.redis.status === 'ready') this.serverKnown = true;
       return null;
     });
-    if (this.stopped) return;
+    if (this.halted) return;
     if (!this.capabilities.blind) await this.feed.decide().catch((err: Error) => this.logger.warn({ err: err.message }, 'change feed setup failed'));
     await this.resync();
     if (restart && this.lastRestart === restart.info) {
@@ -278,7 +300,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
    * believing until it is done, least of all that a key is gone. Waits using a harmless read any user may make.
    */
   private async untilLoaded(): Promise<void> {
-    for (let waited = 0; !this.stopped; waited += LOADING_POLL_MS) {
+    for (let waited = 0; !this.halted; waited += LOADING_POLL_MS) {
       const err = await this.redis.exists(stateKey('loading-check')).then(
         () => null,
         (e: Error) => e,
@@ -394,7 +416,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private async flushDirty(): Promise<void> {
-    while (this.dirty.size && !this.stopped) {
+    while (this.dirty.size && !this.halted) {
       const keys = [...this.dirty.values()];
       this.dirty.clear();
       await this.probeNow(keys);
@@ -403,7 +425,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private async probeNow(keys: Buffer[]): Promise<void> {
-    if (!keys.length || this.stopped || !this.serverKnown || this.capabilities.blind) return;
+    if (!keys.length || this.halted || !this.serverKnown || this.capabilities.blind) return;
     let probed: ProbedKey[];
     try {
       const round = await this.prober.probe(keys);
@@ -469,8 +491,9 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
 
   /** Runs `fn` repeatedly with a delay computed after each run, never overlapping itself. */
   private loop(delay: () => number, fn: () => Promise<void>): void {
+    const generation = this.generation;
     const schedule = () => {
-      if (this.stopped) return;
+      if (this.halted || generation !== this.generation) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
         void fn().finally(schedule);
