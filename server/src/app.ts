@@ -192,6 +192,7 @@ export function createApp(deps: AppDeps): App {
       await replication?.stop();
       // io.close() also closes the HTTP server; it refuses new connections first, then ends the open ones.
       await new Promise<void>((resolve) => void io.close(() => resolve()));
+      replication?.disconnect();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       // A running simulation releases its locks and deletes its keys while Redis is still there.
       await simulator.close();

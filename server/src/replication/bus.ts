@@ -23,6 +23,8 @@ type AnyServer = Server<never, never, Record<string, (msg: unknown) => void>>;
 export class ReplicaBus {
   /** A cluster adapter (the Redis streams adapter, or one passed in) carries messages. */
   active = false;
+  /** Whether the adapter's connection is up now (nothing is sent while it is not: a request is simply asked again). */
+  connected: () => boolean = () => true;
   private readonly io: AnyServer;
 
   constructor(io: Server) {
@@ -30,7 +32,7 @@ export class ReplicaBus {
   }
 
   send<K extends BusKind>(kind: K, message: BusMessages[K]): void {
-    if (!this.active) return;
+    if (!this.active || !this.connected()) return;
     try {
       this.io.serverSideEmit(`lockscope:${kind}`, message as never);
     } catch {

@@ -1,5 +1,5 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { ReplicationStatus } from '../../../shared/status';
@@ -124,11 +124,17 @@ export class Replication {
     await this.settled([...this.replicas.values()].map((r) => r.ready), timeoutMs);
   }
 
+  /** Gives up leases (followers are told) and stops following; the bus stays up until `disconnect`. */
   async stop(): Promise<void> {
     for (const off of this.unbind.splice(0)) off();
+    this.bus.active = false;
     await Promise.allSettled([...this.replicas.values()].map((r) => r.stop()));
     for (const t of this.deps.targets.list) t.leader = null;
-    for (const c of this.connections) c.disconnect();
+  }
+
+  /** Closes every state connection, the bus's included: after Socket.IO has closed its adapter. */
+  disconnect(): void {
+    for (const c of this.connections.splice(0)) c.disconnect();
   }
 
   /** Each target's replication status (for tests and the entry point's start-up lines). */
@@ -150,15 +156,30 @@ export class Replication {
     const { io, targets, plan } = this.deps;
     const name = busName([...plan.values()].map((k) => k.group));
     if (!this.deps.adapterInstalled) {
-      const redis = await this.stateConnection(targets.first, 'bus');
+      // The adapter sends server-to-server messages without handling a failed PUBLISH: its connection queues
+      // commands while reconnecting instead of failing them (and the bus sends nothing while it is down).
+      // Not lazy either: the adapter awaits `connect()` of lazy copies it makes without catching a refusal.
+      const redis = await this.stateConnection(targets.first, 'bus', { enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
+      this.bus.connected = () => redis.status === 'ready';
+      // The adapter makes copies of it (blocking reads, Pub/Sub) that it closes only once a read returns, which a
+      // Redis that is down never does: they are closed with the others (`disconnect`, after Socket.IO closed).
+      const duplicate = redis.duplicate.bind(redis);
+      redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+        const copy = duplicate(...args);
+        this.connections.push(copy);
+        return copy;
+      };
       // Pub/Sub on lockscope's channels and writing its stream: refused here, nothing can be shared.
-      const refusal = await redis
+      // (Unreachable now: found out later, from the lease.)
+      const refusal =
+        redis.status === 'ready' &&
+        (await redis
         .pipeline()
         .publish(`${name}#check`, '')
         .xlen(`${name}`)
         .exec()
         .then((replies) => replies?.map(([err]) => err).find((err) => err && /NOPERM|READONLY|can't run/i.test(err.message))?.message ?? null)
-        .catch(() => null);
+        .catch(() => null));
       if (refusal) return refusal;
       io.adapter(createAdapter(redis, { streamName: name, channelPrefix: name, sessionKeyPrefix: `${name}:session:`, maxLen: BUS_MAX_ENTRIES, blockTimeInMs: BUS_BLOCK_MS }));
     }
@@ -178,13 +199,16 @@ export class Replication {
    * A connection to where a target's state lives: STATE_REDIS_URL, or the target itself (a copy of its keyed
    * connection: on a cluster an ioredis Cluster, which routes each group's keys to their slot by the hash tag).
    */
-  private async stateConnection(target: Target, name: string): Promise<Redis> {
+  private async stateConnection(target: Target, name: string, extra: RedisOptions = {}): Promise<Redis> {
     const url = this.deps.settings.stateRedisUrl;
-    const redis = url ? connectRedis(url, name, { enableReadyCheck: false }) : target.keyed.duplicate({ connectionName: `lockscope:${name}`, lazyConnect: true });
+    const redis = url
+      ? connectRedis(url, name, { enableReadyCheck: false, ...extra })
+      : target.keyed.duplicate({ connectionName: `lockscope:${name}`, lazyConnect: true, ...extra });
     redis.on('error', () => {});
     this.connections.push(redis);
     // Unreachable now: it keeps trying in the background, and the replica with it.
-    await redis.connect().catch(() => {});
+    if (redis.status === 'wait') await redis.connect().catch(() => {});
+    else await new Promise<void>((resolve) => (redis.once('ready', resolve), redis.once('error', () => resolve())));
     return redis;
   }
 

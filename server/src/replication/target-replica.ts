@@ -139,12 +139,14 @@ export class TargetReplica {
     const { target, leaseMs } = this.deps;
     target.replication = () => this.status();
     this.startedAt = this.clock();
-    const [record, tail] = await Promise.all([this.lease.read().catch(() => null), this.follower.tail().catch(() => null)]);
-    if (record) {
+    const [record, tail] = await Promise.all([this.lease.read().catch((err: Error) => err), this.follower.tail().catch(() => null)]);
+    // The state store cannot be reached now: this replica's part is decided once it can (start-up does not wait).
+    if (record instanceof Error) this.isReady();
+    else if (record) {
       const { holder, term, acquiredAt, renewedAt, ttlMs, transitions } = record;
       this.leaseView = { holder, term, acquiredAt, renewedAt, ttlMs, transitions };
     }
-    this.coldStart = !record && (!tail || this.clock() - tail.at > 2 * leaseMs);
+    this.coldStart = (!record || record instanceof Error) && (!tail || this.clock() - tail.at > 2 * leaseMs);
     await this.follower.start();
     this.lease.start();
   }
@@ -194,6 +196,8 @@ export class TargetReplica {
   private mayCampaign(): boolean {
     if (this.stopped) return false;
     if (this.state === 'alone') return true; // a refusal may have been lifted
+    // Nobody held the lease and nothing was published in a long while: no leader to wait for (a single replica).
+    if (this.coldStart && this.follower.heardAt === null) return true;
     const silentFor = this.clock() - (this.follower.heardAt ?? this.startedAt);
     if (silentFor <= this.silenceGraceMs) return false;
     if (this.follower.synced || this.coldStart) return true;
@@ -204,10 +208,16 @@ export class TargetReplica {
     const { target, logger } = this.deps;
     if (this.stopped) return;
     const wasAlone = this.state === 'alone';
-    this.state = 'leader';
-    this.aloneReason = null;
     // The previous leader's last entries belong to the table this replica starts from.
     await this.follower.stop({ drain: true });
+    if (this.stopped) return;
+    if (term.signal.aborted) {
+      // Lost again before it began: keep following.
+      await this.follower.start();
+      return;
+    }
+    this.state = 'leader';
+    this.aloneReason = null;
     if (this.memories) target.rememberNodes(this.memories);
     this.memories = null;
     this.leaseView = { holder: this.deps.self, term: term.term, acquiredAt: term.acquiredAt, renewedAt: term.acquiredAt, ttlMs: this.deps.leaseMs, transitions: term.transitions };
