@@ -145,7 +145,7 @@ export function createApp(deps: AppDeps): App {
     version: deps.version,
   });
   io.use(admin.socketMiddleware);
-  const metrics = createMetrics({ targets, clock });
+  const metrics = createMetrics({ targets, replication, clock });
   const first = targetConfigs[0]!;
   const simulator = new SimulatorService({
     redisUrl: first.url,

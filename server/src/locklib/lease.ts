@@ -77,7 +77,10 @@ export interface LeaseEvents {
   elected: [term: LeaseTerm];
   /** A renewal went through (`renewedAt` on Redis's clock). */
   renewed: [term: LeaseTerm, renewedAt: number];
-  /** The term ended: given up (`null`), expired before a renewal got through, or taken (renewal found another owner). */
+  /**
+   * The term ended: given up (`null`), expired before a renewal got through, taken (a renewal found another
+   * owner), or gone (a renewal found nobody: Redis lost the key; the lease is free to take again at once).
+   */
   deposed: [term: LeaseTerm, reason: LockLostError | null];
   /**
    * Redis refused a lease command outright (ACL `NOPERM`, a read-only replica, scripts disabled): campaigning
@@ -108,9 +111,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {term, epoch, now, tonumber(redis.call('HGET', KEYS[2], 'transitions') or '0')}
 `;
 
-/** Owner-checked renewal: KEYS[1] lease; ARGV[1] token, ARGV[2] TTL ms. Returns Redis's time, or nil when not ours. */
+/**
+ * Owner-checked renewal: KEYS[1] lease; ARGV[1] token, ARGV[2] TTL ms. Returns Redis's time; -1 when the lease is
+ * gone (nobody holds it: it expired, or Redis lost its data); nil when someone else holds it.
+ */
 const RENEW_LUA = `
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return false end
+local token = redis.call('HGET', KEYS[1], 'token')
+if not token then return -1 end
+if token ~= ARGV[1] then return false end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 'renewed_at', now)
@@ -214,6 +222,14 @@ export class Lease extends EventEmitter<LeaseEvents> {
     await this.client
       .call('lease-resign', this.key, (r) => leaseCommands(r).lockscopeLeaseResign(this.key, held.term.token))
       .catch(() => {});
+  }
+
+  /**
+   * Ends the term held now without a call to Redis: the caller learnt that it is over (a write fenced by a newer
+   * term, or the term key gone with Redis's data). `gone` campaigns again at once.
+   */
+  abandon(reason: 'taken' | 'gone'): void {
+    if (this.held) this.lose(new LockLostError(this.key, this.client.now(), reason));
   }
 
   /** The lease as stored now, or null when nobody holds it. */
@@ -325,8 +341,8 @@ export class Lease extends EventEmitter<LeaseEvents> {
     try {
       const renewedAt = await this.client.call('lease-renew', this.key, (r) => leaseCommands(r).lockscopeLeaseRenew(this.key, held.term.token, this.ttlMs));
       if (this.held !== held) return;
-      if (renewedAt === null) {
-        this.lose(new LockLostError(this.key, Math.min(this.client.now(), held.term.validUntil), 'taken'));
+      if (renewedAt === null || renewedAt === -1) {
+        this.lose(new LockLostError(this.key, Math.min(this.client.now(), held.term.validUntil), renewedAt === null ? 'taken' : 'gone'));
         return;
       }
       held.term.validUntil = sentAt + this.ttlMs - this.client.drift(this.ttlMs);
@@ -347,7 +363,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
   private lose(reason: LockLostError): void {
     if (!this.held) return;
     this.end(reason);
-    if (this.running) this.schedule(this.retryEveryMs);
+    if (this.running) this.schedule(reason.reason === 'gone' ? 0 : this.retryEveryMs);
   }
 
   private end(reason: LockLostError | null): void {

@@ -19,16 +19,18 @@ export const STREAM_MAX_ENTRIES = 2000;
 /**
  * Appends an entry only while the writer's term is the lease's current term (and epoch): a leader whose term is
  * over — cut off, then back — cannot add anything after the next leader's entries. KEYS[1] term key, KEYS[2]
- * stream; ARGV[1] epoch, ARGV[2] term, ARGV[3] MAXLEN, ARGV[4..] the entry's fields. The entry's id, or nil.
+ * stream; ARGV[1] epoch, ARGV[2] term, ARGV[3] MAXLEN, ARGV[4..] the entry's fields. The entry's id; nil for an
+ * ended term; -1 when the term key is gone (Redis lost its data: the lease is free to take again).
  */
 const PUBLISH_LUA = `
 local current = redis.call('HMGET', KEYS[1], 'epoch', 'term')
+if not current[1] then return -1 end
 if current[1] ~= ARGV[1] or current[2] ~= ARGV[2] then return false end
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
 `;
 
 interface PublishCommand {
-  lockscopePublish(termKey: string, stream: string, epoch: string, term: string, maxLen: number, ...fields: string[]): Promise<string | null>;
+  lockscopePublish(termKey: string, stream: string, epoch: string, term: string, maxLen: number, ...fields: string[]): Promise<string | number | null>;
 }
 
 /** What happened to one lock since the last entry. */
@@ -42,8 +44,11 @@ interface Pending {
 }
 
 export interface PublisherEvents {
-  /** The lease's term moved on: this replica is no longer the leader, whatever its own lease says. */
-  fenced: [];
+  /**
+   * The lease's term moved on (`taken`), or its term key is gone with Redis's data (`gone`): this replica is no
+   * longer the leader, whatever its own lease says.
+   */
+  fenced: [why: 'taken' | 'gone'];
 }
 
 /**
@@ -203,12 +208,12 @@ export class ChangePublisher extends EventEmitter<PublisherEvents> {
     const cmd = this.redis as unknown as PublishCommand;
     return cmd.lockscopePublish(this.keys.term, this.keys.changes, term.epoch, String(term.term), STREAM_MAX_ENTRIES, ...fields).then(
       (id) => {
-        if (id !== null) return;
+        if (typeof id === 'string') return;
         this.fencedWrites++;
-        if (this.term === term) {
-          this.logger.warn({ term: term.term }, 'the lease has a newer term: this replica is no longer the leader, its publishing is refused');
-          this.emit('fenced');
-        }
+        if (this.term !== term) return;
+        const gone = id === -1;
+        this.logger.warn({ term: term.term }, gone ? 'the lease is gone from Redis (its data was lost): publishing refused' : 'the lease has a newer term: this replica is no longer the leader, its publishing is refused');
+        this.emit('fenced', gone ? 'gone' : 'taken');
       },
       // Lost: followers see the gap in `seq` and ask for a snapshot.
       (err: Error) => this.logger.debug({ err: err.message, kind: entry.kind }, 'change stream entry not published'),

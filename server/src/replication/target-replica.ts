@@ -30,6 +30,8 @@ export interface TargetReplicaDeps {
 const STATUS_COALESCE_MS = 100;
 /** Candidates try for a free lease this often: a dead leader is replaced within the lease time plus this. */
 const RETRY_MS = 250;
+/** A lease Redis lost is taken again at once; if another replica got it first, this one stops watching after this. */
+const GONE_GRACE_MS = 1000;
 
 /**
  * One target's replication on this replica: campaigns for the target's lease (lockscope's lock library: owner-checked
@@ -82,14 +84,15 @@ export class TargetReplica {
     this.follower = new ChangeFollower(target.tracker, redis, deps.reader, keys, self, logger, this.clock);
 
     this.lease.on('elected', (term) => this.serially(() => this.lead(term)));
-    this.lease.on('deposed', (term, reason) => this.serially(() => this.stepDown(reason ? `its lease ${reason.reason === 'expired' ? 'ran out before a renewal got through' : 'was taken'}` : null)));
+    this.lease.on('deposed', (_term, reason) => this.serially(() => this.stepDown(reason?.reason ?? null)));
     this.lease.on('renewed', (_term, renewedAt) => {
       if (!this.leaseView || this.state !== 'leader') return;
       this.leaseView.renewedAt = renewedAt;
       this.publisher.beat(this.leaseData());
     });
     this.lease.on('refused', (err) => this.serially(() => this.goAlone(err)));
-    this.publisher.on('fenced', () => this.serially(() => this.stepDown('a newer term exists')));
+    // The lease itself learns only at its next renewal: told now, so that it campaigns again (Redis lost it) or stops.
+    this.publisher.on('fenced', (why) => this.lease.abandon(why));
 
     this.follower.on('need-sync', (nonce) => deps.bus.send('sync', { group: keys.group, to: self, nonce }));
     this.follower.on('lease', (term, lease) => {
@@ -229,7 +232,13 @@ export class TargetReplica {
     this.publishStatus();
   }
 
-  private async stepDown(why: string | null): Promise<void> {
+  /**
+   * The term ended: stop publishing at once, and watching the nodes — at once when the lease ran out unrenewed
+   * (cut off from Redis: another replica may lead soon) or was taken; when Redis simply lost it (a restart wiped
+   * it, nobody holds it) this replica tries again at once and keeps its node watchers running meanwhile, so that
+   * the restart is followed through (locks it wiped end lost) rather than interrupted.
+   */
+  private async stepDown(why: 'expired' | 'taken' | 'gone' | null): Promise<void> {
     const { target, logger } = this.deps;
     if (this.state !== 'leader') return;
     this.publisher.end();
@@ -237,11 +246,18 @@ export class TargetReplica {
     // Until the next leader says otherwise, show what this replica last saw of the nodes.
     target.mirror = this.statusData();
     this.memories = target.nodeMemories();
-    if (why) logger.warn({ why }, 'no longer the leader: following');
+    const text = { expired: 'its lease ran out before a renewal got through', taken: 'another replica holds the lease (or a newer term)', gone: 'Redis lost the lease (restarted?)' };
+    if (why) logger.warn({ why: text[why] }, 'no longer the leader');
     else logger.info('gave up the lease');
     target.emit('status');
-    // Never waits on the nodes: cut off from Redis, their pause waits for probes that only the partition's end answers.
-    void target.deactivate();
+    if (why === 'gone') {
+      setTimeout(() => {
+        if (this.state !== 'leader') void target.deactivate();
+      }, GONE_GRACE_MS).unref();
+    } else {
+      // Never waits on the nodes: cut off from Redis, their pause waits for probes that only the partition's end answers.
+      void target.deactivate();
+    }
     if (!this.stopped) await this.follower.start();
   }
 
