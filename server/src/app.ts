@@ -183,6 +183,7 @@ export function createApp(deps: AppDeps): App {
     async start() {
       await targets.start();
       await replication?.start();
+      replication?.share({ admin, simulator });
     },
     async close() {
       views.dispose();

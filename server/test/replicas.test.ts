@@ -1,9 +1,12 @@
+import { io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../shared/admin';
 import type { LockView } from '../../shared/locks';
+import type { SimState, SimStats } from '../../shared/simulator';
 import type { ReplicationStatus } from '../../shared/status';
 import type { ProbedKey } from '../src/targets/node/probe';
 import { api, auditEntries, b64, data } from './support/admin-http';
-import { startTestApp, type LiveClient, type TestApp } from './support/app';
+import { startTestApp, type LiveClient, type TestApp, type TestSocket } from './support/app';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 import { startStallProxy } from './support/stall-proxy';
 import { stringResult } from './support/probe-results';
@@ -195,6 +198,83 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
       proxy.resume();
       await proxy.close();
     }
+  });
+
+  describe('shared state: sessions, the audit feed and the simulator are the same on every replica', () => {
+    const env = { LOCK_PATTERNS: 'shared:*', SIMULATOR: '1' }; // groups of their own
+    let a: TestApp;
+    let b: TestApp;
+    const sockets: TestSocket[] = [];
+    /** An admin browser's socket (token at the handshake) that records what it is sent. */
+    const admin = (app: TestApp) => {
+      const socket: TestSocket = connectClient(app.url, { transports: ['websocket'], reconnection: false, auth: { token: ADMIN } });
+      sockets.push(socket);
+      const seen = { audit: [] as AuditEntry[], states: [] as SimState[], stats: [] as SimStats[] };
+      socket.on('admin:audit', (e) => seen.audit.push(e));
+      socket.on('sim:state', (st) => seen.states.push(st));
+      socket.on('sim:stats', (st) => seen.stats.push(st));
+      return { socket, seen, connected: new Promise((r) => socket.once('connect', () => r(undefined))) };
+    };
+
+    beforeAll(async () => {
+      a = await start('shared-a', env);
+      b = await start('shared-b', env);
+      await waitFor(() => role(b).synced, 'b following a');
+    });
+    afterAll(async () => {
+      for (const s of sockets) s.disconnect();
+      for (const x of [a, b]) if (apps.includes(x)) await stop(x);
+    });
+
+    it('a login on one replica is a login on the other (the load balancer may send the next request anywhere); a logout ends it on both', async () => {
+      const login = await fetch(`${a.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: ADMIN }) });
+      expect(login.status).toBe(200);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      await waitFor(async () => data(await api<{ admin: string }>(b.url, '/api/session', { cookie })).admin === 'allowed', 'the session on b');
+      // A replica that starts later knows it too.
+      const c = await start('shared-c', env);
+      expect(data(await api<{ admin: string }>(c.url, '/api/session', { cookie })).admin).toBe('allowed');
+      await stop(c);
+      const logout = await api(b.url, '/api/session', { method: 'DELETE', cookie });
+      expect(logout.status).toBe(200);
+      await waitFor(async () => data(await api<{ admin: string }>(a.url, '/api/session', { cookie })).admin !== 'allowed', 'the logout on a');
+    });
+
+    it('an admin action on one replica reaches the admin browsers of the other, live, once', async () => {
+      const watcher = admin(a);
+      await watcher.connected;
+      await redis.client.set('shared:lock', 'holder-1', 'PX', 60_000);
+      await waitFor(() => b.tracker.get(b64('shared:lock')), 'the lock on b');
+      const reply = await api(b.url, '/api/locks/release', { token: ADMIN, json: { key: 'shared:lock', expectedOwner: 'holder-1', reason: 'audit feed test' } });
+      expect(reply.status).toBe(200);
+      await waitFor(() => watcher.seen.audit.some((e) => e.key?.text === 'shared:lock'), 'the entry on a');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(watcher.seen.audit.filter((e) => e.key?.text === 'shared:lock')).toHaveLength(1);
+    });
+
+    it('one simulation per deployment: started on one replica, shown running on the other with its live stats, refused there, stopped from there', async () => {
+      const onA = admin(a);
+      const onB = admin(b);
+      await Promise.all([onA.connected, onB.connected]);
+      const started = await onA.socket.emitWithAck('sim:start', { strategy: 'safe', workers: 4, resources: 2, durationMs: 60_000, ttlMs: 2000, holdMs: 50 });
+      expect(started).toMatchObject({ ok: true, data: { status: 'running' } });
+      // b's browsers see the run and its stats; b says it is running.
+      await waitFor(() => onB.seen.stats.length >= 2, 'stats on b', 5000);
+      await waitFor(() => b.app.simulator.state().status === 'running', 'b to know of the run');
+      const late = admin(b);
+      await waitFor(() => late.seen.states.at(-1)?.status === 'running', 'a browser connecting to b later sees it running');
+      // A second run is refused, wherever it is asked for.
+      expect(await onB.socket.emitWithAck('sim:start', {})).toMatchObject({ ok: false, error: { code: 'sim_running' } });
+      // Stopped from b: a stops it and b answers with its summary.
+      const stopped = await onB.socket.emitWithAck('sim:stop');
+      expect(stopped).toMatchObject({ ok: true, data: { endReason: 'stopped', violations: 0 } });
+      await waitFor(() => a.app.simulator.state().status === 'idle' && b.app.simulator.state().status === 'idle', 'both idle');
+      expect(b.app.simulator.state().lastSummary?.runId).toBe(started.ok ? started.data.runId : '');
+      // Audited once each (on the replica asked).
+      const entries = await auditEntries(a.url, ADMIN, 50);
+      expect(entries.filter((e) => e.action === 'sim-start' && e.result === 'started')).toHaveLength(1);
+      expect(entries.filter((e) => e.action === 'sim-stop' && e.result === 'stopped')).toHaveLength(1);
+    });
   });
 
   async function probeCalls(): Promise<number> {

@@ -59,6 +59,10 @@ export interface Admin {
    */
   auditSocket(socket: Socket<ClientToServerEvents, ServerToClientEvents>, input: Omit<AuditInput, 'actor' | 'ip'>): void;
   audit: AuditLog;
+  /** Admin sessions (browser logins): other replicas adopt the ones started here, and this one theirs. */
+  sessions: SessionStore;
+  /** Shows an audit entry recorded elsewhere (another replica) to this server's admin browsers. */
+  showAudit(entry: AuditEntry): void;
   dispose(): void;
 }
 
@@ -73,7 +77,8 @@ export function createAdmin(deps: AdminDeps): Admin {
     host: config.host,
   });
   const limiter = new FailureLimiter({ limit: deps.limits?.loginFailures ?? 10, windowMs: 5 * 60_000, clock: deps.clock });
-  const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
+  const sessions = new SessionStore({ clock: deps.clock });
+  const auth = new Authenticator(mode, tokenDigest, sessions, limiter);
   const audit = new AuditLog(targets.first.keyed, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
   const locks = new LockAdmins(
     new Map(targets.list.map((t) => [t.id, new LockAdmin({ redis: t.keyed, tracker: t.tracker, inspector: t, logger: logger.child({ target: t.id }) })])),
@@ -107,6 +112,8 @@ export function createAdmin(deps: AdminDeps): Admin {
       void audit.record({ ...input, ...who });
     },
     audit,
+    sessions,
+    showAudit: onEntry,
     dispose: () => void audit.off('entry', onEntry),
   };
 }

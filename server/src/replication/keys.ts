@@ -40,10 +40,18 @@ export function groupKeys(group: string): GroupKeys {
   return { group, lease: `${base}:lease`, term: `${base}:term`, changes: `${base}:changes` };
 }
 
-/**
- * The app-wide channel and stream of the replicas' Socket.IO bus (`@socket.io/redis-streams-adapter`): one per set
- * of groups, so that only replicas watching the same targets talk to each other.
- */
-export function busName(groups: readonly string[]): string {
-  return `${STATE_PREFIX}{io.${digest([...groups].sort())}}:io`;
+/** What the replicas of an app share besides each target's group (all under one hash tag). */
+export interface AppKeys {
+  /** The Socket.IO bus (`@socket.io/redis-streams-adapter`): its stream, and the prefix of its channels. */
+  bus: string;
+  /** Admin sessions started on any replica (a hash: session digest → times; never a usable session id). */
+  sessions: string;
+  /** The simulator's one run per deployment (a lock of lockscope's lock library). */
+  sim: string;
+}
+
+/** One set of app keys per set of groups, so that only replicas watching the same targets talk to each other. */
+export function appKeys(groups: readonly string[]): AppKeys {
+  const base = `${STATE_PREFIX}{app.${digest([...groups].sort())}}`;
+  return { bus: `${base}:io`, sessions: `${base}:sessions`, sim: `${base}:sim` };
 }

@@ -9,7 +9,8 @@ import { connectRedis, dbFromUrl } from '../redis/connect';
 import type { Target } from '../targets/target';
 import type { TargetSet } from '../targets/target-set';
 import { ReplicaBus } from './bus';
-import { busName, groupKeys, groupOf, type GroupKeys } from './keys';
+import { appKeys, groupKeys, groupOf, type AppKeys, type GroupKeys } from './keys';
+import { shareState, type SharedStateDeps } from './shared-state';
 import { TargetReplica } from './target-replica';
 
 /** Where the state lives when STATE_REDIS_URL is not set. */
@@ -75,9 +76,22 @@ export class Replication {
   private readonly connections: Redis[] = [];
   private readonly unbind: (() => void)[] = [];
   private alone: string | null = null;
+  private readonly keys: AppKeys;
+  private busRedis: Redis | null = null;
 
   constructor(private readonly deps: ReplicationDeps) {
     this.bus = new ReplicaBus(deps.io);
+    this.keys = appKeys([...deps.plan.values()].map((k) => k.group));
+  }
+
+  /**
+   * Shares the audit feed, admin sessions and the simulator with the other replicas (after `start`; nothing when
+   * this replica works alone).
+   */
+  share(parts: Pick<SharedStateDeps, 'admin' | 'simulator'>): void {
+    if (!this.bus.active || !this.busRedis) return;
+    const { self, logger } = this.deps;
+    this.unbind.push(shareState({ ...parts, bus: this.bus, redis: this.busRedis, keys: this.keys, self, logger, clock: this.deps.clock }));
   }
 
   /** Where the shared state lives, as the status says it. */
@@ -153,34 +167,35 @@ export class Replication {
    * store. Returns why it cannot work there (a refusal), or null.
    */
   private async startBus(): Promise<string | null> {
-    const { io, targets, plan } = this.deps;
-    const name = busName([...plan.values()].map((k) => k.group));
+    const { io, targets } = this.deps;
+    const name = this.keys.bus;
+    // The adapter sends server-to-server messages without handling a failed PUBLISH: its connection queues
+    // commands while reconnecting instead of failing them (and the bus sends nothing while it is down).
+    // Not lazy either: the adapter awaits `connect()` of lazy copies it makes without catching a refusal.
+    const redis = await this.stateConnection(targets.first, 'bus', { enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
+    this.bus.connected = () => redis.status === 'ready';
+    this.busRedis = redis;
+    // Pub/Sub on lockscope's channels, reading its stream: refused here, nothing can be shared. (Unreachable now:
+    // found out later, from the lease.)
+    const refusal =
+      redis.status === 'ready' &&
+      (await redis
+        .pipeline()
+        .publish(`${name}#check`, '')
+        .xlen(name)
+        .exec()
+        .then((replies) => replies?.map(([err]) => err).find((err) => err && /NOPERM|READONLY|can't run/i.test(err.message))?.message ?? null)
+        .catch(() => null));
+    if (refusal) return refusal;
     if (!this.deps.adapterInstalled) {
-      // The adapter sends server-to-server messages without handling a failed PUBLISH: its connection queues
-      // commands while reconnecting instead of failing them (and the bus sends nothing while it is down).
-      // Not lazy either: the adapter awaits `connect()` of lazy copies it makes without catching a refusal.
-      const redis = await this.stateConnection(targets.first, 'bus', { enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
-      this.bus.connected = () => redis.status === 'ready';
-      // The adapter makes copies of it (blocking reads, Pub/Sub) that it closes only once a read returns, which a
-      // Redis that is down never does: they are closed with the others (`disconnect`, after Socket.IO closed).
+      // The adapter makes copies of the connection (blocking reads, Pub/Sub) that it closes only once a read
+      // returns, which a Redis that is down never does: they are closed with the others (`disconnect`).
       const duplicate = redis.duplicate.bind(redis);
       redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
         const copy = duplicate(...args);
         this.connections.push(copy);
         return copy;
       };
-      // Pub/Sub on lockscope's channels and writing its stream: refused here, nothing can be shared.
-      // (Unreachable now: found out later, from the lease.)
-      const refusal =
-        redis.status === 'ready' &&
-        (await redis
-        .pipeline()
-        .publish(`${name}#check`, '')
-        .xlen(`${name}`)
-        .exec()
-        .then((replies) => replies?.map(([err]) => err).find((err) => err && /NOPERM|READONLY|can't run/i.test(err.message))?.message ?? null)
-        .catch(() => null));
-      if (refusal) return refusal;
       io.adapter(createAdapter(redis, { streamName: name, channelPrefix: name, sessionKeyPrefix: `${name}:session:`, maxLen: BUS_MAX_ENTRIES, blockTimeInMs: BUS_BLOCK_MS }));
     }
     this.bus.active = true;
