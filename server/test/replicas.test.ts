@@ -7,6 +7,7 @@ import type { ReplicationStatus } from '../../shared/status';
 import type { ProbedKey } from '../src/targets/node/probe';
 import { api, auditEntries, b64, data } from './support/admin-http';
 import { startTestApp, type LiveClient, type TestApp, type TestSocket } from './support/app';
+import { createAclUser } from './support/acl';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 import { startStallProxy } from './support/stall-proxy';
 import { stringResult } from './support/probe-results';
@@ -156,25 +157,30 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
       const q = await start('q', env);
       const r = await start('r', env);
       await waitFor(() => role(q).synced && role(r).synced && role(p).role === 'leader', 'p leading, q and r synced');
-      const leaseKey = (await redis.client.keys('lockscope:state:{default.*}:lease')).find(async (k) => (await redis.client.hget(k, 'holder')) === 'p');
       const keys = await redis.client.keys('lockscope:state:{default.*}:lease');
       let pLease = '';
       for (const k of keys) if ((await redis.client.hget(k, 'holder')) === 'p') pLease = k;
       expect(pLease).not.toBe('');
-      void leaseKey;
       const pTerm = role(p).lease!.term;
 
+      const pLeaseObj = p.app.replication!.replicaOf('default')!.lease;
+      const deposed = new Promise<{ validUntil: number; at: number }>((resolve) => pLeaseObj.once('deposed', (term) => resolve({ validUntil: term.validUntil, at: Date.now() })));
       proxy.pause();
+      // No renewal of p's reaches Redis from now on: the lease ends in Redis at its last renewal plus the lease time.
+      const endsAt = Number(await redis.client.hget(pLease, 'renewed_at')) + LEASE_MS;
       // While it still believes it leads, p publishes a change: it is held up in the partition.
       const fake: ProbedKey = { key: Buffer.from('part:ghost'), observedAt: Date.now(), result: stringResult('nobody', 60_000) };
       p.tracker.apply(fake);
-      await waitFor(() => role(p).role !== 'leader', 'p to step down', LEASE_MS + 500);
-      // It let go while its lease was still in Redis, in its name.
-      expect(await redis.client.hget(pLease, 'holder')).toBe('p');
-      expect(await redis.client.pttl(pLease)).toBeGreaterThan(0);
+      const { validUntil, at } = await deposed;
+      // It stopped trusting its lease before Redis could hand it to anyone (same machine: one clock).
+      expect(validUntil).toBeLessThan(endsAt);
+      expect(at).toBeLessThan(endsAt + 100); // its timer fired on time (a loaded machine may delay it a little)
+      await waitFor(() => role(p).role !== 'leader', 'p to step down', 500);
 
       const next = await waitFor(() => [q, r].find((a) => role(a).role === 'leader'), 'q or r to lead', LEASE_MS + 1500);
       expect(role(next).lease!.term).toBe(pTerm + 1);
+      // The next term was granted only after p had let go.
+      expect(role(next).lease!.acquiredAt).toBeGreaterThan(validUntil);
       const follower = next === q ? r : q;
       await waitFor(() => role(follower).lease?.term === pTerm + 1, 'the other to follow the new term');
 
@@ -274,6 +280,81 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
       const entries = await auditEntries(a.url, ADMIN, 50);
       expect(entries.filter((e) => e.action === 'sim-start' && e.result === 'started')).toHaveLength(1);
       expect(entries.filter((e) => e.action === 'sim-stop' && e.result === 'stopped')).toHaveLength(1);
+    });
+  });
+
+  describe('where the state lives', () => {
+    /** The README's rule for replicas on a watched Redis: read-only on users' keys, lockscope:state:* writable. */
+    const REPLICA_RULE = [
+      '+@read', '+@connection', '+time', '+eval', '+evalsha', '+info', '+config|get', '+psubscribe', '+punsubscribe', '+subscribe', '+multi', '+exec', '+pubsub|numsub', '~*', '&*',
+      '(+set +del +hset +hsetnx +hincrby +hdel +pexpire +pexpireat +xadd +publish ~lockscope:state:* &lockscope:state:*)',
+    ];
+
+    it("the README's replica rule: replicas coordinate in the watched Redis, read-only for users' keys, and Redis refuses them nothing", async () => {
+      const user = await createAclUser(redis.client, 'replicas', 'pw-replicas-0123456789', REPLICA_RULE);
+      const env = { LOCK_PATTERNS: 'acl:*', READ_ONLY: '1' };
+      try {
+        expect(await user.dryRun('SET', 'acl:x', 'v')).toMatch(/no permissions/);
+        expect(await user.dryRun('PUBLISH', 'redisson_lock__channel:{acl:x}', '0')).toMatch(/no permissions/);
+        await redis.client.call('ACL', 'LOG', 'RESET');
+        await redis.client.set('acl:lock', 'acl-owner', 'PX', 60_000);
+        const a = await start('acl-a', env, user.url);
+        const b = await start('acl-b', env, user.url);
+        await waitFor(() => role(b).synced && role(b).role === 'follower', 'b following a');
+        expect(role(a)).toMatchObject({ role: 'leader', problem: null });
+        expect(b.tracker.get(b64('acl:lock'))?.owner?.text).toBe('acl-owner');
+        await redis.client.set('acl:lock2', 'acl-owner-2', 'PX', 60_000);
+        await waitFor(() => b.tracker.get(b64('acl:lock2')), 'a change through the stream');
+        await stop(a);
+        await waitFor(() => role(b).role === 'leader', 'b leading');
+        const log = (await redis.client.call('ACL', 'LOG')) as unknown[][];
+        const refused = log
+          .map((e) => Object.fromEntries(Array.from({ length: e.length / 2 }, (_, i) => [String(e[2 * i]), e[2 * i + 1]])))
+          // ACL WHOAMI is the capability check asking on purpose (it then knows ACL DRYRUN is not for it either).
+          .filter((e) => e.username === 'replicas' && e.object !== 'acl|whoami');
+        expect(refused.map((e) => `${e.context} ${e.object}`)).toEqual([]);
+        await stop(b);
+      } finally {
+        await user.remove();
+      }
+    });
+
+    it('a Redis user that may not write lockscope:state: → each replica watches alone and says so', async () => {
+      const user = await createAclUser(redis.client, 'ro', 'pw-ro-0123456789', ['+@read', '+@connection', '+time', '+eval', '+evalsha', '+info', '+config|get', '+psubscribe', '~*', '&*']);
+      const env = { LOCK_PATTERNS: 'alone:*' };
+      try {
+        await redis.client.set('alone:lock', 'owner', 'PX', 60_000);
+        const [a, b] = [await start('alone-a', env, user.url), await start('alone-b', env, user.url)];
+        for (const x of [a, b]) {
+          expect(role(x)).toMatchObject({ role: 'alone', problem: expect.stringMatching(/cannot keep shared state.*watches every target by itself/) });
+          expect(x.tracker.get(b64('alone:lock'))?.state).toBe('held');
+          expect(x.target.status().health).toBe('ok');
+        }
+        for (const x of [a, b]) await stop(x);
+      } finally {
+        await user.remove();
+      }
+    });
+
+    it('STATE_REDIS_URL moves the state: replicas of a read-only user coordinate through another Redis, and nothing is written to the watched one', async () => {
+      const state = await startTestRedis();
+      const user = await createAclUser(redis.client, 'ro2', 'pw-ro2-0123456789', ['+@read', '+@connection', '+time', '+eval', '+evalsha', '+info', '+config|get', '+psubscribe', '~*', '&*']);
+      const env = { LOCK_PATTERNS: 'moved:*', STATE_REDIS_URL: state.url, READ_ONLY: '1' };
+      try {
+        await redis.client.set('moved:lock', 'owner-m', 'PX', 60_000);
+        const before = await redis.client.keys('lockscope:*');
+        const a = await start('moved-a', env, user.url);
+        const b = await start('moved-b', env, user.url);
+        await waitFor(() => role(b).synced && role(b).role === 'follower', 'b following a');
+        expect(role(a)).toMatchObject({ role: 'leader', store: state.url });
+        expect(b.tracker.get(b64('moved:lock'))?.owner?.text).toBe('owner-m');
+        expect((await state.client.keys('lockscope:state:*')).length).toBeGreaterThan(0);
+        expect(await redis.client.keys('lockscope:*')).toEqual(before);
+        for (const x of [a, b]) await stop(x);
+      } finally {
+        await user.remove();
+        await state.stop();
+      }
     });
   });
 

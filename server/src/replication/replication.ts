@@ -107,10 +107,7 @@ export class Replication {
     if (refused) {
       this.alone = `lockscope cannot keep shared state in ${this.store} (${refused}): this replica watches every target by itself, as any other replica would.`;
       logger.warn({ err: refused }, 'replicas cannot coordinate: working alone');
-      for (const t of targets.list) {
-        t.replication = () => this.aloneStatus();
-        void t.activate();
-      }
+      for (const t of targets.list) t.replication = () => this.aloneStatus();
       await this.settled(targets.list.map((t) => t.activate()), timeoutMs);
       return;
     }
