@@ -142,6 +142,53 @@ export interface SentinelStatus {
   lastFailover: SentinelFailover | null;
 }
 
+/**
+ * This replica's part in watching a target, when several lockscope servers share the work (see the README's
+ * "Several replicas"):
+ * - `leader`: it holds the target's lease and is the one that scans, subscribes and probes; it publishes what
+ *   changed to the others;
+ * - `follower`: another replica leads; this one's table is a copy of the leader's, kept from its change stream;
+ * - `candidate`: nobody leads right now (the leader went away, or this replica just started): one takes over
+ *   within the lease time plus a second;
+ * - `alone`: lockscope's state cannot be kept where replicas would share it (`problem` says why): this replica
+ *   watches the target by itself, as would any other.
+ */
+export type ReplicaRole = 'leader' | 'follower' | 'candidate' | 'alone';
+
+/** The target's lease as lockscope last knew it, like `kubectl get lease`. */
+export interface LeaseView {
+  /** The replica holding it (`host:port#pid`). */
+  holder: string;
+  /** Goes up by one at every election: the fencing token of what the holder publishes. */
+  term: number;
+  /** When the holder took it, and last renewed it (Redis's clock, epoch ms). */
+  acquiredAt: number;
+  renewedAt: number;
+  /** How long a renewal keeps it (ms). */
+  ttlMs: number;
+  /** Times it passed from one replica to another. */
+  transitions: number;
+}
+
+export interface ReplicationStatus {
+  role: ReplicaRole;
+  /** This replica (`host:port#pid`). */
+  self: string;
+  /** Null while nobody holds the lease (or before this replica heard of a holder). */
+  lease: LeaseView | null;
+  /**
+   * A follower's table is complete (its copy of the leader's table has arrived). Always true on a leader, or
+   * alone.
+   */
+  synced: boolean;
+  /** When this replica last heard from the leader (epoch ms; a follower hears at least every third of the lease). */
+  heardAt: number | null;
+  /** Where lockscope's shared state lives: `the watched Redis`, or the STATE_REDIS_URL (password masked). */
+  store: string;
+  /** What is wrong, in one sentence (why it works alone; a leader not heard from); null when nothing is. */
+  problem: string | null;
+}
+
 /** One deployment lockscope watches: a server, a Redis Cluster or a Sentinel group. */
 export interface TargetStatus {
   /** The name given in REDIS_URL (`prod=redis://…`), or `default` for a single unnamed URL. Used in `?target=`. */
@@ -163,6 +210,8 @@ export interface TargetStatus {
   lastError: string | null;
   /** For a Sentinel target: its sentinels and failovers. */
   sentinel?: SentinelStatus;
+  /** This replica's part when several lockscope servers share the target; null when lockscope runs alone by design. */
+  replication: ReplicationStatus | null;
 }
 
 export interface ServerStatus {

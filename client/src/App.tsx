@@ -4,6 +4,7 @@ import { useAdminFeed } from './components/Admin/AdminStatus';
 import { HolderRelease, HolderReleaseDialog, LockActions } from './components/Admin/LockActions';
 import { CapabilityBanner } from './components/CapabilityBanner';
 import { ConnectionBanner } from './components/ConnectionBanner';
+import { ReplicaBanner } from './components/ReplicaStatus';
 import { RestartBanner } from './components/RestartBanner';
 import { DetailPanel } from './components/DetailPanel/DetailPanel';
 import { Header } from './components/Header';
@@ -30,6 +31,7 @@ export function App() {
       <Header />
       <TargetSwitcher />
       <ConnectionBanner />
+      <ReplicaBanner />
       <CapabilityBanner />
       <RestartBanner />
       <ViewTabs view={view} />

@@ -37,6 +37,7 @@ const target = (id: string): TargetStatus => ({
   nodes: [],
   lastRestart: null,
   lastError: null,
+  replication: null,
 });
 
 describe('the lock store with several targets', () => {

@@ -13,6 +13,10 @@ export interface RunningLockscope {
   redis: Redis;
   /** Stops the lockscope process (graceful SIGTERM), leaving Redis up. */
   stopServer(): Promise<void>;
+  /** Kills the lockscope process with SIGKILL (no shutdown at all, as a scheduler or the OOM killer would). */
+  killServer(): Promise<void>;
+  /** What the process printed so far. */
+  output(): string;
   /** Stops the private Redis (the server keeps running and reconnecting). */
   stopRedis(): Promise<void>;
   /** Starts the private Redis again on its port after `stopRedis()`: a new, empty server process. */
@@ -63,6 +67,13 @@ export async function startLockscope(env: Record<string, string> = {}, options: 
     redisUrl,
     redis,
     stopServer,
+    killServer: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+    output: () => output,
     stopRedis: async () => embedded?.stop(),
     async startRedisAgain() {
       if (embedded) embedded = await startEmbeddedRedis({ port: embedded.port });

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -17,6 +18,7 @@ import { broadcastSimEvents, registerSimHandlers } from './realtime/sim-handlers
 import { createSocketServer, type AttachableServer, type IO, type SocketServerOptions } from './realtime/socket-server';
 import { StatusReporter } from './realtime/status-reporter';
 import { TargetViews } from './realtime/target-views';
+import { Replication, replicationPlan } from './replication/replication';
 import { SimulatorService } from './simulator/service';
 import type { TargetOptions } from './targets/target';
 import { TargetSet } from './targets/target-set';
@@ -52,8 +54,18 @@ export interface LockscopeParts {
    * setting `config.trustProxy`: embedding without a `trustProxy` option.
    */
   inheritTrustProxy?: boolean;
-  /** A Socket.IO adapter (rooms shared between lockscope instances); default: in memory. */
+  /**
+   * A Socket.IO adapter (rooms shared between lockscope instances); default: in memory, or the Redis streams adapter
+   * replicas talk over. Given, replicas talk over it instead (it must support `serverSideEmit`, as cluster adapters do).
+   */
   socketAdapter?: SocketServerOptions['adapter'];
+  /**
+   * Coordinate with other lockscope replicas watching the same targets (default true): one elected leader per
+   * target watches it, the others follow its change stream. False: this lockscope watches every target by itself.
+   */
+  replication?: boolean;
+  /** This replica's name in leases and the status (default `host:port#pid`, the port being `config.port`). */
+  replicaName?: string;
 }
 
 /** lockscope, composed: nothing connects or listens until `start()` and `attach()`. */
@@ -74,6 +86,8 @@ export interface LockscopeCore {
   simulator: SimulatorService;
   /** Every target's status, as `/healthz` and the dashboard's header see it. */
   status: StatusReporter;
+  /** Coordination with other replicas (null when `replication: false`). */
+  replication: Replication | null;
   /** Serves Socket.IO on `server` (the host's own requests and upgrades pass by); undone by `close()`. */
   attach(server: AttachableServer): void;
   /** Connects and starts following every target (first sync included for those reachable now). */
@@ -94,6 +108,13 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
   const { basePath } = config;
   const clock = parts.clock ?? Date.now;
   const targetConfigs = parts.targets ?? config.targets;
+  const replicationSettings = {
+    patterns: config.lockPatterns,
+    heldTooLongMs: config.heldTooLongMs,
+    stateRedisUrl: config.stateRedisUrl ?? null,
+    leaseMs: config.leaseMs,
+  };
+  const plan = parts.replication === false ? null : replicationPlan(targetConfigs, replicationSettings);
   const targets = TargetSet.fromConfig(
     targetConfigs,
     {
@@ -109,6 +130,9 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
       configureNotifications: parts.configureNotifications,
       // One registry for every target: declared formats apply wherever their keys are found.
       libraries: createLibraries(config.lockFormats),
+      // Replicas: no target watches its nodes before this replica is elected its leader (or works alone).
+      standby: plan !== null,
+      instanceIdOf: (id) => plan?.get(id)?.group,
     },
   );
 
@@ -126,6 +150,19 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
     adapter: parts.socketAdapter,
   });
   const { io } = sockets;
+  const replication =
+    plan &&
+    new Replication({
+      io,
+      targets,
+      plan,
+      settings: replicationSettings,
+      self: parts.replicaName ?? `${hostname()}:${config.port}#${process.pid}`,
+      logger: logger.child({ part: 'replication' }),
+      clock,
+      // The application's adapter carries the replicas' messages: lockscope installs none of its own.
+      adapterInstalled: parts.socketAdapter !== undefined,
+    });
   const status = new StatusReporter(io, { targets, version: parts.version, patterns: config.lockPatterns });
   const views = new TargetViews(io, targets, clock);
   const admin = createAdmin({
@@ -141,7 +178,7 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
     basePath,
   });
   io.use(admin.socketMiddleware);
-  const metrics = createMetrics({ targets, clock });
+  const metrics = createMetrics({ targets, replication, clock });
   const first = targetConfigs[0]!;
   const simulator = new SimulatorService({
     redisUrl: simulatorUrl(first),
@@ -182,6 +219,7 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
     metrics,
     simulator,
     status,
+    replication,
     attach(server) {
       if (closed) throw new Error('lockscope has been closed');
       if (attached.has(server)) return;
@@ -190,6 +228,8 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
     },
     async start() {
       await targets.start();
+      await replication?.start();
+      replication?.share({ admin, simulator });
     },
     async close() {
       if (closed) return;
@@ -197,7 +237,11 @@ export function composeLockscope(parts: LockscopeParts): LockscopeCore {
       views.dispose();
       status.dispose();
       admin.dispose();
+      // The lease is given up (and followers told) while the state store is still connected.
+      await replication?.stop();
       await sockets.close();
+      // After Socket.IO has closed its adapter (the bus), which must not be left reading from closed connections.
+      replication?.disconnect();
       // A running simulation releases its locks and deletes its keys while Redis is still there.
       await simulator.close();
       unbindSim();

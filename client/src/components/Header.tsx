@@ -4,6 +4,7 @@ import { formatClock, maskRedisTarget } from '../lib/format';
 import { CAPABILITY_LABEL, CONNECTION_DOT, connectionOf, connectionText, feedOf, nodesInOrder, RESTART_SIGNAL_TEXT } from '../lib/targets';
 import { lockModel, useLocksVersion, useLockStore, useViewedTarget } from '../store/lock-store';
 import { AdminStatus } from './Admin/AdminStatus';
+import { ReplicaItem } from './ReplicaStatus';
 import { ThemeSwitch } from './ThemeSwitch';
 
 const FEED_LABEL = { notifications: 'notifications', polling: 'polling', starting: 'starting', mixed: 'mixed', off: 'off' } as const;
@@ -106,6 +107,7 @@ export function Header() {
             <span className="hidden xl:inline">lockscope </span>v{version}
           </span>
         )}
+        <ReplicaItem />
         <AdminStatus />
         <ThemeSwitch />
       </div>

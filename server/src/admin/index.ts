@@ -69,6 +69,10 @@ export interface Admin {
    */
   auditSocket(socket: Socket<ClientToServerEvents, ServerToClientEvents>, input: Omit<AuditInput, 'actor' | 'ip'>): void;
   audit: AuditLog;
+  /** Admin sessions (browser logins): other replicas adopt the ones started here, and this one theirs. */
+  sessions: SessionStore;
+  /** Shows an audit entry recorded elsewhere (another replica) to this server's admin browsers. */
+  showAudit(entry: AuditEntry): void;
   dispose(): void;
 }
 
@@ -83,7 +87,8 @@ export function createAdmin(deps: AdminDeps): Admin {
     host: config.host,
   });
   const limiter = new FailureLimiter({ limit: deps.limits?.loginFailures ?? 10, windowMs: 5 * 60_000, clock: deps.clock });
-  const auth = new Authenticator(mode, tokenDigest, new SessionStore({ clock: deps.clock }), limiter);
+  const sessions = new SessionStore({ clock: deps.clock });
+  const auth = new Authenticator(mode, tokenDigest, sessions, limiter);
   const audit = new AuditLog(targets.first.keyed, logger, { store: mode.mode !== 'read-only', clock: deps.clock });
   const locks = new LockAdmins(
     new Map(
@@ -139,6 +144,8 @@ export function createAdmin(deps: AdminDeps): Admin {
       void audit.record({ ...input, ...who });
     },
     audit,
+    sessions,
+    showAudit: onEntry,
     dispose: () => {
       audit.off('entry', onEntry);
       router.dispose();

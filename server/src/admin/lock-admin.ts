@@ -7,6 +7,7 @@ import { isPlainStringDelete, PlanRefusal, type Present, type Recognition, type 
 import { bytesText, bytesView } from '../model/bytes';
 import { matchesAny } from '../model/glob';
 import type { LockTracker } from '../model/lock-tracker';
+import type { Target } from '../targets/target';
 import { MAX_VALUE_BYTES, probeKeys } from '../targets/node/probe';
 import { AdminError } from './errors';
 import { withinSlot } from './one-slot';
@@ -23,8 +24,11 @@ export interface LockAdminDeps {
   /** A connection for commands on any of the target's keys (`Target.keyed`). */
   redis: Redis;
   tracker: LockTracker;
-  /** Probes a key on the node that owns it (the target). */
-  inspector: { requestProbe(key: Buffer): void };
+  /**
+   * The target: told after each action, it notes the action in the lock's history and looks at the key now (on a
+   * replica that follows another, the leader does both).
+   */
+  inspector: Pick<Target, 'afterAction'>;
   /** The target is a Redis Cluster now: a script's keys must share a hash slot, and Redisson wakes by SPUBLISH. */
   cluster?: () => boolean;
   logger: Logger;
@@ -126,8 +130,7 @@ export class LockAdmin {
     const [status, typeBuf, extra] = await (this.deps.redis as unknown as AdminCommands).lockscopeSetTtlBuffer(keys.length, ...keys, ...args);
     switch (status.toString()) {
       case 'ttl-set':
-        this.deps.tracker.note(id, 'ttl-set', ttlMs);
-        this.deps.inspector.requestProbe(key);
+        this.deps.inspector.afterAction(id, key, 'ttl-set', ttlMs);
         return { outcome: { result: 'ttl-set', ttlMs }, library };
       case 'has-ttl':
         return { outcome: { result: 'has-ttl', pttlMs: typeof extra === 'number' ? extra : Number(extra) }, library };
@@ -177,10 +180,9 @@ export class LockAdmin {
   }
 
   private afterRelease(id: string, key: Buffer, scope: ReleaseScope, owner: Buffer): void {
-    if (scope === 'holder') this.deps.tracker.note(id, 'holder-force-released', -2, owner);
-    else this.deps.tracker.note(id, 'force-released', -2);
-    // Show the effect now rather than at the next notification or poll.
-    this.deps.inspector.requestProbe(key);
+    // Noted in the lock's history and shown now rather than at the next notification or poll.
+    if (scope === 'holder') this.deps.inspector.afterAction(id, key, 'holder-force-released', -2, owner);
+    else this.deps.inspector.afterAction(id, key, 'force-released', -2);
   }
 
   /** The owner a `changed` reply found: a string's prefix, or the holder a hash's fields or a ZSET's members name. */

@@ -92,6 +92,19 @@ export const SETTINGS = {
     flag: 'redis-tls-key-file',
     help: 'PEM private key (unencrypted) of REDIS_TLS_CERT_FILE',
   },
+  stateRedisUrl: {
+    env: 'STATE_REDIS_URL',
+    flag: 'state-redis-url',
+    help:
+      'Where several lockscope replicas keep what they share (leader lease, change stream), under lockscope:state:. ' +
+      'Default: in each watched Redis (it needs write access to lockscope:state:* there)',
+    secret: true,
+  },
+  leaseMs: {
+    env: 'LEASE_MS',
+    flag: 'lease-ms',
+    help: 'Leader lease of a target among lockscope replicas, in ms: a dead leader is replaced within this plus a second (default 5000)',
+  },
   lockPatterns: {
     env: 'LOCK_PATTERNS',
     flag: 'lock-patterns',
@@ -258,6 +271,11 @@ const schema = z.object({
       return z.NEVER;
     })
     .optional(),
+  stateRedisUrl: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v) && new URL(v).hostname !== '', { message: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  leaseMs: int(1000, 120_000).default(5000),
   redisSentinels: z
     .string()
     .transform((v, ctx) => {

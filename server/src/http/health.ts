@@ -31,6 +31,8 @@ export function healthRoutes(status: StatusReporter): Router {
         health: t.health,
         problem: t.problem,
         locks: t.locks,
+        // Several replicas: this one's part, and who leads (like `kubectl get lease`).
+        replication: t.replication && { role: t.replication.role, holder: t.replication.lease?.holder ?? null, term: t.replication.lease?.term ?? null, synced: t.replication.synced },
         nodes: t.nodes.map((n) => ({
           address: n.address,
           redis: n.connection,

@@ -146,6 +146,11 @@ export interface LockLibrary {
   readonly id: LibraryId;
   /** Other ids its locks may carry (Redisson's read-write locks are `redisson-rw`). */
   readonly alsoAs?: readonly LibraryId[];
+  /**
+   * The renewal rule its recognitions carry (one shared object), named here too so that a lockscope replica copying
+   * a lock from another can give it the same rule.
+   */
+  readonly renewal?: RenewalRule;
   readonly claims: 'key' | 'value';
   /**
    * SCAN globs that find this library's keys with no configuration; empty when its keys are named by the caller

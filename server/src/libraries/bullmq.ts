@@ -17,6 +17,7 @@ export const BULLMQ_RENEWAL: RenewalRule = { cadence: (maxTtl) => Math.round(max
 
 export const bullmq: LockLibrary = {
   id: 'bullmq',
+  renewal: BULLMQ_RENEWAL,
   claims: 'key',
   // `bull:<queue>:<jobId>:lock` contains "lock": the generic glob finds it.
   patterns: ['bull:*:lock'],

@@ -128,6 +128,7 @@ export function declaredLibrary(f: DeclaredFormat): LockLibrary {
   };
   return {
     id,
+    ...(rule ? { renewal: rule } : {}),
     claims: 'key',
     patterns: [f.keyPattern],
     recognise({ bytes }, probe) {

@@ -15,6 +15,7 @@ export const PYTHON_REDIS_LOCK_RENEWAL: RenewalRule = { cadence: (maxTtl) => Mat
 
 export const pythonRedisLock: LockLibrary = {
   id: 'python-redis-lock',
+  renewal: PYTHON_REDIS_LOCK_RENEWAL,
   claims: 'key',
   // `lock:<name>` contains "lock": the generic glob finds it.
   patterns: ['lock:*'],

@@ -25,6 +25,7 @@ export const REDIS_SEMAPHORE_RENEWAL: RenewalRule = { cadence: (maxTtl) => Math.
 
 export const redisSemaphore: LockLibrary = {
   id: 'redis-semaphore',
+  renewal: REDIS_SEMAPHORE_RENEWAL,
   claims: 'key',
   patterns: ['mutex:*', 'semaphore:*'],
   recognise({ text: keyText }, probe, ctx) {

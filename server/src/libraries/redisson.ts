@@ -51,6 +51,7 @@ const latin1 = (s: string) => Buffer.from(s, 'latin1');
 
 export const redisson: LockLibrary = {
   id: 'redisson',
+  renewal: REDISSON_RENEWAL,
   alsoAs: ['redisson-rw'],
   claims: 'value',
   // Names are the caller's: found by the generic glob when they contain "lock", else through LOCK_PATTERNS.

@@ -11,6 +11,7 @@ export const REDLOCK_NET_RENEWAL: RenewalRule = { cadence: (maxTtl) => Math.roun
 
 export const redlockNet: LockLibrary = {
   id: 'redlock-net',
+  renewal: REDLOCK_NET_RENEWAL,
   claims: 'key',
   // `redlock:<resource>` contains "lock": the generic glob finds it.
   patterns: ['redlock:*'],

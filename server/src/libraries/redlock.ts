@@ -18,6 +18,7 @@ export const REDLOCK_RENEWAL: RenewalRule = {
 
 export const redlock: LockLibrary = {
   id: 'redlock',
+  renewal: REDLOCK_RENEWAL,
   claims: 'value',
   patterns: [],
   recognise(_key, probe, { value = '' }) {

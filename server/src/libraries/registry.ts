@@ -13,7 +13,7 @@
  */
 import type { LibraryId } from '../../../shared/libraries';
 import { globTokens } from '../model/glob';
-import type { KeyName, LockLibrary, Present, RecogniseContext, Recognition, ReleaseTarget, SideKey } from './adapter';
+import type { KeyName, LockLibrary, Present, RecogniseContext, Recognition, ReleaseTarget, RenewalRule, SideKey } from './adapter';
 import { PlanRefusal } from './adapter';
 import { bsmRedislock } from './bsm-redislock';
 import { bullmq } from './bullmq';
@@ -117,6 +117,8 @@ export interface Libraries {
   recognise(key: Buffer, probe: Present, ctx: RecogniseContext): Recognition;
   /** A helper key (wait queue, signal list, fencing counter…) by name alone, or null. */
   sideKeyOf(key: Buffer): SideKey | null;
+  /** The renewal rule of a library's locks (see `LockLibrary.renewal`), or null. */
+  renewalOf(library: LibraryId): RenewalRule | null;
   /** How to force-release the lock as recognised. Throws `PlanRefusal` when its format does not allow it. */
   releasePlan(target: ReleaseTarget): ReleasePlan;
   /** How to prove the owner before changing the lock otherwise (set TTL), and what is bookkeeping, not a holder. */
@@ -140,6 +142,7 @@ export function createLibraries(declared: readonly DeclaredFormat[] = []): Libra
     defaultPatterns: [...new Set([...BUILTIN_PATTERNS, ...declaredLibs.flatMap((l) => l.patterns)])],
     declaredPatterns: declaredLibs.flatMap((l) => l.patterns),
     sideKeyOf,
+    renewalOf: (library) => byId.get(library)?.renewal ?? null,
     recognise(key, probe, ctx) {
       const name: KeyName = { bytes: key, text: key.toString('latin1') };
       const side = sideKeyIn(name);

@@ -18,6 +18,7 @@ export const SPRING_MAX_CHANNELS = 8;
 
 export const spring: LockLibrary = {
   id: 'spring',
+  renewal: SPRING_RENEWAL,
   claims: 'value',
   patterns: [],
   recognise({ text: keyText }, probe, { value: text = '' }) {

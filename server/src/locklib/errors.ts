@@ -38,14 +38,17 @@ export class LockLostError extends LockError {
     key: string,
     /** Epoch ms (local clock) from which the lock can no longer be trusted. */
     readonly lostAt: number,
-    readonly reason: 'expired' | 'taken',
+    /** `gone`: a renewal found the key missing (it expired, or Redis lost its data), held by nobody. */
+    readonly reason: 'expired' | 'taken' | 'gone',
     options?: { cause?: unknown },
   ) {
     super(
       key,
       reason === 'expired'
         ? `lock "${key}" expired before it could be renewed`
-        : `lock "${key}" was lost: the key no longer holds this owner's token`,
+        : reason === 'gone'
+          ? `lock "${key}" was lost: the key is gone`
+          : `lock "${key}" was lost: the key no longer holds this owner's token`,
       options,
     );
   }

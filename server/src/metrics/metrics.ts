@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockEvent, LockView } from '../../../shared/locks';
-import type { Capability, ChangeFeedMode, RestartSignal, SentinelStatus } from '../../../shared/status';
+import type { Capability, ChangeFeedMode, NodeStatus, ReplicaRole, RestartSignal, SentinelStatus } from '../../../shared/status';
+import type { Replication } from '../replication/replication';
 import { EFFECTS } from '../targets/node/capabilities';
 import type { Target } from '../targets/target';
 import type { TargetSet } from '../targets/target-set';
@@ -9,9 +10,12 @@ import type { TargetSet } from '../targets/target-set';
 const FEED_MODES: readonly ChangeFeedMode[] = ['notifications', 'polling', 'starting'];
 const CAPABILITIES = Object.keys(EFFECTS) as Capability[];
 const RESTART_SIGNALS: readonly RestartSignal[] = ['run-id', 'marker', 'client-id', 'none'];
+const ROLES: readonly ReplicaRole[] = ['leader', 'follower', 'candidate', 'alone'];
 
 export interface MetricsSources {
   targets: TargetSet;
+  /** Coordination with other replicas, when in use (lease and replication series). */
+  replication?: Replication | null;
   clock?: () => number;
 }
 
@@ -28,11 +32,12 @@ export interface Metrics {
  * Gauges are computed from the targets when scraped (nothing to keep in sync); counters follow each target's
  * tracker events and its nodes' scans.
  */
-export function createMetrics({ targets, clock = Date.now }: MetricsSources): Metrics {
+export function createMetrics({ targets, replication = null, clock = Date.now }: MetricsSources): Metrics {
   const registry = new Registry();
   const registers = [registry];
   const each = (fn: (t: Target) => void) => targets.list.forEach(fn);
-  const eachNode = (fn: (t: Target, node: Target['nodes'][number]) => void) => each((t) => t.nodes.forEach((n) => fn(t, n)));
+  // Per-node series come from the status the header shows: on a replica that follows another, the leader's view.
+  const eachNode = (fn: (t: Target, node: NodeStatus) => void) => each((t) => t.status(0).nodes.forEach((n) => fn(t, n)));
 
   new Gauge({
     name: 'lockscope_locks',
@@ -86,7 +91,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     labelNames: ['target'] as const,
     registers,
     collect() {
-      each((t) => this.set({ target: t.id }, t.nodes.some((n) => n.connection.state === 'ready' && n.capabilities.blind) ? 1 : 0));
+      each((t) => this.set({ target: t.id }, t.status(0).nodes.some((n) => n.connection === 'ready' && n.blind) ? 1 : 0));
     },
   });
   new Gauge({
@@ -96,7 +101,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     registers,
     collect() {
       this.reset();
-      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.connection.state === 'ready' ? 1 : 0));
+      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.connection === 'ready' ? 1 : 0));
     },
   });
   new Gauge({
@@ -107,7 +112,8 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     collect() {
       this.reset();
       eachNode((t, n) => {
-        for (const capability of CAPABILITIES) this.set({ target: t.id, node: n.address, capability }, n.capabilities.has(capability) ? 0 : 1);
+        const missing = new Set(n.missing.map((m) => m.capability));
+        for (const capability of CAPABILITIES) this.set({ target: t.id, node: n.address, capability }, missing.has(capability) ? 1 : 0);
       });
     },
   });
@@ -118,7 +124,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     registers,
     collect() {
       this.reset();
-      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.capabilities.unreadable.size));
+      eachNode((t, n) => this.set({ target: t.id, node: n.address }, n.unreadableKeys));
     },
   });
   new Gauge({
@@ -129,7 +135,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     collect() {
       this.reset();
       eachNode((t, n) => {
-        for (const signal of RESTART_SIGNALS) this.set({ target: t.id, node: n.address, signal }, n.identity.signal === signal ? 1 : 0);
+        for (const signal of RESTART_SIGNALS) this.set({ target: t.id, node: n.address, signal }, n.restartSignal === signal ? 1 : 0);
       });
     },
   });
@@ -141,7 +147,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     collect() {
       this.reset();
       eachNode((t, n) => {
-        for (const mode of FEED_MODES) this.set({ target: t.id, node: n.address, mode }, n.mode === mode ? 1 : 0);
+        for (const mode of FEED_MODES) this.set({ target: t.id, node: n.address, mode }, n.feed === mode ? 1 : 0);
       });
     },
   });
@@ -158,6 +164,87 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
   // Only with Sentinel targets (a family without samples would be noise): whether failovers can be heard, and how
   // many were.
   if (targets.list.some((t) => t.topology.sentinelStatus)) sentinelMetrics(targets, registry);
+
+  // Replicas: the lease like `kubectl get lease` (holder, acquire and renew times, transitions), this replica's role.
+  const replicationOf = (t: Target) => t.replication?.() ?? null;
+  new Gauge({
+    name: 'lockscope_replica_role',
+    help: 'This replica\'s part in watching the target: 1 for its role (leader, follower, candidate: electing, alone: cannot coordinate)',
+    labelNames: ['target', 'role'] as const,
+    registers,
+    collect() {
+      this.reset();
+      each((t) => {
+        const r = replicationOf(t);
+        if (r) for (const role of ROLES) this.set({ target: t.id, role }, r.role === role ? 1 : 0);
+      });
+    },
+  });
+  const leaseGauge = (name: string, help: string, value: (lease: NonNullable<ReturnType<typeof replicationOf>>['lease'] & object) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['target'] as const,
+      registers,
+      collect() {
+        this.reset();
+        each((t) => {
+          const lease = replicationOf(t)?.lease;
+          if (lease) this.set({ target: t.id }, value(lease));
+        });
+      },
+    });
+  new Gauge({
+    name: 'lockscope_lease_holder',
+    help: 'The replica holding the target\'s lease (1, labelled with its name), as this replica last heard',
+    labelNames: ['target', 'holder'] as const,
+    registers,
+    collect() {
+      this.reset();
+      each((t) => {
+        const lease = replicationOf(t)?.lease;
+        if (lease) this.set({ target: t.id, holder: lease.holder }, 1);
+      });
+    },
+  });
+  leaseGauge('lockscope_lease_term', 'Term of the target\'s lease (goes up at every election; the fencing token of the change stream)', (l) => l.term);
+  leaseGauge('lockscope_lease_acquire_time_seconds', 'When the lease holder took the lease (Unix time, Redis clock)', (l) => l.acquiredAt / 1000);
+  leaseGauge('lockscope_lease_renew_time_seconds', 'When the lease holder last renewed the lease (Unix time, Redis clock)', (l) => l.renewedAt / 1000);
+  leaseGauge('lockscope_lease_duration_seconds', 'How long a renewal keeps the lease', (l) => l.ttlMs / 1000);
+  leaseGauge('lockscope_lease_transitions', 'Times the lease passed from one replica to another', (l) => l.transitions);
+  new Gauge({
+    name: 'lockscope_leader_heard_age_seconds',
+    help: 'On a follower: seconds since the last entry of the leader\'s change stream (heartbeats come every third of the lease); 0 on the leader',
+    labelNames: ['target'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const now = clock();
+      each((t) => {
+        const r = replicationOf(t);
+        // The leader (or a replica alone) hears itself: 0.
+        if (r) this.set({ target: t.id }, r.role === 'leader' || r.role === 'alone' || r.heardAt === null ? 0 : (now - r.heardAt) / 1000);
+      });
+    },
+  });
+  const fenced = new Counter({
+    name: 'lockscope_replication_fenced_total',
+    help: 'Change stream writes of an ended term refused by Redis, and entries of an ended term ignored by this replica',
+    labelNames: ['target'] as const,
+    registers,
+  });
+  const fencedSeen = new Map<string, number>();
+  if (replication) each((t) => fenced.inc({ target: t.id }, 0));
+  const collectFenced = () => {
+    each((t) => {
+      const replica = replication?.replicaOf(t.id);
+      if (!replica) return;
+      const n = replica.publisher.fencedWrites + replica.follower.fencedEntries;
+      const before = fencedSeen.get(t.id) ?? 0;
+      if (n > before) fenced.inc({ target: t.id }, n - before);
+      fencedSeen.set(t.id, n);
+    });
+  };
 
   const labelNames = ['target', 'library'] as const;
   const acquisitions = new Counter({ name: 'lockscope_lock_acquisitions_total', help: 'Locks seen taken (new key or new owner)', labelNames, registers });
@@ -223,6 +310,7 @@ export function createMetrics({ targets, clock = Date.now }: MetricsSources): Me
     routes() {
       const router = Router();
       router.get('/metrics', (_req, res, next) => {
+        collectFenced();
         registry
           .metrics()
           .then((text) => res.type(registry.contentType).send(text))

@@ -41,6 +41,19 @@ export class Holder {
   }
 }
 
+/** A holder group as another lockscope replica copies it (`HolderGroup.export` → `HolderGroup.from`). JSON-safe. */
+export interface GroupRecord {
+  /** Each holder's fields as tracked, oldest first. */
+  holders: Record<string, unknown>[];
+  count: number | null;
+  permits: HoldersView['permits'];
+  releaseAll: boolean;
+  /** Whether the group has its library's renewal rule (rules are shared objects, one per library). */
+  renewal: boolean;
+  counterOnly: boolean;
+  heldAsOne: boolean;
+}
+
 /** What a probe changed in a group: holders that came and went, and whether anything shown changed. */
 export interface GroupChange {
   joined: Holder[];
@@ -64,6 +77,35 @@ export class HolderGroup {
 
   /** The tracker's clock: holder states in views are judged at the time the view is made. */
   constructor(private readonly clock: () => number) {}
+
+  /** The group as a replica takes it over (see `GroupRecord`). */
+  export(): GroupRecord {
+    return {
+      holders: [...this.holders.values()].map((h) => ({ ...h })),
+      count: this.count,
+      permits: { ...this.permits },
+      releaseAll: this.releaseAll,
+      renewal: this.renewal !== null,
+      counterOnly: this.counterOnly,
+      heldAsOne: this.heldAsOne,
+    };
+  }
+
+  /** Another replica's group (`export`), with `rule` its library's renewal rule here. */
+  static from(record: GroupRecord, clock: () => number, rule: RenewalRule | null): HolderGroup {
+    const group = new HolderGroup(clock);
+    for (const fields of record.holders) {
+      const h = Object.assign(Object.create(Holder.prototype) as Holder, fields);
+      group.holders.set(h.id, h);
+    }
+    group.count = record.count;
+    group.permits = { ...record.permits };
+    group.releaseAll = record.releaseAll;
+    group.renewal = record.renewal ? rule : null;
+    group.counterOnly = record.counterOnly;
+    group.heldAsOne = record.heldAsOne;
+    return group;
+  }
 
   /**
    * Folds a probe's reading in. `shift` maps times stamped on Redis's clock to this server's; `leaseMs` is the lock's

@@ -13,7 +13,7 @@ import type {
 } from '../../../shared/locks';
 import { createLibraries, type Libraries, type Recognition, type RenewalRule } from '../libraries';
 import { bytesText, isEscapedText, isPlainText, plainText, shownBytes } from './bytes';
-import { HolderGroup } from './holder-group';
+import { HolderGroup, type GroupRecord } from './holder-group';
 import type { ProbedKey } from './probe-result';
 
 /** A renewal must push the deadline out by more than this, so probe round-trip jitter is never a "renewal". */
@@ -55,6 +55,24 @@ class SampleRing {
 
   constructor(at: number, pttlMs: number) {
     this.data = [at, pttlMs];
+  }
+
+  /** A ring holding flat `at, pttlMs` pairs (another replica's history), or null for none. */
+  static from(flat: readonly number[]): SampleRing | null {
+    if (flat.length < 2) return null;
+    const ring = new SampleRing(flat[0]!, flat[1]!);
+    for (let i = 2; i + 1 < flat.length; i += 2) ring.push(flat[i]!, flat[i + 1]!);
+    return ring;
+  }
+
+  /** The samples as flat `at, pttlMs` pairs, oldest first. */
+  flat(): number[] {
+    const out: number[] = [];
+    for (let n = 0; n < this.size; n++) {
+      const i = ((this.start + n) % this.size) << 1;
+      out.push(this.data[i]!, this.data[i + 1]!);
+    }
+    return out;
   }
 
   push(at: number, pttlMs: number): void {
@@ -308,6 +326,24 @@ export class RestartCheck {
   }
 }
 
+/**
+ * One lock as another lockscope replica's tracker takes it over (`exportLock` → `importLock`): every field of the
+ * tracker's entry but its history (cluster node and slot, escaped texts included), its holders when several hold
+ * it, and whether it has its library's renewal rule. JSON-safe; a field added to the entry travels without a change
+ * here.
+ */
+export type LockRecord = Record<string, unknown> & { rule: boolean; group?: GroupRecord | null };
+
+/** A lock's history as a replica copies it: events oldest first, TTL samples as flat `at, pttlMs` pairs. */
+export interface HistoryRecord {
+  /** An event with `amends` relabels the newest earlier event at the same `at` (a `released` found to be a force-release). */
+  events: (LockEvent & { amends?: true })[];
+  samples: number[];
+}
+
+/** Fields of an entry that are not its state as such: the history travels on its own, the rule and holders by record. */
+const NOT_STATE = new Set(['events', 'samples', 'rule', 'group']);
+
 export interface TrackerEvents {
   /** A lock appeared, changed or ended: its view is new. */
   change: [view: LockView];
@@ -318,6 +354,8 @@ export interface TrackerEvents {
    * previous one (a `released` that turned out to be lockscope's own force-release) instead of adding to it.
    */
   event: [id: string, event: LockEvent, view: LockView, amends: boolean];
+  /** A TTL sample joined a lock's history (replicas copy it). */
+  sample: [id: string, at: number, pttlMs: number];
 }
 
 /**
@@ -602,6 +640,86 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
     this.record(id, t, { at: now, kind, pttlMs, owner: t.ownerText });
   }
 
+  // Replication: a follower's tracker takes the leader's locks over as they are, so that it can answer snapshots and
+  // history requests the same way, and become the leader's tracker itself should the leader go away.
+
+  /** Ids of every lock in the table (ended ones still shown included). */
+  ids(): IterableIterator<string> {
+    return this.locks.keys();
+  }
+
+  /** A lock's state for another replica (see `LockRecord`), without its history. */
+  exportLock(id: string): LockRecord | undefined {
+    const t = this.locks.get(id);
+    if (!t) return undefined;
+    const record: LockRecord = { rule: t.rule !== null, group: t.group?.export() ?? null };
+    for (const [field, value] of Object.entries(t)) if (!NOT_STATE.has(field)) record[field] = value;
+    return record;
+  }
+
+  /** A lock's whole history, for another replica. */
+  exportHistory(id: string): HistoryRecord | undefined {
+    const t = this.locks.get(id);
+    return t && { events: t.events ? t.events.map((e) => ({ ...e })) : [], samples: t.samples?.flat() ?? [] };
+  }
+
+  /**
+   * Takes over a lock as another replica's tracker has it (`exportLock`), announced as a `change`. With `history`
+   * (a snapshot) the lock's history is replaced by it; without, the lock keeps the history it has here (the changes
+   * that follow bring theirs with `importHistory`).
+   */
+  importLock(record: LockRecord, history?: HistoryRecord): void {
+    const { rule, group, ...fields } = record;
+    const id = String(fields.id);
+    const prev = this.locks.get(id);
+    const t = Object.assign(Object.create(Lock.prototype) as Lock, fields);
+    if (!Object.keys(t.ownerFields).length) t.ownerFields = EMPTY_FIELDS;
+    // Rules are shared objects, one per library: the same library's here (both replicas know the same libraries).
+    const libraryRule = this.libraries.renewalOf(t.library);
+    t.rule = rule ? libraryRule : null;
+    t.group = group ? HolderGroup.from(group, this.clock, libraryRule) : null;
+    t.events = history ? (history.events.length ? history.events.map(({ amends: _, ...e }) => e) : null) : (prev?.events ?? null);
+    t.samples = history ? SampleRing.from(history.samples) : (prev?.samples ?? null);
+    const waiting = Number(t.ownerFields.waiters ?? 0);
+    if (waiting > 0) this.waiters.set(id, waiting);
+    this.locks.set(id, t);
+    this.emit('change', t);
+  }
+
+  /**
+   * Adds what another replica recorded since (`HistoryRecord`): each event is announced as an `event` (for metrics,
+   * as where it happened), an amending one relabels the event it amends.
+   */
+  importHistory(id: string, history: HistoryRecord): void {
+    const t = this.locks.get(id);
+    if (!t) return;
+    for (const { amends, ...event } of history.events) {
+      if (!amends) {
+        this.record(id, t, event);
+        continue;
+      }
+      const events = t.events ?? [];
+      for (let i = events.length - 1; i >= 0; i--) {
+        if (events[i]!.at !== event.at) continue;
+        if (events[i]!.kind !== event.kind) {
+          events[i]!.kind = event.kind;
+          this.emit('event', id, events[i]!, t, true);
+        }
+        break;
+      }
+    }
+    const s = history.samples;
+    for (let i = 0; i + 1 < s.length; i += 2) {
+      if (t.samples) t.samples.push(s[i]!, s[i + 1]!);
+      else t.samples = new SampleRing(s[i]!, s[i + 1]!);
+    }
+  }
+
+  /** A lock another replica dropped from its table. */
+  importRemove(id: string): void {
+    if (this.locks.delete(id)) this.emit('remove', id);
+  }
+
   /** Forgets every lock (after a resync the next probes rebuild the table). */
   clear(): void {
     for (const id of this.locks.keys()) this.emit('remove', id);
@@ -672,13 +790,11 @@ export class LockTracker extends EventEmitter<TrackerEvents> {
   }
 
   private sample(t: Lock, at: number, pttlMs: number, always: boolean): void {
-    if (!t.samples) {
-      t.samples = new SampleRing(at, pttlMs);
-      return;
-    }
+    if (!t.samples) t.samples = new SampleRing(at, pttlMs);
     // Probes of a quiet lock add nothing a straight line between two samples would not show.
-    if (!always && at - t.samples.lastAt() < 100) return;
-    t.samples.push(at, pttlMs);
+    else if (!always && at - t.samples.lastAt() < 100) return;
+    else t.samples.push(at, pttlMs);
+    this.emit('sample', t.id, at, pttlMs);
   }
 }
 

@@ -89,7 +89,8 @@ export class LockBroadcaster {
     }
     this.pending.clear();
     this.parkSlowClients();
-    this.io.to(this.room).emit('lock:changes', { target: this.target, upserts, removed, serverTime: this.lastFlush });
+    // Local: every replica streams its own tracker to its own browsers (followers' trackers follow the leader's).
+    this.io.local.to(this.room).emit('lock:changes', { target: this.target, upserts, removed, serverTime: this.lastFlush });
   }
 
   private parkSlowClients(): void {

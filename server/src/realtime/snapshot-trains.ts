@@ -149,7 +149,9 @@ export class SnapshotTrains {
     if (this.disposed || !train.riders.size || !train.cursor) return;
     const locks = train.cursor.next(SNAPSHOT_PART_LOCKS, SNAPSHOT_PART_CHARS);
     const done = train.cursor.done;
-    this.io.to(train.room).emit('lock:snapshot', { target: this.target, seq: train.seq++, locks, done, serverTime: this.clock() });
+    // Local: each replica sends its own tracker's table to its own browsers (and a cluster adapter would deliver it only
+    // after its round trip to Redis, when the riders may have left the room).
+    this.io.local.to(train.room).emit('lock:snapshot', { target: this.target, seq: train.seq++, locks, done, serverTime: this.clock() });
     if (done) {
       for (const socket of train.riders) {
         this.trainOf.delete(socket);

@@ -54,6 +54,7 @@ export class StatusReporter {
   private push(locks?: number[]): void {
     const status = this.current(locks);
     this.counts = status.targets.map((t) => t.locks).join(',');
-    this.io.emit('server:status', status);
+    // This replica's browsers only: each replica says its own part (its role) in the status.
+    this.io.local.emit('server:status', status);
   }
 }

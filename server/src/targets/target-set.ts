@@ -47,6 +47,10 @@ export interface TargetSetDeps {
   configureNotifications: boolean;
   /** What lockscope knows of lock libraries (declared formats included), shared by every target's tracker. */
   libraries?: Libraries;
+  /** Targets wait to be activated before watching their nodes (replicas elect who watches: see `TargetDeps.standby`). */
+  standby?: boolean;
+  /** The bookkeeping id of a target by its id (replicas of a deployment share it); random when absent. */
+  instanceIdOf?: (targetId: string) => string | undefined;
 }
 
 /**
@@ -79,7 +83,7 @@ export class TargetSet extends EventEmitter<{ status: [] }> {
               configureNotifications: deps.configureNotifications,
             },
             options,
-            { logger: deps.logger, clock: deps.clock, libraries: deps.libraries },
+            { logger: deps.logger, clock: deps.clock, libraries: deps.libraries, standby: deps.standby, instanceId: deps.instanceIdOf?.(targetId(c)) },
           ),
       ),
     );

@@ -3,9 +3,13 @@ import type { Target } from './target';
 
 /** A target as the wire shows it (the header, the switcher, `/healthz`). */
 export function targetStatus(target: Target, locks: number): TargetStatus {
-  const nodes = target.nodes.map((n) => n.status());
+  // A replica that does not watch the nodes shows what the leader sees of them (its own topology still follows a
+  // Sentinel group: the sentinels' view is its own).
+  const mirror = target.watching ? null : target.mirror;
+  const nodes = mirror ? mirror.nodes : target.nodes.map((n) => n.status());
+  const lastError = mirror ? mirror.lastError : target.lastError;
   const sentinel = target.topology.sentinelStatus?.();
-  const { health, problem } = withTlsHint(target.url, sentinel ? sentinelHealth(sentinel, nodes, target.lastError) : healthOf(nodes, target.lastError));
+  const { health, problem } = withTlsHint(target.url, sentinel ? sentinelHealth(sentinel, nodes, lastError) : healthOf(nodes, lastError));
   return {
     id: target.id,
     name: target.name,
@@ -15,9 +19,10 @@ export function targetStatus(target: Target, locks: number): TargetStatus {
     problem,
     locks,
     nodes,
-    lastRestart: target.lastRestart,
-    lastError: target.lastError,
+    lastRestart: mirror ? mirror.lastRestart : target.lastRestart,
+    lastError,
     ...(sentinel ? { sentinel } : {}),
+    replication: target.replication?.() ?? null,
   };
 }
 

@@ -3,11 +3,12 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeyType } from '../../../shared/locks';
-import type { RedisRestart, TargetStatus } from '../../../shared/status';
+import type { NodeStatus, RedisRestart, ReplicationStatus, TargetStatus } from '../../../shared/status';
 import type { Libraries } from '../libraries';
 import { LockTracker, RENEWAL_THRESHOLD_MS } from '../model/lock-tracker';
 import { ExpiryWheel } from './expiry-wheel';
 import { NodeWatcher, type NodeHost, type NodeWatcherOptions } from './node/node-watcher';
+import type { IdentityMemory } from './node/server-identity';
 import { targetStatus } from './target-status';
 import type { Topology } from './topology/topology';
 
@@ -29,11 +30,30 @@ export type TargetOptions = Omit<NodeWatcherOptions, 'db' | 'configureNotificati
 export interface TargetDeps {
   logger: Logger;
   clock?: () => number;
-  /** Identifies this lockscope process in bookkeeping keys (restart markers); random by default. */
+  /**
+   * Identifies this lockscope in bookkeeping keys (restart markers); random by default. Replicas of one deployment
+   * share it, so that whichever leads finds the marker the one before it wrote.
+   */
   instanceId?: string;
   /** What lockscope knows of lock libraries (declared formats included); default: the built-ins. */
   libraries?: Libraries;
+  /**
+   * Something else decides when this target's nodes are watched (a replica that must be elected first): `start()`
+   * connects, but scans, subscribes and probes nothing until `activate()` — on no node, those a cluster's slot map
+   * adds later included.
+   */
+  standby?: boolean;
 }
+
+/** What a replica that does not watch the nodes itself shows of them: the leader's view (see `Target.mirror`). */
+export interface MirroredStatus {
+  nodes: NodeStatus[];
+  lastRestart: RedisRestart | null;
+  lastError: string | null;
+}
+
+/** What an admin action did to a lock, for its history. */
+export type AdminActionKind = 'force-released' | 'holder-force-released' | 'ttl-set';
 
 export interface TargetEvents {
   /** Something in `status()` changed (a node's connection, feed, capabilities, restart; the set of nodes). */
@@ -60,11 +80,22 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
   readonly instanceId: string;
   /** Why the target could not be set up (its topology failed), or null. */
   lastError: string | null = null;
+  /**
+   * While another replica watches the nodes: its view of them, shown instead of this replica's idle watchers
+   * (set by the replica that follows it; null otherwise).
+   */
+  mirror: MirroredStatus | null = null;
+  /** This replica's part in the target's replication, for the status; null when the target is not replicated. */
+  replication: (() => ReplicationStatus) | null = null;
+  /** While another replica watches the nodes: who carries out what admin actions leave to do (`afterAction`). */
+  leader: Pick<Target, 'afterAction'> | null = null;
   private readonly watchers = new Map<string, NodeWatcher>();
   private readonly wheel: ExpiryWheel;
   private readonly logger: Logger;
   private tick: NodeJS.Timeout | null = null;
   private started = false;
+  /** The node watchers act (scan, subscribe, probe): always, unless the target is on standby and not activated. */
+  private active: boolean;
 
   constructor(
     private readonly spec: TargetSpec,
@@ -77,6 +108,7 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
     this.url = spec.url;
     this.topology = spec.topology;
     this.instanceId = deps.instanceId ?? randomUUID();
+    this.active = !deps.standby;
     this.logger = deps.logger.child({ target: spec.id });
     this.tracker = new LockTracker({ heldTooLongMs: options.heldTooLongMs, clock: deps.clock, libraries: deps.libraries });
     this.wheel = new ExpiryWheel((id) => this.expiryCheck(id));
@@ -100,6 +132,11 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
   /** A connection for commands on any of this target's keys (admin actions, the audit stream). */
   get keyed(): Redis {
     return this.topology.keyed;
+  }
+
+  /** Whether the node watchers act now (see `TargetDeps.standby`). */
+  get watching(): boolean {
+    return this.active;
   }
 
   /** The latest restart of any node. */
@@ -138,9 +175,55 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
     await this.topology.stop().catch(() => {});
   }
 
+  /**
+   * Starts watching the nodes (this replica was elected): each resumes where it was paused, or starts, and resyncs
+   * against the table as it is — nothing in it is cleared first.
+   */
+  async activate(): Promise<void> {
+    if (this.active) return;
+    this.active = true;
+    this.emit('status');
+    if (this.started) await Promise.all(this.nodes.map((n) => n.start().catch((err: Error) => this.logger.error({ err: err.message }, 'node watcher failed to start'))));
+  }
+
+  /** Stops watching the nodes (another replica leads); the table stays, fed by whoever follows the leader. */
+  async deactivate(): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    await Promise.all(this.nodes.map((n) => n.pause()));
+    this.emit('status');
+  }
+
+  /** What each node watcher knows of its server, by node id (handed to the next replica to lead). */
+  nodeMemories(): Record<string, IdentityMemory> {
+    return Object.fromEntries(this.nodes.map((n) => [n.id, n.identity.memory()]));
+  }
+
+  /** Takes over what the previous leader knew of each node (before `activate()`). */
+  rememberNodes(memories: Record<string, IdentityMemory>): void {
+    for (const n of this.nodes) {
+      const m = memories[n.id];
+      if (m) n.rememberServer(m);
+    }
+  }
+
   /** Full discovery on every node. */
   async resync(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.resync()));
+  }
+
+  /**
+   * An admin action changed a lock: note it in the lock's history (before the probe sees its effect; `holder`: the
+   * holder freed alone) and look at the key now rather than at the next notification or poll. While another replica
+   * watches the nodes, both are the leader's to do (`leader`).
+   */
+  afterAction(id: string, key: Buffer, kind: AdminActionKind, pttlMs: number, holder?: Buffer): void {
+    if (!this.active && this.leader) {
+      this.leader.afterAction(id, key, kind, pttlMs, holder);
+      return;
+    }
+    this.tracker.note(id, kind, pttlMs, holder);
+    this.requestProbe(key, id);
   }
 
   /** Probes a key soon, on the node that owns it (bursts for one key collapse into one probe). */
@@ -236,7 +319,7 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
         w.on('scan', (ms, keys) => this.emit('scan', w.id, ms, keys));
         this.watchers.set(id, watcher);
       }
-      if (this.started) starting.push(watcher.start().catch((err: Error) => this.logger.error({ err: err.message }, 'node watcher failed to start')));
+      if (this.started && this.active) starting.push(watcher.start().catch((err: Error) => this.logger.error({ err: err.message }, 'node watcher failed to start')));
     }
     for (const [id, watcher] of this.watchers) {
       if (current.has(id)) continue;

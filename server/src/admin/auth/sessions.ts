@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 
 export interface Session {
   /** SHA-256 (hex) of the session id: the store never keeps the id itself. */
@@ -24,13 +25,19 @@ export const SESSION_TTL_MS = 12 * 3600 * 1000;
  * Admin sessions, in memory (a restart logs everyone out). Ids are 256 random bits; the map is keyed by their
  * SHA-256 so that neither a heap dump nor the audit log (which shows a fingerprint of the digest) holds a usable id.
  */
-export class SessionStore {
+export class SessionStore extends EventEmitter<{
+  /** A session started here (other lockscope replicas adopt it: a browser may reach any of them). */
+  created: [session: Session];
+  /** A session ended here (logout). */
+  deleted: [digest: string];
+}> {
   private readonly sessions = new Map<string, Session>();
   private readonly ttlMs: number;
   private readonly max: number;
   private readonly clock: () => number;
 
   constructor(options: SessionStoreOptions = {}) {
+    super();
     this.ttlMs = options.ttlMs ?? SESSION_TTL_MS;
     this.max = options.max ?? 1000;
     this.clock = options.clock ?? Date.now;
@@ -44,7 +51,27 @@ export class SessionStore {
     const now = this.clock();
     const session: Session = { digest: digestOf(id), createdAt: now, expiresAt: now + this.ttlMs };
     this.sessions.set(session.digest, session);
+    this.emit('created', session);
     return { id, session };
+  }
+
+  /** A session another replica started: the same cookie works here (the store keeps digests only). */
+  adopt(session: Session): void {
+    if (!/^[0-9a-f]{64}$/.test(session.digest) || !(session.expiresAt > this.clock())) return;
+    this.sweep();
+    while (this.sessions.size >= this.max) this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.set(session.digest, { digest: session.digest, createdAt: Number(session.createdAt), expiresAt: Number(session.expiresAt) });
+  }
+
+  /** A session another replica ended. */
+  forget(digest: string): void {
+    this.sessions.delete(digest);
+  }
+
+  /** Live sessions (for a replica that starts later). */
+  list(): Session[] {
+    this.sweep();
+    return [...this.sessions.values()];
   }
 
   /** The live session for a cookie value, or undefined (unknown, expired or malformed). */
@@ -61,7 +88,10 @@ export class SessionStore {
 
   delete(id: string | undefined): boolean {
     const session = this.get(id);
-    return session ? this.sessions.delete(session.digest) : false;
+    if (!session) return false;
+    this.sessions.delete(session.digest);
+    this.emit('deleted', session.digest);
+    return true;
   }
 
   get size(): number {

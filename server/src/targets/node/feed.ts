@@ -157,7 +157,8 @@ export class ChangeFeed extends EventEmitter<{ mode: [mode: ChangeFeedMode] }> {
     }
   }
 
-  private async unsubscribe(): Promise<void> {
+  /** Leaves the keyspace channels (polling; or the node watcher paused: another replica follows them). */
+  async unsubscribe(): Promise<void> {
     if (!this.subscribed) return;
     this.subscribed = false;
     await this.subscriber.punsubscribe(...this.options.channels).catch(() => {});

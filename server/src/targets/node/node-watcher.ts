@@ -16,7 +16,7 @@ import { KeyProber, type ProbeRound } from './prober';
 import { refusalOf } from './refusal';
 import { keySlot, scanKeys, slotTag } from './scan';
 import { planScan, type ScanPass } from './scan-plan';
-import { ServerIdentity } from './server-identity';
+import { ServerIdentity, type IdentityMemory } from './server-identity';
 import { isStateKey, stateKey } from './state-keys';
 
 export interface NodeWatcherOptions {
@@ -124,11 +124,15 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   private readonly later = new Map<string, Buffer>();
   private laterTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
-  private readonly syncing = new Coalesced(() => this.fullScan().catch((err: Error) => this.scanFailed(err)), () => this.stopped);
-  private readonly readying = new Coalesced(() => this.setUp(), () => this.stopped);
+  private readonly syncing = new Coalesced(() => this.fullScan().catch((err: Error) => this.scanFailed(err)), () => this.halted);
+  private readonly readying = new Coalesced(() => this.setUp(), () => this.halted);
   private loggedMissing = '';
   private starting: Promise<void> | null = null;
+  /** Not acting (before `start`, while paused, after `stop`): no scans, probes, subscriptions or timers. */
+  private halted = true;
   private stopped = false;
+  /** Counts starts: a loop of an earlier run (paused while one of its rounds was still out) ends instead of going on. */
+  private generation = 0;
   /** This master took over from a failed one: its first look is a restart of the shard (TopologyNode.succeeds). */
   private takingOver: string | null;
   private lastScanMs = 0;
@@ -188,11 +192,18 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   /**
-   * Begins following the node. Waits for the first sync when it is reachable; otherwise syncs once it is. Called
-   * again, waits for the same.
+   * Begins (or, after `pause`, resumes) following the node. Waits for the first sync when it is reachable;
+   * otherwise syncs once it is. Called again, waits for the same. Resuming identifies the server again with what
+   * was known before the pause, so a restart in between is seen as one.
    */
   start(): Promise<void> {
-    return (this.starting ??= this.begin());
+    if (this.stopped) return Promise.resolve();
+    if (this.halted) {
+      this.halted = false;
+      this.generation++;
+      this.starting = this.begin();
+    }
+    return this.starting ?? Promise.resolve();
   }
 
   private async begin(): Promise<void> {
@@ -214,28 +225,54 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
     // A switch to polling (a failover to a server without notifications, say) shortens the wait for the next scan:
     // new locks are found only by scanning then, and the one pending was timed for notification mode (30 s).
     const reconcileNow = this.loop(() => this.reconcileDelay(), () => this.reconcile());
-    this.feed.on('mode', (mode) => mode === 'polling' && reconcileNow());
+    const onMode = (mode: ChangeFeedMode) => mode === 'polling' && reconcileNow();
+    this.feed.on('mode', onMode);
+    this.unbind.push(() => this.feed.off('mode', onMode));
     this.loop(() => this.pollIntervalMs, () => this.poll());
     this.loop(() => (this.feed.costly ? 3 : 1) * (this.options.feedRecheckMs ?? FEED_RECHECK_MS), () => this.recheckFeed());
     if (redis.status === 'ready') await this.onReady();
     else this.logger.warn({ node: this.address, err: this.connection.lastError }, 'Redis is not reachable yet; retrying in the background');
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /**
+   * Stops acting on the node — scans, probes, keyspace subscriptions, timers — and keeps what it knows about it
+   * (capabilities, the server's identity, the connection's state): another lockscope replica leads meanwhile.
+   * Probe replies still in flight are dropped.
+   */
+  async pause(): Promise<void> {
+    if (this.halted) return;
+    this.halted = true;
+    this.serverKnown = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.laterTimer) clearTimeout(this.laterTimer);
     this.laterTimer = null;
+    this.later.clear();
     for (const off of this.unbind.splice(0)) off();
+    this.dirty.clear();
+    await Promise.allSettled([this.flushing, this.syncing.current, this.readying.current]);
+    await this.feed.unsubscribe();
+  }
+
+  async stop(): Promise<void> {
+    await this.pause();
+    this.stopped = true;
     this.connection.dispose();
     this.feed.dispose();
-    await Promise.allSettled([this.flushing, this.syncing.current, this.readying.current]);
+  }
+
+  /**
+   * Takes over what the replica that led before knew of this node's server (before `start`): a restart since is
+   * still seen as one. Having looked at this master, that replica followed its taking over from a failed one too.
+   */
+  rememberServer(memory: IdentityMemory): void {
+    this.identity.remember(memory);
+    if (memory.runId !== null || memory.marker !== null) this.takingOver = null;
   }
 
   /** Marks a key for probing; bursts of events for the same key collapse into one probe. */
   requestProbe(key: Buffer, id = key.toString('base64')): void {
-    if (isStateKey(key)) return;
+    if (this.halted || isStateKey(key)) return;
     this.dirty.set(id, key);
     if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flushDirty());
   }
@@ -282,13 +319,13 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private async setUp(): Promise<void> {
-    if (this.stopped) return;
+    if (this.halted) return;
     const restart = await this.identifyServer().catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'could not check the Redis user\'s permissions; will retry on reconnect');
       if (this.redis.status === 'ready') this.serverKnown = true;
       return null;
     });
-    if (this.stopped) return;
+    if (this.halted) return;
     if (!this.capabilities.blind) await this.feed.decide().catch((err: Error) => this.logger.warn({ err: err.message }, 'change feed setup failed'));
     await this.resync();
     if (restart && this.lastRestart === restart.info) {
@@ -352,7 +389,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
    * believing until it is done, least of all that a key is gone. Waits using a harmless read any user may make.
    */
   private async untilLoaded(): Promise<void> {
-    for (let waited = 0; !this.stopped; waited += LOADING_POLL_MS) {
+    for (let waited = 0; !this.halted; waited += LOADING_POLL_MS) {
       // On a cluster node a key of another slot would be answered MOVED before LOADING.
       const err = await this.redis.exists(stateKey('loading-check') + this.tag()).then(
         () => null,
@@ -479,7 +516,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private async flushDirty(): Promise<void> {
-    while (this.dirty.size && !this.stopped) {
+    while (this.dirty.size && !this.halted) {
       const keys = [...this.dirty.values()];
       this.dirty.clear();
       await this.probeNow(keys);
@@ -488,7 +525,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private async probeNow(keys: Buffer[], asking = false): Promise<void> {
-    if (!keys.length || this.stopped || !this.serverKnown || this.capabilities.blind) return;
+    if (!keys.length || this.halted || !this.serverKnown || this.capabilities.blind) return;
     let probed: ProbedKey[];
     try {
       const round = await this.prober.probe(keys, asking);
@@ -546,7 +583,7 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
   }
 
   private retryLater(keys: Buffer[]): void {
-    if (this.stopped) return;
+    if (this.halted) return;
     for (const k of keys) this.later.set(k.toString('base64'), k);
     this.laterTimer ??= setTimeout(() => {
       this.laterTimer = null;
@@ -587,9 +624,10 @@ export class NodeWatcher extends EventEmitter<NodeWatcherEvents> {
    * wait in progress (if any) is started again with the delay as computed now.
    */
   private loop(delay: () => number, fn: () => Promise<void>): () => void {
+    const generation = this.generation;
     let pending: NodeJS.Timeout | null = null;
     const schedule = () => {
-      if (this.stopped) return;
+      if (this.halted || generation !== this.generation) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
         pending = null;

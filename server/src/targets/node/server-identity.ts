@@ -19,6 +19,17 @@ export interface ServerFacts {
 }
 
 /**
+ * What tells a node's server from another, handed from one lockscope replica to the next so that a restart
+ * while neither looked is still seen as one. (Client ids are left out: they are per connection, and the next
+ * replica's connection may be older than the last one's.)
+ */
+export interface IdentityMemory {
+  runId: string | null;
+  /** The marker key written last (its name is shared by the replicas of a deployment), or null. */
+  marker: string | null;
+}
+
+/**
  * Tells, after each (re)connect, whether the server behind the connection is the one seen before, so that locks a
  * restart wiped end `lost` rather than `released`. The best signal is INFO's `run_id` (a new process, or another
  * server after a failover). Where INFO is refused (managed Redis: `-@dangerous`), two others stand in: a marker
@@ -45,6 +56,17 @@ export class ServerIdentity {
     private readonly markerKey: () => string,
     private readonly logger: Logger,
   ) {}
+
+  /** What this knows of the server, for another replica (see `IdentityMemory`). */
+  memory(): IdentityMemory {
+    return { runId: this.runId, marker: this.written };
+  }
+
+  /** Takes over what another replica knew of the server: the next `identify()` compares with it. */
+  remember(memory: IdentityMemory): void {
+    this.runId = memory.runId;
+    this.written = memory.marker;
+  }
 
   /** After a (re)connect: true when the server is not the one before (its data may be gone). */
   async identify(): Promise<boolean> {

@@ -88,6 +88,19 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
     return this.owners[keySlot(key)] ?? null;
   }
 
+  connectKeyed(name: string, extra: RedisOptions = {}): Redis {
+    const { lazyConnect: _, enableOfflineQueue, ...redisOptions } = extra;
+    const copy = this.cluster.duplicate([], {
+      lazyConnect: true,
+      ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+      redisOptions: { ...this.cluster.options.redisOptions, connectionName: `lockscope:${name}`, ...redisOptions },
+    });
+    copy.on('error', () => {});
+    copy.on('node error', () => {});
+    // Not a `Redis`, but it takes the same commands (each routed to its key's slot, MOVED/ASK followed).
+    return copy as unknown as Redis;
+  }
+
   /** Reads the slot map again now (one read at a time; callers wait for the next one to end). */
   refresh(): Promise<void> {
     return this.reading.run();

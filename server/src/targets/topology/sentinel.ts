@@ -33,6 +33,9 @@ export class SentinelTopology extends SingleNodeTopology implements Topology {
   private lastAddress: string | null = null;
   private failovers = 0;
   private lastFailover: SentinelFailover | null = null;
+  private readonly options: RedisOptions;
+  /** Connections made for others (`connectKeyed`): moved to the new master at a failover like the node's own. */
+  private readonly others = new Set<Redis>();
 
   constructor(
     private readonly config: SentinelTargetConfig,
@@ -59,6 +62,7 @@ export class SentinelTopology extends SingleNodeTopology implements Topology {
       // Leaving a master that hangs (SIGSTOP, a paused VM) after a failover: its socket never closes by itself.
       disconnectTimeout: 500,
     };
+    this.options = options;
     const connections: NodeConnections = { redis: connectRedis(options, 'commands'), subscriber: connectRedis(options, 'subscriber') };
     const address = () => this.address();
     this.node = {
@@ -99,6 +103,17 @@ export class SentinelTopology extends SingleNodeTopology implements Topology {
     this.node.connections.subscriber.disconnect();
   }
 
+  connectKeyed(name: string, extra: RedisOptions = {}): Redis {
+    const redis = connectRedis(this.options, name, {
+      // A demoted master answers writes READONLY: ask the sentinels again and send the command to the new one.
+      reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
+      ...extra,
+    });
+    this.others.add(redis);
+    redis.once('end', () => this.others.delete(redis));
+    return redis;
+  }
+
   sentinelStatus(): SentinelStatus {
     return {
       masterName: this.config.masterName,
@@ -123,7 +138,7 @@ export class SentinelTopology extends SingleNodeTopology implements Topology {
     this.lastFailover = { at: Date.now(), from, to };
     this.logger?.warn({ master: this.config.masterName, from, to }, 'Sentinel failover: the sentinels promoted another server');
     const { redis, subscriber } = this.node.connections;
-    for (const c of [redis, subscriber]) {
+    for (const c of [redis, subscriber, ...this.others]) {
       const peer = c.status === 'ready' ? c.stream : null;
       // Still on the old server (it may live on, demoted or cut off from the sentinels): reconnect to the new one.
       if (peer?.remoteAddress && hostPort(peer.remoteAddress, peer.remotePort) !== to) c.disconnect(true);

@@ -64,6 +64,10 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
   /** The server said which it is (asked again at its next `ready` until it does). */
   private known = false;
   private stopped = false;
+  /** Whether the target is one server or a cluster is known (and, for a cluster, it has been read once). */
+  private settled = false;
+  private readonly whenSettled: Promise<void>;
+  private settle: () => void = () => {};
 
   constructor(
     private readonly reach: NodeReach,
@@ -73,6 +77,20 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
     this.standalone = reach.standalone;
     this.keyed = new KeyedRouter(() => (this.cluster ?? this.standalone).keyed);
     this.keyed.follow(this.standalone.keyed);
+    this.whenSettled = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get kindKnown(): boolean {
+    return this.settled;
+  }
+
+  identified(): Promise<void> {
+    return this.whenSettled;
+  }
+
+  /** The server's, or the cluster's once known (see `identified`: before, the server's). */
+  connectKeyed(name: string, extra?: RedisOptions): Redis {
+    return this.current.connectKeyed(name, extra);
   }
 
   get kind(): TopologyKind {
@@ -106,8 +124,14 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.settle();
     await this.detecting?.catch(() => {});
     await Promise.all([this.standalone.stop(), this.cluster?.stop()]);
+  }
+
+  private identifiedAs(): void {
+    this.settled = true;
+    this.settle();
   }
 
   private get current(): Topology {
@@ -118,7 +142,11 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
     if (this.known || this.stopped) return Promise.resolve();
     this.detecting ??= this.becomeClusterIfOne()
       .catch((err: Error) => this.logger.warn({ err: err.message }, 'could not follow the Redis Cluster: following the node as one server'))
-      .finally(() => (this.detecting = null));
+      .finally(() => {
+        this.detecting = null;
+        // Known, whatever came of following the cluster (a failure leaves the node followed as one server).
+        if (this.known) this.identifiedAs();
+      });
     return this.detecting;
   }
 
@@ -129,7 +157,10 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
       return;
     }
     this.known = true;
-    if (!mode || this.stopped) return;
+    if (!mode || this.stopped) {
+      this.identifiedAs();
+      return;
+    }
     if (this.standalone.db !== 0) {
       this.emit('error', new Error(`a Redis Cluster has only database 0: the target names database ${this.standalone.db}; watching database 0`));
     }
@@ -146,6 +177,7 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
     this.keyed.follow(cluster.keyed);
     this.cluster = cluster;
     await cluster.start();
+    this.identifiedAs();
     this.emit('change');
     // The one-server connections were the seed's: the cluster's node watchers have their own.
     await this.standalone.stop();

@@ -18,6 +18,8 @@ export class StandaloneTopology extends SingleNodeTopology implements Topology {
     db: number,
     connections: NodeConnections,
     private readonly owned: boolean,
+    /** A new connection to the server like the node's own (see `Topology.connectKeyed`). */
+    private readonly connect: (name: string, extra: RedisOptions) => Redis,
   ) {
     super();
     this.db = db;
@@ -29,8 +31,9 @@ export class StandaloneTopology extends SingleNodeTopology implements Topology {
     // ioredis's own "ready check" runs INFO, which managed Redis often refuses (it then prints a warning at every
     // connect); the node watcher waits for a loading server itself (NodeWatcher.untilLoaded).
     const options = { enableReadyCheck: false, ...extra };
-    const connections = { redis: connectRedis(url, 'commands', options), subscriber: connectRedis(url, 'subscriber', options) };
-    return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true);
+    const connect = (name: string, more: RedisOptions = {}) => connectRedis(url, name, { ...options, ...more });
+    const connections = { redis: connect('commands'), subscriber: connect('subscriber') };
+    return new StandaloneTopology(addressOf(url), dbFromUrl(url), connections, true, connect);
   }
 
   /**
@@ -40,16 +43,20 @@ export class StandaloneTopology extends SingleNodeTopology implements Topology {
   static fromClient(client: Redis): StandaloneTopology {
     // No key prefix: lockscope's patterns and keys are the server's own names.
     const options = { ...CONNECTION_OPTIONS, enableReadyCheck: false, keyPrefix: '' };
-    const connections = {
-      redis: quiet(client.duplicate({ ...options, connectionName: 'lockscope:commands' })),
-      subscriber: quiet(client.duplicate({ ...options, connectionName: 'lockscope:subscriber' })),
-    };
-    return new StandaloneTopology(addressOfClient(client), client.options.db ?? 0, connections, true);
+    const connect = (name: string, more: RedisOptions = {}) => quiet(client.duplicate({ ...options, connectionName: `lockscope:${name}`, ...more }));
+    const connections = { redis: connect('commands'), subscriber: connect('subscriber') };
+    return new StandaloneTopology(addressOfClient(client), client.options.db ?? 0, connections, true, connect);
   }
 
   static fromConnections(connections: NodeConnections, db = connections.redis.options.db ?? 0): StandaloneTopology {
     const { host = '127.0.0.1', port = 6379 } = connections.redis.options;
-    return new StandaloneTopology(`${host}:${port}`, db, connections, false);
+    const connect = (name: string, more: RedisOptions = {}) =>
+      quiet(connections.redis.duplicate({ ...CONNECTION_OPTIONS, enableReadyCheck: false, db, connectionName: `lockscope:${name}`, ...more }));
+    return new StandaloneTopology(`${host}:${port}`, db, connections, false, connect);
+  }
+
+  connectKeyed(name: string, extra: RedisOptions = {}): Redis {
+    return this.connect(name, extra);
   }
 
   async start(): Promise<void> {

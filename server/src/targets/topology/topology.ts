@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { SentinelStatus, TopologyKind } from '../../../../shared/status';
 
 /** The two connections a node watcher uses: commands (SCAN, probes, INFO, CONFIG) and keyspace subscriptions. */
@@ -78,6 +78,21 @@ export interface Topology extends EventEmitter<TopologyEvents> {
    * topologies that route by slot have it.
    */
   refresh?(): Promise<void>;
+  /**
+   * A new connection of its own for commands on any key, not yet connected (`lazyConnect`; `extra` adds ioredis
+   * options): what `keyed` reaches, over connections nobody else uses (lockscope replicas' shared state: a blocking
+   * stream read must not hold up anything else) — the server (same address, credentials, TLS, database), the master
+   * a Sentinel group names (following failovers), or an ioredis `Cluster` (typed as a `Redis`: it takes the same
+   * commands, routed by slot). Owned by the caller.
+   */
+  connectKeyed(name: string, extra?: RedisOptions): Redis;
+  /**
+   * Resolves once the topology knows what the target is: a URL's server may turn out to be a cluster node, found out
+   * when it first answers (`kindKnown`). Absent: known from the start. Resolves on `stop()` too.
+   */
+  identified?(): Promise<void>;
+  /** Whether `identified()` has resolved (absent: always true). */
+  readonly kindKnown?: boolean;
   /** Connects (or starts discovering); resolves once the first attempt is over, reachable or not. */
   start(): Promise<void>;
   /** Disconnects what it opened. */
