@@ -319,7 +319,8 @@ describe('a Redis Cluster of 3 masters + 3 replicas, from the URL of one node', 
   });
 
   it('a planned failover where lockscope may set notifications up: the promoted master gets them; nothing was lost, so nothing is suspect', async () => {
-    const configuring = await startTestApp(cluster.nodes[0]!.url, {}, { configureNotifications: true });
+    // A lockscope of its own (not a replica of `app`'s deployment, which would follow `app` and configure nothing).
+    const configuring = await startTestApp(cluster.nodes[0]!.url, {}, { configureNotifications: true, app: { replication: false } });
     try {
       const master = cluster.masters().find((m) => nodeStatus(m)?.feed === 'notifications')!;
       const replica = cluster.replicasOf(master.port)[0]!;

@@ -89,6 +89,12 @@ export interface LeaseEvents {
   refused: [error: Error];
 }
 
+/**
+ * Replies that say "not now" rather than "never": a server loading its data, a cluster slot without a master or on
+ * the move, a replica that lost its master, a busy script. Campaigning goes on.
+ */
+const TRANSIENT = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|MASTERDOWN)\b/;
+
 /** Between tries after a refusal: permissions granted later are picked up without a restart. */
 const REFUSED_RETRY_MS = 30_000;
 
@@ -274,7 +280,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
       try {
         await this.tryAcquire();
       } catch (err) {
-        if (isReplyError(err) && !isWrongType(err)) {
+        if (isReplyError(err) && !isWrongType(err) && !TRANSIENT.test(err.message)) {
           next = REFUSED_RETRY_MS;
           this.emit('refused', err);
         }

@@ -19,6 +19,8 @@ const WATCHED = 'the watched Redis';
 const BUS_MAX_ENTRIES = 1000;
 /** The bus's blocking reads end this often when idle (one command each): a stopping replica waits for one at most. */
 const BUS_BLOCK_MS = 2000;
+/** Longest a state connection's first attempt is waited for at start-up (it keeps trying afterwards). */
+const CONNECT_WAIT_MS = 5000;
 
 export interface ReplicationSettings {
   patterns: readonly string[];
@@ -137,14 +139,18 @@ export class Replication {
     });
     // Known now (the usual case): whether the state can be shared is settled before any replica campaigns.
     if (this.known(first)) await bus;
-    const parts = targets.list.map(async (target) => {
-      if (!this.known(target)) target.replication = () => this.waitingStatus();
-      await this.whenKnown(target);
-      if (this.stopped || this.alone !== null) return;
-      const replica = await this.startReplica(target);
-      await replica?.ready;
+    const parts = targets.list.map((target) => {
+      const known = this.known(target);
+      if (!known) target.replication = () => this.waitingStatus();
+      const part = this.whenKnown(target).then(async () => {
+        if (this.stopped || this.alone !== null) return;
+        const replica = await this.startReplica(target);
+        await replica?.ready;
+      });
+      // Start-up does not wait for a target that has not answered (it is down: shown so, and followed once up).
+      return known ? part : null;
     });
-    await this.settled([bus, ...parts], timeoutMs);
+    await this.settled(parts.filter((p) => p !== null), timeoutMs);
   }
 
   private async startReplica(target: Target): Promise<TargetReplica | null> {
@@ -238,15 +244,8 @@ export class Replication {
     this.busRedis = redis;
     // Pub/Sub on lockscope's channels, reading its stream: refused here, nothing can be shared. (Unreachable now:
     // found out later, from the lease.)
-    const refusal =
-      redis.status === 'ready' &&
-      (await redis
-        .pipeline()
-        .publish(`${name}#check`, '')
-        .xlen(name)
-        .exec()
-        .then((replies) => replies?.map(([err]) => err).find((err) => err && /NOPERM|READONLY|can't run/i.test(err.message))?.message ?? null)
-        .catch(() => null));
+    // One command at a time: an ioredis Cluster never sends a pipeline that starts with a command without a key.
+    const refusal = redis.status === 'ready' ? await busRefusal(redis, name, !this.deps.adapterInstalled) : null;
     if (refusal) return refusal;
     if (!this.deps.adapterInstalled) {
       // The adapter makes copies of the connection (blocking reads, Pub/Sub) that it closes only once a read
@@ -286,8 +285,9 @@ export class Replication {
     redis.on('error', () => {});
     this.connections.push(redis);
     // Unreachable now: it keeps trying in the background, and the replica with it.
-    if (redis.status === 'wait') await redis.connect().catch(() => {});
-    else await new Promise<void>((resolve) => (redis.once('ready', resolve), redis.once('error', () => resolve())));
+    const attempt = redis.status === 'wait' ? redis.connect().catch(() => {}) : new Promise<void>((resolve) => (redis.once('ready', resolve), redis.once('error', () => resolve())));
+    // A cluster client may go on reconnecting without an error (a slot map it cannot use): never wait for ever.
+    await this.settled([attempt], CONNECT_WAIT_MS);
     return redis;
   }
 
@@ -313,6 +313,31 @@ export class Replication {
     await Promise.race([Promise.allSettled(waits), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     if (timer) clearTimeout(timer);
   }
+}
+
+/**
+ * Why the bus cannot work in `redis` (Redis refused one of its commands), or null: Pub/Sub on lockscope's channels,
+ * reading its stream, and — for the adapter lockscope installs — subscribing (tried on a connection of its own).
+ */
+async function busRefusal(redis: Redis, name: string, subscribes: boolean): Promise<string | null> {
+  const refused = (err: unknown) => (err instanceof Error && /NOPERM|READONLY|can't run/i.test(err.message) ? err.message : null);
+  const tries: Promise<unknown>[] = [redis.publish(`${name}#check`, ''), redis.xlen(name)];
+  if (subscribes) {
+    tries.push(
+      (async () => {
+        const probe = redis.duplicate();
+        probe.on('error', () => {});
+        try {
+          await probe.subscribe(`${name}#check`);
+        } finally {
+          probe.disconnect();
+        }
+      })(),
+    );
+  }
+  const outcomes = await Promise.allSettled(tries);
+  for (const o of outcomes) if (o.status === 'rejected' && refused(o.reason)) return refused(o.reason);
+  return null;
 }
 
 /**

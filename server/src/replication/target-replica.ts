@@ -30,8 +30,6 @@ export interface TargetReplicaDeps {
 const STATUS_COALESCE_MS = 100;
 /** Candidates try for a free lease this often: a dead leader is replaced within the lease time plus this. */
 const RETRY_MS = 250;
-/** A lease Redis lost is taken again at once; if another replica got it first, this one stops watching after this. */
-const GONE_GRACE_MS = 1000;
 
 /**
  * One target's replication on this replica: campaigns for the target's lease (lockscope's lock library: owner-checked
@@ -97,6 +95,8 @@ export class TargetReplica {
     this.follower.on('need-sync', (nonce) => deps.bus.send('sync', { group: keys.group, to: self, nonce }));
     this.follower.on('lease', (term, lease) => {
       this.leaseView = { holder: lease.holder, term, acquiredAt: lease.acquiredAt, renewedAt: lease.renewedAt, ttlMs: lease.ttlMs, transitions: lease.transitions };
+      // A replica whose lease ran out kept watching until another leads: now one does.
+      if (this.state === 'following' && lease.holder !== self && target.watching) void target.deactivate();
     });
     this.follower.on('status', (s) => {
       target.mirror = { nodes: s.nodes, lastRestart: s.lastRestart, lastError: s.lastError };
@@ -233,10 +233,12 @@ export class TargetReplica {
   }
 
   /**
-   * The term ended: stop publishing at once, and watching the nodes — at once when the lease ran out unrenewed
-   * (cut off from Redis: another replica may lead soon) or was taken; when Redis simply lost it (a restart wiped
-   * it, nobody holds it) this replica tries again at once and keeps its node watchers running meanwhile, so that
-   * the restart is followed through (locks it wiped end lost) rather than interrupted.
+   * The term ended: stop publishing at once. The node watchers stop at once when another replica took the lease
+   * (or this one gave it up); when the lease ran out unrenewed or Redis lost it, they go on until another replica
+   * is heard leading (`lease` from the stream). Cut off from the state store — a partition, a restart that wiped
+   * it, the cluster shard that holds it failing over — nobody may lead for a while, and the table this replica
+   * shows stays its own look at the nodes rather than going blind (it publishes nothing: no follower applies any
+   * of it); a restart is followed through (locks it wiped end lost) rather than interrupted.
    */
   private async stepDown(why: 'expired' | 'taken' | 'gone' | null): Promise<void> {
     const { target, logger } = this.deps;
@@ -250,14 +252,8 @@ export class TargetReplica {
     if (why) logger.warn({ why: text[why] }, 'no longer the leader');
     else logger.info('gave up the lease');
     target.emit('status');
-    if (why === 'gone') {
-      setTimeout(() => {
-        if (this.state !== 'leader') void target.deactivate();
-      }, GONE_GRACE_MS).unref();
-    } else {
-      // Never waits on the nodes: cut off from Redis, their pause waits for probes that only the partition's end answers.
-      void target.deactivate();
-    }
+    // Never waits on the nodes: cut off from Redis, their pause waits for probes that only the partition's end answers.
+    if (why !== 'expired' && why !== 'gone') void target.deactivate();
     if (!this.stopped) await this.follower.start();
   }
 

@@ -16,7 +16,7 @@ export interface ClusterTopologyOptions {
   /** `host:port` of the nodes to ask first (any node: master or replica). */
   seeds: string[];
   /** A direct connection to one node, not yet connected (credentials and TLS are the caller's). */
-  connect(address: string, name: string): Redis;
+  connect(address: string, name: string, extra?: RedisOptions): Redis;
   /** Options for the connections of the keyed ioredis `Cluster` (credentials, TLS). */
   redisOptions: RedisOptions;
   logger: Logger;
@@ -89,6 +89,12 @@ export class ClusterTopology extends EventEmitter<TopologyEvents> implements Top
   }
 
   connectKeyed(name: string, extra: RedisOptions = {}): Redis {
+    // One master serving every slot (a cluster of one node): a connection to it. ioredis cannot route there when the
+    // node has never met another, which names itself with an empty address in CLUSTER SLOTS.
+    const only = this.masters.size === 1 ? [...this.masters.values()][0]! : null;
+    if (only && only.slots.reduce((n, [a, b]) => n + b - a + 1, 0) === SLOTS) {
+      return this.options.connect(only.address, name, extra);
+    }
     const { lazyConnect: _, enableOfflineQueue, ...redisOptions } = extra;
     const copy = this.cluster.duplicate([], {
       lazyConnect: true,

@@ -15,8 +15,8 @@ import type { Topology, TopologyEvents, TopologyNode } from './topology';
 export interface NodeReach {
   /** The named node as one server (connections not yet opened). */
   readonly standalone: StandaloneTopology;
-  /** A direct connection to another node (`host:port`), not yet connected. */
-  connect(address: string, name: string): Redis;
+  /** A direct connection to another node (`host:port`), not yet connected; `extra`: more ioredis options. */
+  connect(address: string, name: string, extra?: RedisOptions): Redis;
   /** Credentials and TLS for the connections of the keyed ioredis `Cluster`. */
   readonly clusterOptions: RedisOptions;
 }
@@ -25,7 +25,7 @@ export interface NodeReach {
 export function reachUrl(url: string, extra: RedisOptions = {}): NodeReach {
   return {
     standalone: StandaloneTopology.fromUrl(url, extra),
-    connect: (address, name) => connectRedis(urlAt(url, address), name, { enableReadyCheck: false, ...extra }),
+    connect: (address, name, more) => connectRedis(urlAt(url, address), name, { enableReadyCheck: false, ...extra, ...more }),
     clusterOptions: { ...credentialsOf(url), ...extra },
   };
 }
@@ -38,9 +38,9 @@ export function reachClient(client: Redis): NodeReach {
   const { username, password, tls } = client.options;
   return {
     standalone: StandaloneTopology.fromClient(client),
-    connect: (address, name) => {
+    connect: (address, name, more) => {
       const { host, port } = hostPort(address);
-      return quiet(client.duplicate({ ...CONNECTION_OPTIONS, enableReadyCheck: false, keyPrefix: '', db: 0, host, port, path: undefined, connectionName: `lockscope:${name}` }));
+      return quiet(client.duplicate({ ...CONNECTION_OPTIONS, enableReadyCheck: false, keyPrefix: '', db: 0, host, port, path: undefined, connectionName: `lockscope:${name}`, ...more }));
     },
     clusterOptions: { ...(username ? { username } : {}), ...(password ? { password } : {}), ...(tls ? { tls } : {}) },
   };
@@ -168,7 +168,7 @@ export class ServerOrClusterTopology extends EventEmitter<TopologyEvents> implem
     this.logger.info({ node: seed }, 'the target names a cluster node: following every master of the cluster');
     const cluster = new ClusterTopology({
       seeds: [seed],
-      connect: (address, name) => this.reach.connect(address, name),
+      connect: (address, name, extra) => this.reach.connect(address, name, extra),
       redisOptions: this.reach.clusterOptions,
       logger: this.logger,
     });
