@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../shared/admin';
@@ -10,6 +11,7 @@ import { startTestApp, type LiveClient, type TestApp, type TestSocket } from './
 import { createAclUser } from './support/acl';
 import { startTestRedis, waitFor, type TestRedis } from './support/redis';
 import { startStallProxy } from './support/stall-proxy';
+import { startTestCluster, type TestCluster } from './support/cluster';
 import { stringResult } from './support/probe-results';
 
 const ADMIN = 'replicas-test-admin-token-0123456789';
@@ -112,6 +114,27 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
       expect(shown(r4.tracker.get(id))).toEqual(shown(r1.tracker.get(id)));
       expect(r4.tracker.get(b64('lock:before'))?.owner?.text).toBe('owner-before');
       await stop(r4);
+    });
+
+    it('a follower\'s copy equals the leader\'s view: a semaphore\'s holders, binary and hidden-character keys and owners', async () => {
+      const [h1, h2] = [randomUUID(), randomUUID()];
+      await redis.client.zadd('semaphore:pool', Date.now(), h1, Date.now(), h2);
+      await redis.client.pexpire('semaphore:pool', 30_000);
+      const binary = Buffer.from([0x6c, 0x6f, 0x63, 0x6b, 0x3a, 0x00, 0xff]); // "lock:\0\xff"
+      await redis.client.set(binary, Buffer.from([0xd2, 0x23, 0xef, 0x00]), 'PX', 60_000);
+      await redis.client.set('lock:zw\u200bkey', 'own\u202eer', 'PX', 60_000);
+      const ids = [b64('semaphore:pool'), binary.toString('base64'), b64('lock:zw\u200bkey')];
+      const wire = (a: TestApp, id: string) => JSON.parse(JSON.stringify(a.tracker.get(id) ?? null)) as LockView | null;
+      await waitFor(() => ids.every((id) => [r2, r3].every((f) => wire(f, id)?.owner !== undefined && wire(f, id) !== null)), 'the locks on every replica');
+      expect(wire(r1, ids[0]!)).toMatchObject({ library: 'redis-semaphore', holders: { count: 2, expectedRenewalMs: 24_000 } });
+      expect(wire(r1, ids[1]!)).toMatchObject({ key: { binary: true, escaped: true }, owner: { binary: true, escaped: true } });
+      expect(wire(r1, ids[2]!)).toMatchObject({ key: { escaped: true }, owner: { escaped: true } });
+      for (const id of ids) for (const f of [r2, r3]) expect(wire(f, id), `${f.app.replication!.status(f.target)?.self} ${id}`).toEqual(wire(r1, id));
+      // A holder leaving reaches the followers as a change of the group, and the state derived from it is the same.
+      await redis.client.zrem('semaphore:pool', h2);
+      await waitFor(() => [r2, r3].every((f) => wire(f, ids[0]!)?.holders?.count === 1), 'one holder left everywhere');
+      for (const f of [r2, r3]) expect(wire(f, ids[0]!)).toEqual(wire(r1, ids[0]!));
+      await redis.client.del('semaphore:pool', binary, 'lock:zw\u200bkey');
     });
 
     it('a force-release sent to a follower runs once, is audited once, and every replica shows it force-released', async () => {
@@ -356,6 +379,54 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
         await user.remove();
         await state.stop();
       }
+    });
+  });
+
+  describe('on a Redis Cluster (3 masters): the state keys carry a hash tag, the bus rides the cluster client', () => {
+    let cluster: TestCluster;
+    beforeAll(async () => {
+      cluster = await startTestCluster({ replicasPerMaster: 0 });
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.stop();
+    }, 30_000);
+
+    it('two replicas elect one leader; the follower shows every master\'s locks as the leader does; only the leader subscribes; a force-release on the follower is noted by the leader', async () => {
+      const masters = cluster.masters();
+      const keys = masters.map((m) => {
+        for (let i = 0; ; i++) if (cluster.masterOf(`lock:c:${i}`).id === m.id) return `lock:c:${i}`;
+      });
+      for (const k of keys) await cluster.client.set(k, `owner-${k}`, 'PX', 60_000);
+      const url = masters[1]!.url;
+      const c1 = await start('c1', {}, url);
+      const c2 = await start('c2', {}, url);
+      expect(c1.target.status().kind).toBe('cluster');
+      expect(role(c1)).toMatchObject({ role: 'leader', synced: true, problem: null });
+      await waitFor(() => role(c2).role === 'follower' && role(c2).synced, 'c2 following c1');
+      const wire = (a: TestApp, key: string) => JSON.parse(JSON.stringify(a.tracker.get(b64(key)) ?? null)) as LockView | null;
+      for (const k of keys) {
+        expect(wire(c1, k)).toMatchObject({ state: 'held', node: expect.stringMatching(/^127\.0\.0\.1:/), slot: expect.any(Number) });
+        expect(wire(c2, k)).toEqual(wire(c1, k));
+      }
+      // The follower shows the leader's view of the three masters.
+      expect(c2.target.status()).toMatchObject({ kind: 'cluster', health: 'ok' });
+      expect(c2.target.status().nodes.map((n) => n.address).sort()).toEqual(c1.target.status().nodes.map((n) => n.address).sort());
+      // One keyspace subscription per master: the leader's.
+      for (const m of masters) {
+        const list = (await cluster.nodeClient(m.port).call('CLIENT', 'LIST')) as string;
+        expect(list.split('\n').filter((l) => /psub=[1-9]/.test(l)), `${m.port}`).toHaveLength(1);
+      }
+      // A new lock on any master reaches the follower; a force-release sent to it runs once and both show it.
+      const fresh = keys[2]!.replace('lock:c:', 'lock:c:new:');
+      await cluster.client.set(fresh, 'owner-new', 'PX', 60_000);
+      await waitFor(() => wire(c2, fresh)?.owner?.text === 'owner-new', 'the new lock on the follower', 3000);
+      const reply = await api(c2.url, '/api/locks/release', { token: ADMIN, json: { key: keys[0], expectedOwner: `owner-${keys[0]}`, reason: 'cluster replicas' } });
+      expect(data(reply)).toMatchObject({ result: 'released' });
+      await waitFor(() => [c1, c2].every((a) => a.tracker.history(b64(keys[0]!))?.events.at(-1)?.kind === 'force-released'), 'force-released in both histories');
+      // Everything lockscope keeps about the replicas lives under lockscope:state: (the group's keys in one slot).
+      const stateKeys = (await Promise.all(masters.map((m) => cluster.nodeClient(m.port).keys('lockscope:state:{default.*')))).flat();
+      expect(new Set(stateKeys.map((k) => /\{[^}]+\}/.exec(k)![0])).size).toBe(1);
+      for (const x of [c2, c1]) await stop(x);
     });
   });
 
