@@ -254,6 +254,14 @@ export class Replication {
       redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
         const copy = duplicate(...args);
         this.connections.push(copy);
+        // The adapter subscribes without handling a refusal, or the connection closing before it got through
+        // (shutdown while a Sentinel client still looks for the master): handled here, it only ends that attempt.
+        const subscribe = copy.subscribe.bind(copy) as (...a: unknown[]) => Promise<unknown>;
+        copy.subscribe = ((...a: unknown[]) => {
+          const subscribed = subscribe(...a);
+          subscribed.catch(() => {});
+          return subscribed;
+        }) as Redis['subscribe'];
         return copy;
       };
       installKeepingRooms(io, createAdapter(redis, { streamName: name, channelPrefix: name, sessionKeyPrefix: `${name}:session:`, maxLen: BUS_MAX_ENTRIES, blockTimeInMs: BUS_BLOCK_MS }));
