@@ -12,7 +12,6 @@
  * restart): how long until each has its whole snapshot, how long the server's event loop was held at most, and
  * how many snapshot parts Socket.IO encoded.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { setPriority } from 'node:os';
@@ -21,10 +20,10 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp, type App } from '../server/src/app';
 import { resolveConfig } from '../server/src/config/config';
+import { ClientProcesses, latencies, nextMessage } from './support/client-processes';
 import type { ClientsReport } from './support/latency-clients';
 
 const CLIENT_COUNTS = [1, 100, 500];
-const CLIENTS_PER_PROCESS = 125;
 export const RATE = 1000;
 export const KEYS = 2000;
 const WARMUP_MS = 3000;
@@ -242,70 +241,6 @@ async function storm(redisUrl: string, writer: Redis, log: (line: string) => voi
   }
 }
 
-/** The browser stand-ins: child processes of up to CLIENTS_PER_PROCESS clients each. */
-class ClientProcesses {
-  private constructor(readonly children: ChildProcess[]) {}
-
-  static async start(url: string, clients: number, log: (line: string) => void): Promise<ClientProcesses> {
-    const children: ChildProcess[] = [];
-    for (let left = clients; left > 0; left -= CLIENTS_PER_PROCESS) {
-      const child = fork(new URL('./support/latency-clients.ts', import.meta.url), {
-        env: { ...process.env, URL: url, CLIENTS: String(Math.min(left, CLIENTS_PER_PROCESS)) },
-        execArgv: ['--import', 'tsx'],
-      });
-      let errors = 0;
-      child.on('message', (m: { type: string; message?: string }) => {
-        if (m.type === 'error' && ++errors <= 3) log(`client error: ${m.message}`);
-      });
-      children.push(child);
-    }
-    await Promise.all(children.map((c) => nextMessage(c, 'started')));
-    return new ClientProcesses(children);
-  }
-
-  /** Connects every client at once; resolves when each has its first snapshot (`at`: the last, wall clock). */
-  async connect(): Promise<{ at: number; failed: number }> {
-    const ready = this.children.map((c) => nextMessage<{ type: 'ready'; at: number; failed: number }>(c, 'ready'));
-    for (const c of this.children) c.send('connect');
-    const all = await Promise.all(ready);
-    return { at: Math.max(...all.map((r) => r.at)), failed: all.reduce((n, r) => n + r.failed, 0) };
-  }
-
-  kill(): void {
-    for (const c of this.children) if (c.exitCode === null) c.kill();
-  }
-}
-
-/** Each client's latency for each change = its arrival time of the set carrying it − the change's stamp. */
-function latencies(reports: ClientsReport[]) {
-  const stampsOf = new Map<string, number[]>();
-  for (const r of reports) for (const s of r.sets) stampsOf.set(s.id, s.stamps);
-  let n = 0;
-  let unmatched = 0;
-  for (const r of reports) {
-    for (const a of r.arrivals) {
-      for (let i = 0; i < a.length; i += 2) {
-        const stamps = stampsOf.get(a[i] as string);
-        if (stamps) n += stamps.length;
-        else unmatched++;
-      }
-    }
-  }
-  const all = new Float64Array(n);
-  let k = 0;
-  for (const r of reports) {
-    for (const a of r.arrivals) {
-      for (let i = 0; i < a.length; i += 2) {
-        const t = a[i + 1] as number;
-        for (const stamp of stampsOf.get(a[i] as string) ?? []) all[k++] = t - stamp;
-      }
-    }
-  }
-  all.sort();
-  const q = (p: number) => all[Math.min(all.length - 1, Math.floor(p * all.length))] ?? NaN;
-  return { count: n, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: all[all.length - 1] ?? NaN, unmatched };
-}
-
 async function startApp(redisUrl: string): Promise<{ app: App; url: string; close: () => Promise<void> }> {
   const resolved = resolveConfig({ REDIS_URL: redisUrl, LOG_LEVEL: 'silent' }, []);
   if (resolved.kind !== 'ok') throw new Error('bad config');
@@ -323,20 +258,6 @@ async function startApp(redisUrl: string): Promise<{ app: App; url: string; clos
     url: `http://127.0.0.1:${(app.httpServer.address() as AddressInfo).port}`,
     close: () => app.close(),
   };
-}
-
-function nextMessage<T extends { type: string }>(child: ChildProcess, type: T['type']): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: T) => {
-      if (m.type !== type) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(m);
-    };
-    const onExit = (code: number | null) => reject(new Error(`client process exited (${code}) before '${type}'`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
 }
 
 /** redis-server's CPU time so far (ms), from /proc; 0 where /proc is not there. */
