@@ -20,7 +20,10 @@ export class TargetViews {
     private readonly targets: TargetSet,
     clock: () => number = Date.now,
   ) {
-    for (const t of targets.list) this.broadcasters.set(t.id, new LockBroadcaster(io, t.tracker, t.id, clock));
+    for (const t of targets.list) {
+      const following = () => t.replication?.().role === 'follower';
+      this.broadcasters.set(t.id, new LockBroadcaster(io, t.tracker, t.id, clock, undefined, following));
+    }
   }
 
   /** A new socket views the target its handshake names (`auth.target`), or the first one. */
