@@ -10,6 +10,7 @@
  *   await ls.close();
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -82,6 +83,18 @@ export interface LockscopeOptions {
   socketAdapter?: ServerOptions['adapter'];
   /** The built dashboard to serve (default: the one in the package), or null for the API, /healthz and /metrics only. */
   clientDir?: string | null;
+  /**
+   * Coordinate with the other instances of your application watching the same targets (default true): one elected
+   * instance per target scans and probes it, the others follow its change stream (state under `lockscope:state:`).
+   * False: this instance watches every target by itself and writes no coordination state.
+   */
+  replication?: boolean;
+  /** Where the instances keep that state, instead of each watched Redis (as STATE_REDIS_URL). */
+  stateRedisUrl?: string;
+  /** The leader's lease, in ms (default 5000): a dead instance's targets are taken over within this plus a second. */
+  leaseMs?: number;
+  /** This instance's name in leases and the status (default `host#pid`). */
+  replicaName?: string;
 }
 
 /** A request handler in the shape Express, Connect and `http.createServer` accept. */
@@ -140,6 +153,8 @@ export async function createLockscope(options: LockscopeOptions): Promise<Locksc
     version: packageVersion(),
     inheritTrustProxy: options.trustProxy === undefined,
     socketAdapter: options.socketAdapter,
+    replication: options.replication,
+    replicaName: options.replicaName ?? `${hostname()}#${process.pid}`,
   });
   try {
     await core.start();
@@ -177,6 +192,8 @@ function rawSettings(o: LockscopeOptions): Partial<Record<SettingName, unknown>>
     pollMs: o.pollMs,
     heldTooLongMs: o.heldTooLongMs,
     configureNotifications: o.configureNotifications,
+    stateRedisUrl: o.stateRedisUrl,
+    leaseMs: o.leaseMs,
   };
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
 }

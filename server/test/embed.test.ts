@@ -205,6 +205,29 @@ describe('createLockscope: mounted into a host Express app beside its own routes
     expect(await hostRedis.get('lock:via-client')).toBe('owner-7'); // the host's connection is untouched
   });
 
+  it('two instances of the host app coordinate like lockscope replicas (one leads, one follows); `replication: false` writes no state', async () => {
+    await redis.client.set('lock:embed-replicas', 'owner-r', 'PX', 60_000);
+    const [a, b] = [await startHost(), await startHost()];
+    const options = { stateRedisUrl: undefined, leaseMs: 2000 };
+    const first = await mount(a, { ...options, replicaName: 'host-a' });
+    const second = await mount(b, { ...options, replicaName: 'host-b' });
+    const role = (ls: Lockscope) => ls.status().targets[0]!.replication;
+    await waitFor(() => role(second)?.role === 'follower' && role(second)?.synced, 'the second instance to follow');
+    expect(role(first)).toMatchObject({ role: 'leader', self: 'host-a', lease: { holder: 'host-a' } });
+    expect(role(second)).toMatchObject({ role: 'follower', lease: { holder: 'host-a' } });
+    const live = LiveClient.open(b.url, { path: '/locks/socket.io' });
+    await waitFor(() => live.byKey('lock:embed-replicas'), 'the lock on the follower');
+    live.socket.disconnect();
+    await first.close();
+    await second.close();
+    expect((await redis.client.keys('lockscope:state:*')).length).toBeGreaterThan(0);
+
+    await redis.client.flushdb();
+    const alone = await mount(await startHost(), { replication: false });
+    expect(alone.status().targets[0]!.replication).toBeNull();
+    expect(await redis.client.keys('lockscope:state:*')).toEqual([]);
+  });
+
   it("follows the host's `trust proxy` unless given its own: whose address the audit log keeps", async () => {
     const host = await startHost();
     host.app.set('trust proxy', 'loopback');

@@ -313,6 +313,19 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
       '(+set +del +hset +hsetnx +hincrby +hdel +pexpire +pexpireat +xadd +publish ~lockscope:state:* &lockscope:state:*)',
     ];
 
+    it('a single replica stopped gracefully and started again (a rolling restart) leads at once: its resignation is not waited out', async () => {
+      const env = { LOCK_PATTERNS: 'rolling:*' };
+      await redis.client.set('rolling:lock', 'owner-r', 'PX', 60_000);
+      await stop(await start('rolling-1', env));
+      const t0 = Date.now();
+      const again = await start('rolling-2', env);
+      // Started means ready: leading, its first scan done.
+      expect(role(again)).toMatchObject({ role: 'leader', lease: { holder: 'rolling-2' } });
+      expect(Date.now() - t0).toBeLessThan(LEASE_MS);
+      expect(again.tracker.get(b64('rolling:lock'))?.state).toBe('held');
+      await stop(again);
+    });
+
     it("the README's replica rule: replicas coordinate in the watched Redis, read-only for users' keys, and Redis refuses them nothing", async () => {
       const user = await createAclUser(redis.client, 'replicas', 'pw-replicas-0123456789', REPLICA_RULE);
       const env = { LOCK_PATTERNS: 'acl:*', READ_ONLY: '1' };

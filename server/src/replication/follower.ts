@@ -69,13 +69,17 @@ export class ChangeFollower extends EventEmitter<FollowerEvents> {
     super();
   }
 
-  /** The newest entry's id and the leader's clock when it was published, or null for an empty stream. */
-  async tail(): Promise<{ id: string; at: number } | null> {
+  /**
+   * The newest entry's id, the leader's clock when it was published, and whether it was the leader's resignation
+   * (a graceful shutdown: nobody leads now); null for an empty stream.
+   */
+  async tail(): Promise<{ id: string; at: number; resigned: boolean } | null> {
     const last = (await this.redis.xrevrange(this.keys.changes, '+', '-', 'COUNT', 1)) as [string, string[]][];
     if (!last.length) return null;
     const [id, flat] = last[0]!;
-    const at = Number(flat[flat.indexOf('at') + 1]);
-    return { id, at: Number.isFinite(at) ? at : 0 };
+    const field = (name: string) => flat[flat.indexOf(name) + 1];
+    const at = Number(field('at'));
+    return { id, at: Number.isFinite(at) ? at : 0, resigned: field('kind') === 'resign' };
   }
 
   /**
