@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { io as connectClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -307,11 +309,16 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
   });
 
   describe('where the state lives', () => {
-    /** The README's rule for replicas on a watched Redis: read-only on users' keys, lockscope:state:* writable. */
-    const REPLICA_RULE = [
-      '+@read', '+@connection', '+time', '+eval', '+evalsha', '+info', '+config|get', '+psubscribe', '+punsubscribe', '+subscribe', '+multi', '+exec', '+pubsub|numsub', '~*', '&*',
-      '(+set +del +hset +hsetnx +hincrby +hdel +pexpire +pexpireat +xadd +publish ~lockscope:state:* &lockscope:state:*)',
-    ];
+    /**
+     * The README's rule for replicas on a watched Redis (`ACL SETUSER lockscope-replicas on >PASSWORD …`): read-only
+     * on users' keys, lockscope:state:* writable. What is tested is what users copy; a selector `(…)` is one argument.
+     */
+    const readmeReplicaRule = (): string[] => {
+      const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+      const rule = /^ACL SETUSER lockscope-replicas on >PASSWORD (.+)$/m.exec(readme)?.[1];
+      if (!rule) throw new Error('README.md lacks the replicas ACL rule');
+      return rule.match(/\([^)]*\)|\S+/g)!;
+    };
 
     it('a single replica stopped gracefully and started again (a rolling restart) leads at once: its resignation is not waited out', async () => {
       const env = { LOCK_PATTERNS: 'rolling:*' };
@@ -327,11 +334,14 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
     });
 
     it("the README's replica rule: replicas coordinate in the watched Redis, read-only for users' keys, and Redis refuses them nothing", async () => {
-      const user = await createAclUser(redis.client, 'replicas', 'pw-replicas-0123456789', REPLICA_RULE);
-      const env = { LOCK_PATTERNS: 'acl:*', READ_ONLY: '1' };
+      const user = await createAclUser(redis.client, 'replicas', 'pw-replicas-0123456789', readmeReplicaRule());
+      // The default lock patterns, as the rule's key and channel rules are; read-only: no admin, no simulator.
+      const env = { READ_ONLY: '1' };
       try {
-        expect(await user.dryRun('SET', 'acl:x', 'v')).toMatch(/no permissions/);
+        expect(await user.dryRun('SET', 'acl:lock:x', 'v')).toMatch(/no permissions/);
+        expect(await user.dryRun('DEL', 'acl:lock:x')).toMatch(/no permissions/);
         expect(await user.dryRun('PUBLISH', 'redisson_lock__channel:{acl:x}', '0')).toMatch(/no permissions/);
+        expect(await user.dryRun('GET', 'user:1')).toMatch(/no permissions/);
         await redis.client.call('ACL', 'LOG', 'RESET');
         await redis.client.set('acl:lock', 'acl-owner', 'PX', 60_000);
         const a = await start('acl-a', env, user.url);
