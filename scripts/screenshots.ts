@@ -7,7 +7,8 @@
  * detail panel, the table after Redis restarted without persistence (every lock lost); then a second lockscope
  * watching four deployments (one fine, one with a managed-Redis user, one down, one whose user may not SCAN) for
  * the target switcher and the blind state; a Sentinel group (master, replica, three sentinels) whose master is
- * killed: the failover in the header; and a Redis Cluster of three masters, one of them killed.
+ * killed: the failover in the header; a Redis Cluster of three masters, one of them killed; and three lockscope
+ * replicas whose leader was killed: a follower's lease card.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { Redis } from 'ioredis';
@@ -26,6 +27,11 @@ const hex = (n: number) => Array.from({ length: 32 }, (_, i) => ((n * 7 + i * 13
 // `npm run screenshots -- sentinel`: only the Sentinel failover shots.
 if (process.argv.includes('sentinel')) {
   await sentinelFailover();
+  process.exit(0);
+}
+// `npm run screenshots -- replicas`: only the replicas shots.
+if (process.argv.includes('replicas')) {
+  await severalReplicas();
   process.exit(0);
 }
 const lockscope = await startLockscope({ HELD_TOO_LONG_MS: '3600000', ADMIN_TOKEN, SIMULATOR: '1' });
@@ -196,6 +202,7 @@ try {
   await severalTargets();
   await sentinelFailover();
   await aCluster();
+  await severalReplicas();
 } finally {
   for (const t of timers) clearInterval(t);
   await Promise.all(pool.map((s) => s.release().catch(() => {})));
@@ -318,5 +325,51 @@ async function aCluster(): Promise<void> {
   } finally {
     await own?.stop();
     await cluster.stop();
+  }
+}
+
+/**
+ * Three lockscope replicas on one Redis; the first (the leader) is killed with SIGKILL and another takes over: a
+ * browser on the remaining follower, its replica item open on the lease (holder, term 2, one transition).
+ */
+async function severalReplicas(): Promise<void> {
+  const redis = await startEmbeddedRedis();
+  const c = new Redis(redis.url);
+  const env = { LEASE_MS: '3000', HELD_TOO_LONG_MS: '3600000' };
+  const replicas: Awaited<ReturnType<typeof startLockscope>>[] = [];
+  // A browser of its own: `npm run screenshots -- replicas` runs this alone.
+  const own = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    for (let i = 0; i < 8; i++) await c.set(`lock:orders:${7100 + i * 13}`, hex(40 + i), 'PX', 240_000 + i * 30_000);
+    await c.set('bull:payouts:311:lock', `${uuid.slice(0, 24)}${hex(5).slice(0, 12)}:1`, 'PX', 30_000);
+    await c.set('lock:migrations:payments', 'deploy-5120@ci-runner-1');
+    const renew = setInterval(() => void c.pexpire('bull:payouts:311:lock', 30_000), 2_000);
+    replicas.push(await startLockscope(env, { redisUrl: redis.url }));
+    replicas.push(await startLockscope(env, { redisUrl: redis.url }), await startLockscope(env, { redisUrl: redis.url }));
+    const roleOf = async (url: string) =>
+      ((await (await fetch(`${url}/healthz`)).json()) as { targets: { replication: { role: string } | null }[] }).targets[0]!.replication?.role;
+    await replicas[0]!.killServer();
+    let follower: string | null = null;
+    for (let i = 0; i < 100 && !follower; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const roles = await Promise.all(replicas.slice(1).map((x) => roleOf(x.url)));
+      if (roles.includes('leader') && roles.includes('follower')) follower = replicas[1 + roles.indexOf('follower')]!.url;
+    }
+    if (!follower) throw new Error('no new leader after the kill');
+    for (const scheme of ['light', 'dark'] as const) {
+      const ctx = await own.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+      const page = await ctx.newPage();
+      await page.goto(follower);
+      await page.getByTestId('replica-role').filter({ hasText: 'follower' }).click();
+      await page.getByTestId('lease-card').getByText('Transitions').waitFor();
+      await save(page, 'replicas', scheme);
+      await ctx.close();
+    }
+    clearInterval(renew);
+  } finally {
+    await own.close();
+    for (const x of replicas) await x.stop();
+    c.disconnect();
+    await redis.stop();
   }
 }
