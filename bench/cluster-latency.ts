@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis';
 import { keySlot } from '../server/src/targets/node/scan';
+import { pipelineWriter } from './support/owner-churn';
 import { startTestCluster } from '../server/test/support/cluster';
 import { KEYS, measureChangeLatency, raisePriority, RATE, type LatencyReport, type OwnerWriter } from './inspector-latency';
 
@@ -22,11 +23,7 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
     const masters = cluster.masters();
     const masterPids: number[] = [];
     for (const m of masters) masterPids.push(await raisePriority(cluster.nodeClient(m.port), () => {}));
-    const writeSingle: OwnerWriter = (owners) => {
-      const pipe = single.pipeline();
-      for (const [key, value] of owners) pipe.set(key, value, 'PX', 60_000);
-      void pipe.exec();
-    };
+    const writeSingle = pipelineWriter(single);
     // Each key to the master serving its slot, one pipeline per master.
     const owner = new Array<Redis>(16384);
     for (const m of masters) for (const [a, b] of m.slots) for (let s = a; s <= b; s++) owner[s] = cluster.nodeClient(m.port);

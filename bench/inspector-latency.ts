@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { createApp, type App } from '../server/src/app';
 import { resolveConfig } from '../server/src/config/config';
 import { ClientProcesses, latencies, nextMessage } from './support/client-processes';
+import { churnOwners, pipelineWriter, type OwnerWriter } from './support/owner-churn';
 import type { ClientsReport } from './support/latency-clients';
 
 const CLIENT_COUNTS = [1, 100, 500];
@@ -51,17 +52,12 @@ export interface LatencyReport {
 }
 type Phase = LatencyReport;
 
-/** Writes one batch of `[key, value]` owners (each with a 60 s TTL). */
-export type OwnerWriter = (owners: [string, string][]) => void;
+export type { OwnerWriter };
 
 export default async function run({ redisUrl, log }: { redisUrl: string; log: (line: string) => void }): Promise<void> {
   const writer = new Redis(redisUrl);
   const redisPid = await raisePriority(writer, log);
-  const write: OwnerWriter = (owners) => {
-    const pipe = writer.pipeline();
-    for (const [key, value] of owners) pipe.set(key, value, 'PX', 60_000);
-    void pipe.exec();
-  };
+  const write = pipelineWriter(writer);
   const phases: Phase[] = [];
   try {
     for (const clients of CLIENT_COUNTS) {
@@ -137,37 +133,20 @@ export async function measureChangeLatency(
     const { failed } = await clientProcesses.connect();
     if (failed || app.io.of('/').sockets.size !== clients) throw new Error(`${failed} clients failed to connect`);
 
-    // The writer: RATE new owners a second over KEYS keys, paced by elapsed time rather than by timer ticks.
-    let seq = 0;
-    const started = performance.now();
     let elu0 = performance.eventLoopUtilization();
     let cpu0 = process.cpuUsage();
     let redis0 = redisCpu();
-    await new Promise<void>((resolve) => {
-      let measuring = false;
-      const tick = setInterval(() => {
-        const elapsed = performance.now() - started;
-        if (!measuring && elapsed >= WARMUP_MS) {
-          measuring = true;
-          elu0 = performance.eventLoopUtilization();
-          cpu0 = process.cpuUsage();
-          redis0 = redisCpu();
-          for (const c of children) c.send('start');
-        }
-        if (elapsed >= WARMUP_MS + MEASURE_MS) {
-          clearInterval(tick);
-          resolve();
-          return;
-        }
-        const due = Math.floor((elapsed / 1000) * RATE) - seq;
-        if (due <= 0) return;
-        const owners: [string, string][] = [];
-        for (let i = 0; i < due; i++, seq++) {
-          const stamp = (performance.timeOrigin + performance.now()).toFixed(3);
-          owners.push([`lock:bench:${seq % KEYS}`, `bench:${stamp}:${seq}`]);
-        }
-        write(owners);
-      }, 2);
+    await churnOwners(write, {
+      rate: RATE,
+      keys: KEYS,
+      warmupMs: WARMUP_MS,
+      measureMs: MEASURE_MS,
+      onMeasure: () => {
+        elu0 = performance.eventLoopUtilization();
+        cpu0 = process.cpuUsage();
+        redis0 = redisCpu();
+        for (const c of children) c.send('start');
+      },
     });
     const elu = performance.eventLoopUtilization(elu0).utilization;
     const cpu = process.cpuUsage(cpu0);

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { startLockscope, type RunningLockscope } from '../e2e/support/lockscope';
 import { io } from 'socket.io-client';
 import { ClientProcesses, latencies, nextMessage } from './support/client-processes';
+import { churnOwners, pipelineWriter } from './support/owner-churn';
 import type { ClientsReport } from './support/latency-clients';
 
 type Latency = ReturnType<typeof latencies>;
@@ -55,34 +56,9 @@ async function startReplicas(redisUrl: string, count: number): Promise<RunningLo
 
 const stopAll = (replicas: RunningLockscope[]) => Promise.all(replicas.map((r) => r.stop()));
 
-/** Writes RATE new owners a second (stamped) over KEYS keys for `ms`, paced by elapsed time; `onStart` after the warm-up. */
-async function churn(writer: Redis, ms: number, onMeasure: () => void = () => {}, warmupMs = WARMUP_MS): Promise<number> {
-  let seq = 0;
-  const started = performance.now();
-  let measuring = false;
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const elapsed = performance.now() - started;
-      if (!measuring && elapsed >= warmupMs) {
-        measuring = true;
-        onMeasure();
-      }
-      if (elapsed >= warmupMs + ms) {
-        clearInterval(tick);
-        resolve();
-        return;
-      }
-      const due = Math.floor((elapsed / 1000) * RATE) - seq;
-      if (due <= 0) return;
-      const pipe = writer.pipeline();
-      for (let i = 0; i < due; i++, seq++) {
-        const stamp = (performance.timeOrigin + performance.now()).toFixed(3);
-        pipe.set(`lock:bench:${seq % KEYS}`, `bench:${stamp}:${seq}`, 'PX', 60_000);
-      }
-      void pipe.exec();
-    }, 2);
-  });
-  return seq;
+/** RATE new owners a second over KEYS keys for `ms` after a warm-up, written in one pipeline per tick. */
+function churn(writer: Redis, ms: number, onMeasure: () => void = () => {}, warmupMs = WARMUP_MS): Promise<number> {
+  return churnOwners(pipelineWriter(writer), { rate: RATE, keys: KEYS, warmupMs, measureMs: ms, onMeasure });
 }
 
 async function commandCalls(redis: Redis): Promise<number> {
