@@ -109,8 +109,19 @@ export class SentinelTopology extends SingleNodeTopology implements Topology {
       reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
       ...extra,
     });
+    return this.moved(redis);
+  }
+
+  /**
+   * Moved to the new master at a failover, and so are its copies (`duplicate()`): the replicas' bus (Socket.IO's
+   * Redis streams adapter) reads and subscribes on copies it makes itself, and left on a master that hangs they
+   * would never hear another replica again (a follower's snapshot request, an admin action's note).
+   */
+  private moved(redis: Redis): Redis {
     this.others.add(redis);
     redis.once('end', () => this.others.delete(redis));
+    const duplicate = redis.duplicate.bind(redis);
+    redis.duplicate = (...args: Parameters<Redis['duplicate']>) => this.moved(duplicate(...args));
     return redis;
   }
 
