@@ -91,6 +91,9 @@ test.describe('several replicas act as one', () => {
         const shown = page.getByTestId('replica-role');
         await expect(shown).toHaveText(/leader|follower/);
         if ((await shown.textContent()) === role) return;
+        // Round-robin: a page load makes the same number of requests each time (assets cached), so its socket could
+        // land on the same upstream every time; one request more moves the next load's socket on by one.
+        await page.request.get(`${nginx.url}/healthz`);
       }
       throw new Error(`no page landed on a ${role}`);
     };
