@@ -15,6 +15,7 @@ import { startLockscope, type RunningLockscope } from '../e2e/support/lockscope'
 import { io } from 'socket.io-client';
 import { ClientProcesses, latencies, nextMessage } from './support/client-processes';
 import { churnOwners, pipelineWriter } from './support/owner-churn';
+import { waitFor } from '../server/test/support/redis';
 import type { ClientsReport } from './support/latency-clients';
 
 type Latency = ReturnType<typeof latencies>;
@@ -31,6 +32,8 @@ interface Health {
   targets: { replication: { role: string; holder: string | null; term: number | null; synced: boolean } | null }[];
 }
 const replicationOf = async (r: RunningLockscope) => ((await (await fetch(`${r.url}/healthz`)).json()) as Health).targets[0]!.replication;
+/** As /healthz says it; null while the replica does not answer. */
+const roleOf = (r: RunningLockscope) => replicationOf(r).catch(() => null);
 
 export default async function run({ redisUrl, log }: { redisUrl: string; log: (line: string) => void }): Promise<void> {
   const writer = new Redis(redisUrl);
@@ -48,9 +51,9 @@ export default async function run({ redisUrl, log }: { redisUrl: string; log: (l
 /** `count` replicas, the first leading and the others following it (each has its first snapshot). */
 async function startReplicas(redisUrl: string, count: number): Promise<RunningLockscope[]> {
   const replicas = [await startLockscope(ENV, { redisUrl })];
-  await until(async () => (await replicationOf(replicas[0]!))?.role === 'leader', 'the first replica to lead');
+  await waitFor(() => roleOf(replicas[0]!).then((r) => r?.role === 'leader'), 'the first replica to lead', 20_000);
   replicas.push(...(await Promise.all(Array.from({ length: count - 1 }, () => startLockscope(ENV, { redisUrl })))));
-  for (const r of replicas.slice(1)) await until(async () => (await replicationOf(r))?.synced === true, 'followers to be synced');
+  for (const r of replicas.slice(1)) await waitFor(() => roleOf(r).then((x) => x?.synced), 'followers to be synced', 20_000);
   return replicas;
 }
 
@@ -161,9 +164,9 @@ async function failover(redisUrl: string, writer: Redis, log: (line: string) => 
       killedAt = performance.timeOrigin + performance.now();
       await leader!.killServer();
       const poll = setInterval(() => {
-        void replicationOf(follower!).then((rep) => {
+        void roleOf(follower!).then((rep) => {
           if (rep?.role === 'leader' && leadsAt === null) leadsAt = performance.timeOrigin + performance.now();
-        }, () => {});
+        });
       }, 20);
       await writing;
       clearInterval(poll);
@@ -177,13 +180,4 @@ async function failover(redisUrl: string, writer: Redis, log: (line: string) => 
   }
   const worst = Math.max(...times.map((t) => t.change));
   log(`failover with a ${LEASE_MS / 1000} s lease: SIGKILL → first change from the new leader in a browser, worst of ${times.length}: ${(worst / 1000).toFixed(2)} s (target: within the lease plus 1 s = ${(LEASE_MS / 1000 + 1).toFixed(1)} s; ratio ${(worst / (LEASE_MS + 1000)).toFixed(2)})`);
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }

@@ -131,7 +131,7 @@ describe('several lockscope replicas act as one (real Redis, in-process replicas
       expect(wire(r1, ids[0]!)).toMatchObject({ library: 'redis-semaphore', holders: { count: 2, expectedRenewalMs: 24_000 } });
       expect(wire(r1, ids[1]!)).toMatchObject({ key: { binary: true, escaped: true }, owner: { binary: true, escaped: true } });
       expect(wire(r1, ids[2]!)).toMatchObject({ key: { escaped: true }, owner: { escaped: true } });
-      for (const id of ids) for (const f of [r2, r3]) expect(wire(f, id), `${f.app.replication!.status(f.target)?.self} ${id}`).toEqual(wire(r1, id));
+      for (const id of ids) for (const f of [r2, r3]) expect(wire(f, id), `${role(f).self} ${id}`).toEqual(wire(r1, id));
       // A holder leaving reaches the followers as a change of the group, and the state derived from it is the same.
       await redis.client.zrem('semaphore:pool', h2);
       await waitFor(() => [r2, r3].every((f) => wire(f, ids[0]!)?.holders?.count === 1), 'one holder left everywhere');

@@ -218,11 +218,6 @@ export class Replication {
     for (const c of this.connections.splice(0)) c.disconnect();
   }
 
-  /** Each target's replication status (for tests and the entry point's start-up lines). */
-  status(target: Target): ReplicationStatus | null {
-    return target.replication?.() ?? null;
-  }
-
   /** The replica of a group (tests and benches). */
   replicaOf(targetId: string): TargetReplica | undefined {
     const keys = this.deps.plan.get(targetId);

@@ -183,7 +183,11 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
     if (this.active) return;
     this.active = true;
     this.emit('status');
-    if (this.started) await Promise.all(this.nodes.map((n) => n.start().catch((err: Error) => this.logger.error({ err: err.message }, 'node watcher failed to start'))));
+    if (this.started) await Promise.all(this.nodes.map((n) => this.startNode(n)));
+  }
+
+  private startNode(watcher: NodeWatcher): Promise<void> {
+    return watcher.start().catch((err: Error) => void this.logger.error({ err: err.message }, 'node watcher failed to start'));
   }
 
   /** Stops watching the nodes (another replica leads); the table stays, fed by whoever follows the leader. */
@@ -319,7 +323,7 @@ export class Target extends EventEmitter<TargetEvents> implements NodeHost {
         w.on('scan', (ms, keys) => this.emit('scan', w.id, ms, keys));
         this.watchers.set(id, watcher);
       }
-      if (this.started && this.active) starting.push(watcher.start().catch((err: Error) => this.logger.error({ err: err.message }, 'node watcher failed to start')));
+      if (this.started && this.active) starting.push(this.startNode(watcher));
     }
     for (const [id, watcher] of this.watchers) {
       if (current.has(id)) continue;
